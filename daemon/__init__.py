@@ -1,0 +1,1 @@
+"""The runtime: the ``truancy`` CLI, settings, state store, sync pipeline and outbox."""

@@ -1,0 +1,1 @@
+"""One folder per SIS product: which connector, which code map, how actions become SIS writes."""
