@@ -5,8 +5,9 @@ Plugins translate vendor records into these; the engine never sees a vendor fiel
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 
@@ -51,3 +52,25 @@ class StudentAttendance:
     student_id: str
     school_days: tuple[date, ...]
     events: tuple[AttendanceEvent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolCalendar:
+    """The instructional days of one school, sorted: deadlines in the law are counted in these."""
+
+    school_id: str
+    days: tuple[date, ...]
+
+    def add_school_days(self, start: date, count: int) -> date:
+        """The date ``count`` instructional days after ``start`` (past the calendar's end: keeps counting
+        weekdays, so a deadline late in June still lands on a real date)."""
+        index = bisect_right(self.days, start) + count - 1
+        if index < len(self.days):
+            return self.days[index]
+        day = self.days[-1] if self.days else start
+        remaining = index - len(self.days) + 1
+        while remaining > 0:
+            day += timedelta(days=1)
+            if day.weekday() < 5:
+                remaining -= 1
+        return day
