@@ -74,3 +74,27 @@ class SchoolCalendar:
             if day.weekday() < 5:
                 remaining -= 1
         return day
+
+
+@dataclass(frozen=True, slots=True)
+class Student:
+    """A student as the roster knows them: the canonical id and the SIS's own key for write-back.
+
+    Names and birth dates are never pulled: no rule needs them, so they never reach the store.
+    """
+
+    student_id: str
+    sis_ref: str | None
+    school_id: str | None
+    grade: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Enrollment:
+    """One window during which a student was enrolled at a school (end None: still enrolled)."""
+
+    source_id: str
+    student_id: str
+    school_id: str
+    begin: date
+    end: date | None
