@@ -1,0 +1,166 @@
+"""The ``truancy`` command line: one entry point for districts, administrators and IT staff."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from truancy.connector.errors import ConnectorError
+from truancy.daemon.logs import bind_context, configure_logging
+from truancy.daemon.pipeline import SyncPipeline, error_class
+from truancy.daemon.progress import reporter
+from truancy.daemon.runtime import runtime, store_engine
+from truancy.daemon.settings import SettingsError, load_settings
+from truancy.daemon.status import read_status, render_status
+from truancy.daemon.store import StoreError, upgrade
+from truancy.mappings.codemap import MappingFileError
+from truancy.mappings.policy import PolicyError
+from truancy.plugins.base import PluginConfigError
+
+app = typer.Typer(
+    name="truancy",
+    help="Statute-aware truancy cases, synced with your student information system.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+sandbox_app = typer.Typer(help="The built-in simulated district SIS.", no_args_is_help=True)
+db_app = typer.Typer(help="The state store.", no_args_is_help=True)
+mappings_app = typer.Typer(help="Attendance-code maps, field maps and policy overrides.", no_args_is_help=True)
+plugin_app = typer.Typer(help="SIS plugin bundles.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(db_app, name="db")
+app.add_typer(mappings_app, name="mappings")
+app.add_typer(plugin_app, name="plugin")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="settings TOML file (see config/truancy.example.toml)", exists=False),
+]
+SecretsOption = Annotated[
+    Path | None, typer.Option("--secrets-dir", help="directory of secret files (e.g. /run/credentials)")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON object for machines")]
+LogLevelOption = Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR")]
+
+USER_ERRORS = (SettingsError, PluginConfigError, MappingFileError, PolicyError, StoreError)
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def sync(
+    config: ConfigOption = None,
+    once: Annotated[bool, typer.Option("--once", help="run one cycle and exit")] = False,
+    full: Annotated[bool, typer.Option("--full", help="ignore bookmarks: re-read every stream")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="plan the writes, send none")] = False,
+    as_json: JsonOption = False,
+    secrets_dir: SecretsOption = None,
+    log_level: LogLevelOption = "WARNING",
+) -> None:
+    """Pull, evaluate and write back once (``truancy run`` keeps doing it on a schedule)."""
+    if not once:
+        raise _fail("`truancy sync` runs a single cycle: pass --once (use `truancy run` for the service)")
+    configure_logging(log_level)
+    try:
+        settings = load_settings(config, secrets_dir=secrets_dir)
+        bind_context(district=settings.district.id)
+        with runtime(settings) as rt, reporter(None if not as_json else False) as progress:
+            pipeline = SyncPipeline(rt.engine, rt.plugin, rt.policy, reporter=progress, dry_run=dry_run)
+            summary = pipeline.run_cycle(full=full)
+    except USER_ERRORS as exc:
+        raise _fail(str(exc)) from None
+    except ConnectorError as exc:
+        raise _fail(f"{error_class(exc)} error: {exc}", code=3) from None
+    if as_json:
+        typer.echo(json.dumps(summary.as_json(), indent=2))
+    else:
+        from truancy.daemon.report import print_summary
+
+        print_summary(summary, Console())
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    secrets_dir: SecretsOption = None,
+) -> None:
+    """Sync health from the state store; exits 1 when unhealthy, so monitoring can use it."""
+    try:
+        settings = load_settings(config, secrets_dir=secrets_dir)
+        engine = store_engine(settings)
+        report = read_status(engine)
+    except USER_ERRORS as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        render_status(report, Console())
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    students: Annotated[int, typer.Option(help="size of the sandbox district")] = 2000,
+    seed: Annotated[int, typer.Option(help="generator seed")] = 1,
+    workdir: Annotated[Path, typer.Option(help="where the demo keeps its state file")] = Path("demo-state"),
+    serve: Annotated[
+        bool, typer.Option("--serve", help="keep the sandbox up afterwards (until Ctrl-C) to browse it")
+    ] = False,
+) -> None:
+    """Run one full sync against a built-in sandbox district and show what it did."""
+    from truancy.daemon.demo import run_demo
+
+    configure_logging("WARNING")
+    try:
+        run_demo(students=students, seed=seed, workdir=workdir, serve=serve, console=Console())
+    except USER_ERRORS as exc:
+        raise _fail(str(exc)) from None
+    except ConnectorError as exc:
+        raise _fail(f"{error_class(exc)} error: {exc}", code=3) from None
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port (0 picks a free one)")] = 8787,
+    students: Annotated[int, typer.Option(help="number of students")] = 2000,
+    seed: Annotated[int, typer.Option(help="generator seed")] = 1,
+    write_config: Annotated[
+        Path | None, typer.Option("--write-config", help="write a daemon config pointing at this sandbox")
+    ] = None,
+) -> None:
+    """Serve a simulated district SIS (OneRoster 1.2, PowerSchool) in the foreground."""
+    from truancy.sandbox.server import serve
+
+    serve(host=host, port=port, students=students, seed=seed, write_config=write_config)
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None, secrets_dir: SecretsOption = None) -> None:
+    """Create or migrate the state store to the newest schema."""
+    try:
+        settings = load_settings(config, secrets_dir=secrets_dir)
+        upgrade(store_engine(settings))
+    except USER_ERRORS as exc:
+        raise _fail(str(exc)) from None
+    typer.echo("state store is at the newest schema")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

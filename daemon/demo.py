@@ -1,0 +1,81 @@
+"""``truancy demo``: one full sync against the built-in sandbox district, then a readable summary.
+
+The sandbox is the only SIS a demo may talk to, which is why this module (with ``cli``) is the one
+place the daemon imports ``truancy.sandbox``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy import select
+
+from truancy.daemon.pipeline import SyncPipeline
+from truancy.daemon.progress import reporter
+from truancy.daemon.report import print_summary
+from truancy.daemon.runtime import Runtime, runtime
+from truancy.daemon.schema import cases, students
+from truancy.daemon.settings import load_settings
+from truancy.sandbox.server import SandboxServer, write_daemon_config
+
+STATE_FILE = "truancy-state.db"
+
+
+def run_demo(*, students: int, seed: int, workdir: Path, serve: bool, console: Console) -> None:
+    workdir = workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    for stale in workdir.glob(f"{STATE_FILE}*"):
+        stale.unlink()  # a fresh sandbox needs a fresh state file
+    config_path = workdir / "truancy.toml"
+    console.print(f"Starting the sandbox district ({students:,} students, seed {seed}) …")
+    with SandboxServer(students=students, seed=seed, in_process=False) as server:
+        write_daemon_config(config_path, server.url)
+        settings = load_settings(config_path)
+        started = time.perf_counter()
+        with runtime(settings) as rt, reporter() as progress:
+            summary = SyncPipeline(rt.engine, rt.plugin, rt.policy, reporter=progress).run_cycle()
+            flagged = _flagged_student_ref(rt)
+        elapsed = time.perf_counter() - started
+        print_summary(summary, console)
+        console.print(f"Full sync took {elapsed:.1f} s.")
+        _where_to_look(console, server.url, flagged, config_path, workdir / STATE_FILE, serve)
+        if serve:
+            _serve_until_interrupted(console)
+
+
+def _flagged_student_ref(rt: Runtime) -> str | None:
+    with rt.engine.connect() as connection:
+        ref: str | None = connection.execute(
+            select(students.c.sis_ref)
+            .join(cases, cases.c.student_id == students.c.student_id)
+            .where(cases.c.status == "open", students.c.sis_ref.is_not(None))
+            .order_by(students.c.student_id)
+            .limit(1)
+        ).scalar_one_or_none()
+    return ref
+
+
+def _where_to_look(
+    console: Console, url: str, flagged: str | None, config: Path, state: Path, serve: bool
+) -> None:
+    console.print("\n[bold]Where to look[/]")
+    console.print(f"  state file:     {state}")
+    console.print(f"  daemon config:  {config}  (try `truancy status --config {config}`)")
+    if flagged is not None:
+        console.print(f"  a flagged student's SIS page: {url}/admin/students/home.html?frn=001{flagged}")
+    console.print(f"  the district's index page:    {url}/")
+    if not serve:
+        console.print(
+            "  The sandbox stopped with the demo; run `truancy demo --serve` to keep it up and browse these pages."
+        )
+
+
+def _serve_until_interrupted(console: Console) -> None:
+    console.print("\nSandbox is up; press Ctrl-C to stop it.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        console.print("Stopping the sandbox.")

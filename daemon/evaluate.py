@@ -1,0 +1,252 @@
+"""Turn the store's facts into cases and desired writes, one student at a time.
+
+Students, their attendance and their case state are read as three streams ordered by student id
+and merged, so memory holds one student at a time whatever the district's size.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, select
+
+from truancy.daemon.progress import Reporter
+from truancy.daemon.schema import attendance, calendar_days, cases, enrollments, students
+from truancy.daemon.store import upsert
+from truancy.mappings.case import CaseState, advance_case, case_from_dict, case_to_dict, conditions_from, desired_writes
+from truancy.mappings.engine import evaluate
+from truancy.mappings.facts import AttendanceEvent, Category, SchoolCalendar, StudentAttendance
+from truancy.mappings.policy import Policy
+from truancy.mappings.writes import DesiredWrite
+
+CASE_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A write the SIS should hold, with the SIS's key for the student it belongs to."""
+
+    write: DesiredWrite
+    sis_ref: str
+
+
+@dataclass
+class Evaluation:
+    as_of: date
+    school_year: str
+    desired: dict[str, Target] = field(default_factory=dict)
+    designations: Counter[str] = field(default_factory=Counter)
+    open_cases: int = 0
+    missing_sis_ref: int = 0
+
+
+def school_year_of(day: date) -> str:
+    """US school years run July to June: 2026-03-02 is in "2025-26"."""
+    start = day.year if day.month >= 7 else day.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def load_calendars(engine: Engine) -> dict[str, SchoolCalendar]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(calendar_days.c.school_id, calendar_days.c.day).order_by(
+                calendar_days.c.school_id, calendar_days.c.day
+            )
+        ).tuples()
+        return {
+            school: SchoolCalendar(school, tuple(day for _, day in days))
+            for school, days in groupby(rows, key=itemgetter(0))
+        }
+
+
+def evaluation_date(calendars: dict[str, SchoolCalendar], today: date) -> date:
+    """Today, or the last instructional day when the SIS's school year is already over."""
+    last_days = [c.days[-1] for c in calendars.values() if c.days]
+    return min(today, max(last_days)) if last_days else today
+
+
+class Evaluator:
+    def __init__(self, engine: Engine, policy: Policy, cycle_id: int, reporter: Reporter) -> None:
+        self.engine = engine
+        self.policy = policy
+        self.cycle_id = cycle_id
+        self.reporter = reporter
+
+    def run(self, today: date) -> Evaluation:
+        calendars = load_calendars(self.engine)
+        as_of = evaluation_date(calendars, today)
+        result = Evaluation(as_of=as_of, school_year=school_year_of(as_of))
+        windows = self._enrollment_windows()
+        with self.engine.connect() as connection:
+            total = connection.execute(select(students.c.student_id).where(~students.c.deleted)).all()
+        phase = self.reporter.phase("Evaluating policy", total=len(total))
+        pending: list[dict[str, Any]] = []
+        for student_id, sis_ref, events, previous in self._merged_streams():
+            phase.advance()
+            days = _school_days(windows.get(student_id, []), calendars, as_of)
+            calendar = calendars.get(_current_school(windows.get(student_id, [])) or "", _empty_calendar())
+            case = self._advance(student_id, sis_ref, days, events, previous, calendar, result)
+            if case is None:
+                continue
+            if case != previous:
+                pending.append(self._case_row(case))
+            if len(pending) >= CASE_BATCH:
+                self._save_cases(pending)
+        self._save_cases(pending)
+        return result
+
+    def _advance(
+        self,
+        student_id: str,
+        sis_ref: str | None,
+        days: tuple[date, ...],
+        events: list[AttendanceEvent],
+        previous: CaseState | None,
+        calendar: SchoolCalendar,
+        result: Evaluation,
+    ) -> CaseState | None:
+        if not events and previous is None:
+            return None
+        facts = StudentAttendance(student_id, days, tuple(e for e in events if e.date <= result.as_of))
+        conditions = conditions_from(previous) if previous is not None else {}
+        determination = evaluate(self.policy, facts, result.as_of, conditions=conditions)
+        case = advance_case(
+            previous,
+            determination,
+            case_policy=self.policy.case,
+            calendar=calendar,
+            school_year=result.school_year,
+        )
+        if case is None:
+            return None
+        result.designations.update(d.id for d in determination.designations)
+        result.open_cases += case.status == "open"
+        writes = desired_writes(case, determination, case_policy=self.policy.case, calendar=calendar)
+        if writes and sis_ref is None:
+            result.missing_sis_ref += 1
+            return case
+        for write in writes:
+            result.desired[write.sync_key] = Target(write, sis_ref or "")
+        return case
+
+    def _case_row(self, case: CaseState) -> dict[str, Any]:
+        return {
+            "student_id": case.student_id,
+            "school_year": case.school_year,
+            "status": case.status,
+            "tier": case.tier,
+            "state": case_to_dict(case),
+            "updated_cycle": self.cycle_id,
+        }
+
+    def _save_cases(self, pending: list[dict[str, Any]]) -> None:
+        if pending:
+            with self.engine.begin() as connection:
+                upsert(connection, cases, pending, ["student_id"])
+            pending.clear()
+
+    def _enrollment_windows(self) -> dict[str, list[tuple[str, date, date | None]]]:
+        windows: dict[str, list[tuple[str, date, date | None]]] = defaultdict(list)
+        with self.engine.connect() as connection:
+            for student_id, school_id, begin, end in connection.execute(
+                select(
+                    enrollments.c.student_id,
+                    enrollments.c.school_id,
+                    enrollments.c.begin_date,
+                    enrollments.c.end_date,
+                )
+            ).tuples():
+                windows[student_id].append((school_id, begin, end))
+        return windows
+
+    def _merged_streams(
+        self,
+    ) -> Iterator[tuple[str, str | None, list[AttendanceEvent], CaseState | None]]:
+        """(student, SIS key, events, previous case) for every active student, in id order."""
+        by_id = _binary_order(self.engine)
+        with self.engine.connect() as s_conn, self.engine.connect() as a_conn, self.engine.connect() as c_conn:
+            student_rows = s_conn.execution_options(yield_per=2000).execute(
+                select(students.c.student_id, students.c.sis_ref)
+                .where(~students.c.deleted)
+                .order_by(by_id(students.c.student_id))
+            )
+            event_rows = _peekable(
+                a_conn.execution_options(yield_per=5000).execute(
+                    select(
+                        attendance.c.student_id,
+                        attendance.c.day,
+                        attendance.c.category,
+                        attendance.c.minutes_absent,
+                        attendance.c.code,
+                        attendance.c.school_id,
+                    ).order_by(by_id(attendance.c.student_id), attendance.c.day, attendance.c.source_key)
+                )
+            )
+            case_rows = _peekable(
+                c_conn.execution_options(yield_per=2000).execute(
+                    select(cases.c.student_id, cases.c.state).order_by(by_id(cases.c.student_id))
+                )
+            )
+            for student_id, sis_ref in student_rows:
+                events = [
+                    AttendanceEvent(sid, day, Category(category), minutes, code, school)
+                    for sid, day, category, minutes, code, school in event_rows.take_while(student_id)
+                ]
+                case_state = next(iter(case_rows.take_while(student_id)), None)
+                previous = case_from_dict(case_state[1]) if case_state is not None else None
+                yield student_id, sis_ref, events, previous
+
+
+def _binary_order(engine: Engine) -> Callable[[ColumnElement[str]], ColumnElement[str]]:
+    """Order ids by code point in every database, as Python compares them in the merge."""
+    if engine.dialect.name == "postgresql":
+        return lambda column: column.collate("C")
+    return lambda column: column
+
+
+class _peekable:
+    """Rows ordered by student id, consumed one student at a time."""
+
+    def __init__(self, rows: Any) -> None:
+        self._rows = iter(rows)
+        self._head: Any = next(self._rows, None)
+
+    def take_while(self, student_id: str) -> list[Any]:
+        while self._head is not None and self._head[0] < student_id:
+            self._head = next(self._rows, None)
+        taken = []
+        while self._head is not None and self._head[0] == student_id:
+            taken.append(self._head)
+            self._head = next(self._rows, None)
+        return taken
+
+
+def _school_days(
+    windows: list[tuple[str, date, date | None]], calendars: dict[str, SchoolCalendar], as_of: date
+) -> tuple[date, ...]:
+    """The instructional days the student was enrolled on, up to ``as_of``, across schools."""
+    days: set[date] = set()
+    for school_id, begin, end in windows:
+        calendar = calendars.get(school_id)
+        if calendar is None:
+            continue
+        last = min(end, as_of) if end is not None else as_of
+        days.update(calendar.days[bisect_left(calendar.days, begin) : bisect_right(calendar.days, last)])
+    return tuple(sorted(days))
+
+
+def _current_school(windows: list[tuple[str, date, date | None]]) -> str | None:
+    if not windows:
+        return None
+    return max(windows, key=lambda w: w[1])[0]
+
+
+def _empty_calendar() -> SchoolCalendar:
+    return SchoolCalendar("", ())

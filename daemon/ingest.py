@@ -1,0 +1,194 @@
+"""Pull streams from the SIS into the store: page by page, each page in one transaction.
+
+A stream's bookmark is written in the same transaction as its last page, and never moves back,
+so a sync interrupted anywhere resumes from the last complete pass and loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, delete, select, update
+
+from truancy.daemon.progress import Reporter
+from truancy.daemon.schema import attendance, calendar_days, enrollments, quarantine, students, unknown_codes
+from truancy.daemon.store import read_bookmark, upsert, utcnow, write_bookmark
+from truancy.plugins.base import AttendancePage, Rejected, RosterPage, SisPlugin
+
+ROSTER_STREAM = "roster"
+ATTENDANCE_STREAM = "attendance"
+
+
+@dataclass
+class IngestCounts:
+    records: Counter[str] = field(default_factory=Counter)
+    quarantined: int = 0
+    unknown_codes: Counter[str] = field(default_factory=Counter)
+
+
+def _later_bookmark(connection: Connection, stream: str, candidate: str | None) -> None:
+    """Write ``candidate`` as the stream's bookmark unless it would move it backwards."""
+    if candidate is None:
+        return
+    current = read_bookmark(connection, stream)
+    if current is None or _as_instant(candidate) > _as_instant(current):
+        write_bookmark(connection, stream, candidate)
+
+
+def _as_instant(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=None)
+
+
+def _quarantine(connection: Connection, rejected: Iterable[Rejected], cycle_id: int) -> int:
+    now = utcnow()
+    rows = {
+        (r.stream, r.source_key): {
+            "stream": r.stream,
+            "source_key": r.source_key,
+            "reason": r.reason,
+            "first_seen": now,
+            "last_seen": now,
+            "last_cycle": cycle_id,
+        }
+        for r in rejected
+    }
+    upsert(connection, quarantine, list(rows.values()), ["stream", "source_key"], keep=("first_seen",))
+    return len(rows)
+
+
+def _release(connection: Connection, stream: str, source_keys: Iterable[str]) -> None:
+    """A record that now loads cleanly leaves the quarantine."""
+    keys = list(source_keys)
+    if keys:
+        connection.execute(
+            delete(quarantine).where(quarantine.c.stream == stream, quarantine.c.source_key.in_(keys))
+        )
+
+
+class Ingest:
+    def __init__(self, engine: Engine, plugin: SisPlugin, cycle_id: int, reporter: Reporter) -> None:
+        self.engine = engine
+        self.plugin = plugin
+        self.cycle_id = cycle_id
+        self.reporter = reporter
+        self.counts = IngestCounts()
+
+    def roster(self, *, full: bool = False) -> None:
+        with self.engine.connect() as connection:
+            since = None if full else read_bookmark(connection, ROSTER_STREAM)
+        phase = self.reporter.phase("Rosters (OneRoster)")
+        for page in self.plugin.roster_pages(since):
+            with self.engine.begin() as connection:
+                self._apply_roster_page(connection, page)
+                _later_bookmark(connection, ROSTER_STREAM, page.bookmark)
+            phase.advance(len(page.students) + len(page.enrollments))
+
+    def _apply_roster_page(self, connection: Connection, page: RosterPage) -> None:
+        upsert(
+            connection,
+            students,
+            [
+                {
+                    "student_id": s.student_id,
+                    "sis_ref": s.sis_ref,
+                    "school_id": s.school_id,
+                    "grade": s.grade,
+                    "deleted": False,
+                }
+                for s in page.students
+            ],
+            ["student_id"],
+        )
+        upsert(
+            connection,
+            enrollments,
+            [
+                {
+                    "source_id": e.source_id,
+                    "student_id": e.student_id,
+                    "school_id": e.school_id,
+                    "begin_date": e.begin,
+                    "end_date": e.end,
+                }
+                for e in page.enrollments
+            ],
+            ["source_id"],
+        )
+        if page.deleted_students:
+            connection.execute(
+                update(students).where(students.c.student_id.in_(page.deleted_students)).values(deleted=True)
+            )
+        if page.deleted_enrollments:
+            connection.execute(delete(enrollments).where(enrollments.c.source_id.in_(page.deleted_enrollments)))
+        self.counts.records["students"] += len(page.students)
+        self.counts.records["enrollments"] += len(page.enrollments)
+        self.counts.quarantined += _quarantine(connection, page.rejected, self.cycle_id)
+
+    def calendars(self) -> None:
+        phase = self.reporter.phase("School calendars")
+        calendars = self.plugin.calendars()
+        with self.engine.begin() as connection:
+            connection.execute(delete(calendar_days))
+            rows = [{"school_id": c.school_id, "day": day} for c in calendars for day in c.days]
+            for start in range(0, len(rows), 5000):
+                connection.execute(calendar_days.insert(), rows[start : start + 5000])
+        self.counts.records["calendar_days"] += len(rows)
+        phase.advance(len(rows))
+
+    def attendance(self, *, full: bool = False) -> None:
+        with self.engine.connect() as connection:
+            since = None if full else read_bookmark(connection, ATTENDANCE_STREAM)
+            refs = dict(
+                connection.execute(
+                    select(students.c.sis_ref, students.c.student_id).where(students.c.sis_ref.is_not(None))
+                ).tuples()
+            )
+        phase = self.reporter.phase("Attendance (PowerQuery)")
+        for page in self.plugin.attendance_pages(since, refs.get):
+            with self.engine.begin() as connection:
+                self._apply_attendance_page(connection, page)
+                _later_bookmark(connection, ATTENDANCE_STREAM, page.bookmark)
+            phase.advance(len(page.changes) + len(page.rejected))
+
+    def _apply_attendance_page(self, connection: Connection, page: AttendancePage) -> None:
+        present = [c.source_key for c in page.changes if c.event is None]
+        rows = [
+            {
+                "source_key": c.source_key,
+                "student_id": c.event.student_id,
+                "day": c.event.date,
+                "category": c.event.category.value,
+                "minutes_absent": c.event.minutes_absent,
+                "code": c.event.code,
+                "school_id": c.event.school_id,
+            }
+            for c in page.changes
+            if c.event is not None
+        ]
+        upsert(connection, attendance, rows, ["source_key"])
+        if present:
+            connection.execute(delete(attendance).where(attendance.c.source_key.in_(present)))
+        # A row that was quarantined and now loads (e.g. its code was mapped) leaves the quarantine.
+        _release(connection, ATTENDANCE_STREAM, [c.source_key for c in page.changes])
+        # A row re-coded to an unknown code must stop counting under its old code until it is mapped.
+        rejected = [r.source_key for r in page.rejected]
+        if rejected:
+            connection.execute(delete(attendance).where(attendance.c.source_key.in_(rejected)))
+        self.counts.records["attendance"] += len(page.changes)
+        self.counts.quarantined += _quarantine(connection, page.rejected, self.cycle_id)
+        if page.unknown_codes:
+            self.counts.unknown_codes.update(page.unknown_codes)
+            now = utcnow()
+            for code, seen in page.unknown_codes.items():
+                known = connection.execute(
+                    select(unknown_codes.c.occurrences).where(unknown_codes.c.code == code)
+                ).scalar_one_or_none()
+                upsert(
+                    connection,
+                    unknown_codes,
+                    [{"code": code, "occurrences": (known or 0) + seen, "last_seen": now}],
+                    ["code"],
+                )

@@ -1,0 +1,199 @@
+"""Apply the difference between desired and actual SIS state, through a durable journal.
+
+Every cycle reads the truancy rows back from the SIS and diffs them against the desired writes by
+``sync_key``: missing rows are created, changed rows updated, rows no longer wanted retracted
+(where the field map allows), duplicates removed. The journal records each planned write before it
+is sent and marks it done only after the SIS confirms. A crash anywhere leaves at worst some
+``pending`` entries; the next cycle supersedes them and its read-back diff repairs the SIS, so
+re-running never duplicates and never loses a write.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, update
+
+from truancy.connector.errors import HttpStatusError, ProtocolError
+from truancy.daemon.evaluate import Target
+from truancy.daemon.progress import Reporter
+from truancy.daemon.schema import outbox
+from truancy.daemon.store import utcnow
+from truancy.plugins.base import RemoteRow, SisPlugin
+
+log = logging.getLogger("truancy.daemon.outbox")
+
+OURS = re.compile(r"^[0-9a-f]{40}$")
+"""Sync keys the daemon writes; rows without one were written by an officer and are never touched."""
+JOURNAL_BATCH = 200
+
+
+@dataclass
+class Plan:
+    creates: list[Target] = field(default_factory=list)
+    updates: list[tuple[RemoteRow, Target]] = field(default_factory=list)
+    deletes: list[RemoteRow] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def size(self) -> int:
+        return len(self.creates) + len(self.updates) + len(self.deletes)
+
+    def counts_by_kind(self) -> dict[str, Counter[str]]:
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        for target in self.creates:
+            counts["created"][target.write.kind.value] += 1
+        for _, target in self.updates:
+            counts["updated"][target.write.kind.value] += 1
+        for remote in self.deletes:
+            counts["deleted"][remote.kind.value] += 1
+        return counts
+
+
+@dataclass
+class WriteCounts:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    failed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+        }
+
+
+def plan_writes(desired: dict[str, Target], remote_rows: Iterable[RemoteRow], plugin: SisPlugin) -> Plan:
+    """The writes that bring the SIS from ``remote_rows`` to ``desired``."""
+    plan = Plan()
+    by_key: dict[str, list[RemoteRow]] = defaultdict(list)
+    for row in remote_rows:
+        if row.sync_key is not None and OURS.match(row.sync_key):
+            by_key[row.sync_key].append(row)
+    for key, target in desired.items():
+        existing = sorted(by_key.pop(key, []), key=lambda r: _numeric_id(r.remote_id))
+        if not existing:
+            plan.creates.append(target)
+            continue
+        keeper, duplicates = existing[0], existing[1:]
+        plan.deletes.extend(duplicates)
+        if plugin.needs_update(keeper, target.write):
+            plan.updates.append((keeper, target))
+        else:
+            plan.unchanged += 1
+    for rows in by_key.values():
+        plan.deletes.extend(row for row in rows if plugin.may_retract(row))
+    return plan
+
+
+def _numeric_id(remote_id: str) -> tuple[int, str]:
+    return (int(remote_id), "") if remote_id.isdigit() else (0, remote_id)
+
+
+class Outbox:
+    def __init__(self, engine: Engine, plugin: SisPlugin, cycle_id: int, reporter: Reporter) -> None:
+        self.engine = engine
+        self.plugin = plugin
+        self.cycle_id = cycle_id
+        self.reporter = reporter
+        self.errors: Counter[str] = Counter()
+
+    def supersede_stale(self) -> int:
+        """Entries left pending by an interrupted cycle: this cycle's read-back diff replaces them."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                update(outbox)
+                .where(outbox.c.status == "pending", outbox.c.cycle_id != self.cycle_id)
+                .values(status="superseded", finished_at=utcnow())
+            )
+        return result.rowcount
+
+    def apply(self, plan: Plan) -> WriteCounts:
+        counts = WriteCounts(unchanged=plan.unchanged)
+        ops: list[tuple[str, str, str, Any]] = [
+            *(("create", t.write.sync_key, t.write.kind.value, t) for t in plan.creates),
+            *(("update", t.write.sync_key, t.write.kind.value, (r, t)) for r, t in plan.updates),
+            *(("delete", r.sync_key or "", r.kind.value, r) for r in plan.deletes),
+        ]
+        if not ops:
+            return counts
+        ids = self._journal(ops)
+        phase = self.reporter.phase("Writing to the SIS", total=len(ops))
+        finished: list[dict[str, Any]] = []
+        try:
+            for journal_id, (op, _key, _kind, payload) in zip(ids, ops, strict=True):
+                finished.append(self._send(journal_id, op, payload, counts))
+                phase.advance()
+                if len(finished) >= JOURNAL_BATCH:
+                    self._finish(finished)
+        finally:
+            self._finish(finished)
+        return counts
+
+    def _send(self, journal_id: int, op: str, payload: Any, counts: WriteCounts) -> dict[str, Any]:
+        remote_id: str | None = None
+        try:
+            if op == "create":
+                remote_id = self.plugin.create(payload.write, payload.sis_ref)
+                counts.created += 1
+            elif op == "update":
+                remote, target = payload
+                self.plugin.update(remote, target.write)
+                remote_id, counts.updated = remote.remote_id, counts.updated + 1
+            else:
+                self.plugin.delete(payload)
+                remote_id, counts.deleted = payload.remote_id, counts.deleted + 1
+        except (HttpStatusError, ProtocolError) as exc:
+            # One row the SIS refuses (bad value, too long) must not stop the others.
+            counts.failed += 1
+            self.errors[type(exc).__name__] += 1
+            log.warning("write refused by the SIS", extra={"op": op, "error": str(exc)})
+            return {"id": journal_id, "status": "failed", "remote_id": None, "error": str(exc)}
+        return {"id": journal_id, "status": "done", "remote_id": remote_id, "error": None}
+
+    def _journal(self, ops: list[tuple[str, str, str, Any]]) -> list[int]:
+        now = utcnow()
+        with self.engine.begin() as connection:
+            ids: list[int] = []
+            for op, key, kind, _ in ops:
+                result = connection.execute(
+                    outbox.insert().values(
+                        cycle_id=self.cycle_id,
+                        sync_key=key,
+                        kind=kind,
+                        op=op,
+                        status="pending",
+                        attempts=1,
+                        created_at=now,
+                    )
+                )
+                ids.append(int(result.inserted_primary_key[0]))
+        return ids
+
+    def _finish(self, finished: list[dict[str, Any]]) -> None:
+        if not finished:
+            return
+        now = utcnow()
+        with self.engine.begin() as connection:
+            for entry in finished:
+                connection.execute(
+                    update(outbox)
+                    .where(outbox.c.id == entry["id"])
+                    .values(
+                        status=entry["status"],
+                        remote_id=entry["remote_id"],
+                        error=entry["error"],
+                        finished_at=now,
+                    )
+                )
+        finished.clear()

@@ -1,0 +1,189 @@
+"""One sync cycle: pull, evaluate, diff, write back; recorded in the store as it goes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+
+from truancy.connector.errors import ConfigurationError, ConnectorError, TransientError
+from truancy.daemon.evaluate import Evaluation, Evaluator
+from truancy.daemon.ingest import ATTENDANCE_STREAM, Ingest
+from truancy.daemon.outbox import Outbox, WriteCounts, plan_writes
+from truancy.daemon.progress import Reporter, SilentReporter
+from truancy.daemon.schema import attendance, cycles, mapping_files, quarantine, students
+from truancy.daemon.store import upsert, utcnow
+from truancy.mappings.policy import Policy
+from truancy.plugins.base import SisPlugin
+
+log = logging.getLogger("truancy.daemon.pipeline")
+
+
+@dataclass
+class CycleSummary:
+    """What one cycle did; ``--json`` prints exactly this."""
+
+    cycle_id: int
+    as_of: date | None = None
+    students: int = 0
+    attendance_records: int = 0
+    cases: dict[str, int] = field(default_factory=dict)
+    open_cases: int = 0
+    writes: WriteCounts = field(default_factory=WriteCounts)
+    planned: dict[str, dict[str, int]] = field(default_factory=dict)
+    quarantined: int = 0
+    unknown_codes: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "cycle_id": self.cycle_id,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "students": self.students,
+            "attendance_records": self.attendance_records,
+            "cases": dict(sorted(self.cases.items())),
+            "open_cases": self.open_cases,
+            "writes": self.writes.as_dict(),
+            "planned": self.planned,
+            "quarantined": self.quarantined,
+            "unknown_codes": dict(sorted(self.unknown_codes.items())),
+            "errors": self.errors,
+            "dry_run": self.dry_run,
+        }
+
+
+def error_class(exc: BaseException) -> str:
+    """Configuration, transient or data: what the status page tells IT staff to do about it."""
+    if isinstance(exc, ConfigurationError):
+        return "configuration"
+    if isinstance(exc, TransientError):
+        return "transient"
+    return "data"
+
+
+class SyncPipeline:
+    def __init__(
+        self,
+        engine: Engine,
+        plugin: SisPlugin,
+        policy: Policy,
+        *,
+        reporter: Reporter | None = None,
+        dry_run: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.plugin = plugin
+        self.policy = policy
+        self.reporter = reporter or SilentReporter()
+        self.dry_run = dry_run
+
+    def run_cycle(self, *, today: date | None = None, full: bool = False) -> CycleSummary:
+        cycle_id = self._start_cycle()
+        summary = CycleSummary(cycle_id=cycle_id, dry_run=self.dry_run)
+        try:
+            self._run(summary, today or date.today(), full=full)
+        except ConnectorError as exc:
+            summary.errors.append(f"{error_class(exc)}: {exc}")
+            self._finish_cycle(summary, "failed", error_class(exc))
+            raise
+        except Exception as exc:
+            summary.errors.append(f"internal: {type(exc).__name__}")
+            self._finish_cycle(summary, "failed", "internal")
+            raise
+        self._finish_cycle(summary, "succeeded" if summary.ok else "failed", None)
+        return summary
+
+    def _run(self, summary: CycleSummary, today: date, *, full: bool) -> None:
+        ingest = Ingest(self.engine, self.plugin, summary.cycle_id, self.reporter)
+        new_code_map = self._record_mapping_file("code_map", self.plugin.code_map_digest, summary.cycle_id)
+        ingest.roster(full=full)
+        ingest.calendars()
+        # A changed code map (or newly rostered students) can unlock quarantined rows: re-read them all.
+        reread = full or new_code_map or (ingest.counts.records["students"] > 0 and self._has_quarantine())
+        ingest.attendance(full=reread)
+        summary.quarantined = ingest.counts.quarantined
+        summary.unknown_codes = dict(ingest.counts.unknown_codes)
+
+        evaluation = Evaluator(self.engine, self.policy, summary.cycle_id, self.reporter).run(today)
+        self._summarise(summary, evaluation)
+
+        outbox = Outbox(self.engine, self.plugin, summary.cycle_id, self.reporter)
+        outbox.supersede_stale()
+        phase = self.reporter.phase("Reading back the SIS")
+        remote = list(self.plugin.read_back())
+        phase.advance(len(remote))
+        plan = plan_writes(evaluation.desired, remote, self.plugin)
+        summary.planned = {op: dict(kinds) for op, kinds in plan.counts_by_kind().items()}
+        if self.dry_run:
+            summary.writes = WriteCounts(unchanged=plan.unchanged)
+            return
+        summary.writes = outbox.apply(plan)
+        summary.errors.extend(f"data: {count} write(s) refused ({name})" for name, count in outbox.errors.items())
+
+    def _summarise(self, summary: CycleSummary, evaluation: Evaluation) -> None:
+        summary.as_of = evaluation.as_of
+        summary.cases = dict(evaluation.designations)
+        summary.open_cases = evaluation.open_cases
+        if evaluation.missing_sis_ref:
+            summary.errors.append(
+                f"data: {evaluation.missing_sis_ref} student(s) with a case have no SIS key for write-back"
+            )
+        with self.engine.connect() as connection:
+            summary.students = connection.execute(
+                select(func.count()).select_from(students).where(~students.c.deleted)
+            ).scalar_one()
+            summary.attendance_records = connection.execute(
+                select(func.count()).select_from(attendance)
+            ).scalar_one()
+
+    def _has_quarantine(self) -> bool:
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(quarantine.c.source_key).where(quarantine.c.stream == ATTENDANCE_STREAM).limit(1)
+            ).first()
+        return found is not None
+
+    def _record_mapping_file(self, kind: str, digest: str, cycle_id: int) -> bool:
+        """Remember each mapping version the daemon used (and from which cycle); True when new."""
+        with self.engine.begin() as connection:
+            known = connection.execute(
+                select(mapping_files.c.digest).where(mapping_files.c.digest == digest)
+            ).first()
+            if known is not None:
+                return False
+            upsert(
+                connection,
+                mapping_files,
+                [
+                    {
+                        "digest": digest,
+                        "kind": kind,
+                        "source": self.plugin.name,
+                        "first_cycle": cycle_id,
+                        "first_seen": utcnow(),
+                    }
+                ],
+                ["digest"],
+            )
+        return True
+
+    def _start_cycle(self) -> int:
+        with self.engine.begin() as connection:
+            result = connection.execute(cycles.insert().values(started_at=utcnow(), status="running"))
+            return int(result.inserted_primary_key[0])
+
+    def _finish_cycle(self, summary: CycleSummary, status: str, error: str | None) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(cycles)
+                .where(cycles.c.id == summary.cycle_id)
+                .values(finished_at=utcnow(), status=status, summary=summary.as_json(), error_class=error)
+            )

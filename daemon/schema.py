@@ -1,0 +1,144 @@
+"""The state store's tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create them.
+
+The store keeps what the sync needs and nothing more: canonical ids and SIS keys, enrollment
+windows, calendars, attendance categories and codes, case state. Never names or birth dates.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+students = Table(
+    "students",
+    metadata,
+    Column("student_id", String(128), primary_key=True),
+    Column("sis_ref", String(128), index=True),
+    Column("school_id", String(64)),
+    Column("grade", String(16)),
+    Column("deleted", Boolean, nullable=False, default=False),
+)
+
+enrollments = Table(
+    "enrollments",
+    metadata,
+    Column("source_id", String(128), primary_key=True),
+    Column("student_id", String(128), nullable=False, index=True),
+    Column("school_id", String(64), nullable=False),
+    Column("begin_date", Date, nullable=False),
+    Column("end_date", Date),
+)
+
+calendar_days = Table(
+    "calendar_days",
+    metadata,
+    Column("school_id", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+)
+
+attendance = Table(
+    "attendance",
+    metadata,
+    Column("source_key", String(128), primary_key=True),
+    Column("student_id", String(128), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("minutes_absent", Integer),
+    Column("code", String(32)),
+    Column("school_id", String(64)),
+    Index("ix_attendance_student_day", "student_id", "day"),
+)
+
+bookmarks = Table(
+    "bookmarks",
+    metadata,
+    Column("stream", String(64), primary_key=True),
+    Column("value", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("stream", String(64), primary_key=True),
+    Column("source_key", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("last_cycle", Integer, nullable=False),
+)
+
+unknown_codes = Table(
+    "unknown_codes",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("occurrences", Integer, nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("student_id", String(128), primary_key=True),
+    Column("school_year", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("tier", String(64)),
+    Column("state", JSON, nullable=False),
+    Column("updated_cycle", Integer, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cycle_id", Integer, nullable=False, index=True),
+    Column("sync_key", String(64), nullable=False, index=True),
+    Column("kind", String(8), nullable=False),
+    Column("op", String(8), nullable=False),
+    Column("status", String(12), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("remote_id", String(64)),
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+cycles = Table(
+    "cycles",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),
+    Column("summary", JSON),
+    Column("error_class", String(32)),
+)
+
+mapping_files = Table(
+    "mapping_files",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("first_cycle", Integer, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,130 @@
+"""Daemon settings: one TOML file, ``TRUANCY_*`` environment variables, and a secrets directory.
+
+Precedence (highest first): environment, secrets directory, TOML file, defaults. Nested keys use a
+double underscore in the environment: ``TRUANCY_SIS__POWERSCHOOL__CLIENT_SECRET``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from truancy.plugins.base import ConnectionOptions
+
+
+class SettingsError(ValueError):
+    """A settings file or variable that cannot be used; the message names the key and the fix."""
+
+
+class DistrictSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default="district", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = "School district"
+    state: str = Field(default="CA", description="policy pack: CA, TX, PA, IL, FL, NY or federal")
+    timezone: str = "America/Los_Angeles"
+
+
+class StoreSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(default="sqlite:///truancy-state.db", description="SQLAlchemy URL of the state store")
+    batch_size: int = Field(default=1000, ge=1)
+
+
+class HttpSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    read_timeout_seconds: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    verify_tls: bool | str = Field(default=True, description="true, false, or a CA bundle path")
+
+    def connection_options(self) -> ConnectionOptions:
+        return ConnectionOptions(
+            connect_timeout=self.connect_timeout_seconds,
+            read_timeout=self.read_timeout_seconds,
+            max_attempts=self.max_attempts,
+            verify_tls=self.verify_tls,
+        )
+
+
+class MappingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code_map: Path | None = Field(default=None, description="attendance code map; default: the plugin's")
+    policy_overrides: Path | None = Field(default=None, description="district override of the state pack")
+
+
+class SisSettings(BaseModel):
+    """``plugin`` picks the SIS plugin; the rest of the section belongs to that plugin."""
+
+    model_config = ConfigDict(extra="allow")
+
+    plugin: str = "powerschool"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRUANCY_", env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
+    )
+
+    district: DistrictSettings = DistrictSettings()
+    store: StoreSettings = StoreSettings()
+    http: HttpSettings = HttpSettings()
+    mappings: MappingSettings = MappingSettings()
+    sis: SisSettings = SisSettings()
+
+    config_dir: Path = Field(default=Path("."), exclude=True)
+
+
+def load_settings(path: Path | None, *, secrets_dir: Path | None = None) -> Settings:
+    """Read settings from ``path`` (optional), the environment and ``secrets_dir``."""
+    if path is not None and not path.is_file():
+        raise SettingsError(f"settings file {path} does not exist")
+    if path is not None:
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: not valid TOML ({exc})") from None
+
+    class _FileSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, file_secret_settings]
+            if path is not None:
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+            return tuple(sources)
+
+    config_dir = path.resolve().parent if path is not None else Path.cwd()
+    init: dict[str, Any] = {"config_dir": config_dir}
+    try:
+        settings = _FileSettings(_secrets_dir=secrets_dir, **init)
+    except ValidationError as exc:
+        where = str(path) if path is not None else "settings"
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"{where}: {problems}") from None
+    return Settings.model_validate(settings.model_dump() | {"config_dir": config_dir})
+
+
+def resolve_path(settings: Settings, path: Path) -> Path:
+    """A path from the settings file, relative to that file's folder."""
+    return path if path.is_absolute() else settings.config_dir / path

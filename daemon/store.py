@@ -1,0 +1,110 @@
+"""The state store: engine creation, migrations, and the small queries the pipeline shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from truancy.daemon.schema import bookmarks
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class StoreError(RuntimeError):
+    """The state store cannot be reached or is not at the expected schema version."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_store_engine(url: str) -> Engine:
+    """An engine with SQLite tuned for one writer and crash safety (WAL, foreign keys, busy wait)."""
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+    return engine
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the store to the newest schema (``truancy db upgrade``; also run before each sync)."""
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "head")
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot migrate the state store at {engine.url!r}: {exc.__class__.__name__}") from None
+
+
+def schema_revision(engine: Engine) -> tuple[str | None, str | None]:
+    """(current, newest) schema revisions, for ``truancy status``."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        newest = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
+    return current, newest
+
+
+def upsert(
+    connection: Connection,
+    table: Any,
+    rows: list[dict[str, Any]],
+    keys: list[str],
+    *,
+    keep: tuple[str, ...] = (),
+) -> None:
+    """Insert or replace rows by primary key in one statement (SQLite and PostgreSQL).
+
+    Columns named in ``keep`` keep their stored value when the row already exists.
+    """
+    if not rows:
+        return
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(rows)
+    updates = {
+        c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys and c.name not in keep
+    }
+    connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates))
+
+
+def read_bookmark(connection: Connection, stream: str) -> str | None:
+    value: str | None = connection.execute(
+        select(bookmarks.c.value).where(bookmarks.c.stream == stream)
+    ).scalar_one_or_none()
+    return value
+
+
+def write_bookmark(connection: Connection, stream: str, value: str) -> None:
+    upsert(connection, bookmarks, [{"stream": stream, "value": value, "updated_at": utcnow()}], ["stream"])
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.begin() as connection:
+        yield connection

@@ -1,0 +1,93 @@
+"""The PowerSchool plugin's settings: OneRoster 1.2 for rosters, PowerSchool's API for the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from truancy.plugins.base import PluginConfigError
+
+ROSTER_SCOPES = (
+    "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly",
+    "https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly",
+)
+
+
+class ClientCredentialsConfig(BaseModel):
+    """OAuth 2 client credentials; the secret may live in a file (e.g. a systemd credential)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr | None = None
+    client_secret_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_secret_source(self) -> ClientCredentialsConfig:
+        if (self.client_secret is None) == (self.client_secret_file is None):
+            raise ValueError("set exactly one of client_secret or client_secret_file")
+        return self
+
+    def secret(self) -> str:
+        if self.client_secret is not None:
+            return self.client_secret.get_secret_value()
+        assert self.client_secret_file is not None
+        try:
+            return self.client_secret_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise PluginConfigError(
+                f"client_secret_file {self.client_secret_file} cannot be read ({exc.strerror})"
+            ) from None
+
+
+class OneRosterConfig(ClientCredentialsConfig):
+    base_url: str = Field(min_length=1, description="service root, e.g. https://host/ims/oneroster/rostering/v1p2")
+    token_url: str = Field(min_length=1)
+    scopes: list[str] | None = Field(
+        default=list(ROSTER_SCOPES), description="token scopes; an empty list sends none"
+    )
+    page_size: int = Field(default=500, ge=1, le=10_000)
+    student_ref_type: str = Field(
+        default="PowerSchool DCID", description="the userIds[].type that carries the student's DCID"
+    )
+
+
+class PowerSchoolApiConfig(ClientCredentialsConfig):
+    base_url: str = Field(min_length=1)
+    page_size: int = Field(default=500, ge=1, le=10_000)
+
+
+class PowerSchoolConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plugin: str = "powerschool"
+    oneroster: OneRosterConfig
+    powerschool: PowerSchoolApiConfig
+    code_map: Path | None = None
+    field_map: Path | None = None
+    attendance_overlap_minutes: int = Field(default=10, ge=0)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], config_dir: Path) -> PowerSchoolConfig:
+        try:
+            config = cls.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"sis.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise PluginConfigError(problems) from None
+        return config.model_copy(
+            update={
+                "code_map": _relative_to(config.code_map, config_dir),
+                "field_map": _relative_to(config.field_map, config_dir),
+            }
+        )
+
+
+def _relative_to(path: Path | None, base: Path) -> Path | None:
+    if path is None or path.is_absolute():
+        return path
+    return base / path

@@ -1,0 +1,277 @@
+"""PowerSchool: rosters over OneRoster 1.2, attendance by PowerQuery, write-back to extension tables."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from truancy.connector.http import HttpSession, RetryPolicy
+from truancy.connector.oauth2 import ClientCredentials
+from truancy.connector.oneroster import (
+    OneRosterClient,
+    OneRosterEnrollment,
+    OneRosterOrg,
+    OneRosterUser,
+    modified_since_filter,
+    parse_records,
+)
+from truancy.connector.powerschool import PowerSchoolClient, powerschool_auth
+from truancy.mappings.codemap import CodeMap, load_code_map
+from truancy.mappings.facts import AttendanceEvent, Category, Enrollment, SchoolCalendar, Student
+from truancy.mappings.fieldmap import FieldMap, load_field_map
+from truancy.mappings.writes import DesiredWrite, WriteKind
+from truancy.plugins.base import (
+    AttendanceChange,
+    AttendancePage,
+    ConnectionOptions,
+    Rejected,
+    RemoteRow,
+    RosterPage,
+    StudentResolver,
+)
+from truancy.plugins.powerschool.config import PowerSchoolConfig
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_CODE_MAP = HERE / "codes.yaml"
+DEFAULT_FIELD_MAP = HERE / "fieldmap.yaml"
+
+ATTENDANCE_QUERY = "com.truancysync.attendance.daily.records"
+CALENDAR_QUERY = "com.truancysync.calendar.insession"
+ROSTER_WATERMARK_OVERLAP = timedelta(minutes=10)
+
+
+class PowerSchoolPlugin:
+    """Glue between PowerSchool's APIs and canonical facts and writes."""
+
+    name = "powerschool"
+
+    def __init__(self, config: Mapping[str, Any], *, options: ConnectionOptions, config_dir: Path) -> None:
+        self.config = PowerSchoolConfig.from_mapping(config, config_dir)
+        self.code_map: CodeMap = load_code_map(self.config.code_map or DEFAULT_CODE_MAP)
+        self.field_map: FieldMap = load_field_map(self.config.field_map or DEFAULT_FIELD_MAP)
+        self._tables = {kind: self.field_map.for_kind(kind) for kind in WriteKind}
+        retry = RetryPolicy(max_attempts=options.max_attempts)
+        timeout = (options.connect_timeout, options.read_timeout)
+        roster = self.config.oneroster
+        self._roster_session = HttpSession(
+            roster.base_url,
+            auth=ClientCredentials(
+                roster.token_url,
+                roster.client_id,
+                roster.secret(),
+                scopes=roster.scopes or None,
+                verify=options.verify_tls,
+            ),
+            timeout=timeout,
+            retry=retry,
+            verify=options.verify_tls,
+            name="oneroster",
+        )
+        api = self.config.powerschool
+        self._ps_session = HttpSession(
+            api.base_url,
+            auth=powerschool_auth(api.base_url, api.client_id, api.secret()),
+            timeout=timeout,
+            retry=retry,
+            verify=options.verify_tls,
+            name="powerschool",
+        )
+        self.oneroster = OneRosterClient(self._roster_session, page_size=roster.page_size)
+        self.powerschool = PowerSchoolClient(self._ps_session, page_size=api.page_size)
+
+    @property
+    def code_map_digest(self) -> str:
+        return self.code_map.digest
+
+    @property
+    def sessions(self) -> tuple[HttpSession, HttpSession]:
+        return self._roster_session, self._ps_session
+
+    def close(self) -> None:
+        self._roster_session.close()
+        self._ps_session.close()
+
+    # -- rosters -------------------------------------------------------------------------------
+
+    def roster_pages(self, since: str | None) -> Iterator[RosterPage]:
+        """Schools in full (a handful), then students and enrollments changed since the bookmark.
+
+        The bookmark (latest ``dateLastModified`` seen) is only handed out with the last page: a
+        sync interrupted halfway re-reads from the old bookmark instead of skipping records.
+        """
+        school_numbers = self._school_numbers()
+        filter_ = None
+        if since is not None:
+            filter_ = modified_since_filter(datetime.fromisoformat(since) - ROSTER_WATERMARK_OVERLAP)
+        watermark = since
+        for page in self.oneroster.iter_pages("students", filter=filter_):
+            users, rejects = parse_records(OneRosterUser, page.records)
+            out = RosterPage(rejected=[Rejected("students", r.key, r.reason) for r in rejects])
+            for user in users:
+                watermark = _later(watermark, user.date_last_modified)
+                if user.is_deleted:
+                    out.deleted_students.append(user.sourced_id)
+                    continue
+                out.students.append(self._student(user, school_numbers))
+            yield out
+        for page in self.oneroster.iter_pages("enrollments", filter=filter_):
+            enrollments, rejects = parse_records(OneRosterEnrollment, page.records)
+            out = RosterPage(rejected=[Rejected("enrollments", r.key, r.reason) for r in rejects])
+            for enrollment in enrollments:
+                watermark = _later(watermark, enrollment.date_last_modified)
+                if enrollment.role != "student":
+                    continue
+                if enrollment.is_deleted:
+                    out.deleted_enrollments.append(enrollment.sourced_id)
+                    continue
+                school = school_numbers.get(enrollment.school_sourced_id)
+                if school is None or enrollment.begin_date is None:
+                    reason = "unknown school" if school is None else "enrollment without a beginDate"
+                    out.rejected.append(Rejected("enrollments", enrollment.sourced_id, reason))
+                    continue
+                out.enrollments.append(
+                    Enrollment(
+                        source_id=enrollment.sourced_id,
+                        student_id=enrollment.user_sourced_id,
+                        school_id=school,
+                        begin=enrollment.begin_date,
+                        end=enrollment.end_date,
+                    )
+                )
+            yield out
+        yield RosterPage(bookmark=watermark)
+
+    def _school_numbers(self) -> dict[str, str]:
+        """OneRoster school sourcedId → PowerSchool school number (the org's ``identifier``)."""
+        numbers: dict[str, str] = {}
+        for page in self.oneroster.iter_pages("schools"):
+            orgs, _ = parse_records(OneRosterOrg, page.records)
+            numbers.update({org.sourced_id: org.identifier or org.sourced_id for org in orgs})
+        return numbers
+
+    def _student(self, user: OneRosterUser, school_numbers: Mapping[str, str]) -> Student:
+        ref = next(
+            (uid.identifier for uid in user.user_ids if uid.type == self.config.oneroster.student_ref_type),
+            None,
+        )
+        org = user.primary_org_sourced_id or next(iter(user.org_sourced_ids), None)
+        return Student(
+            student_id=user.sourced_id,
+            sis_ref=ref,
+            school_id=school_numbers.get(org) if org else None,
+            grade=user.grades[0] if user.grades else None,
+        )
+
+    # -- calendar and attendance ---------------------------------------------------------------
+
+    def calendars(self) -> list[SchoolCalendar]:
+        days: dict[str, list[date]] = defaultdict(list)
+        for rows in self.powerschool.iter_query(CALENDAR_QUERY):
+            for row in rows:
+                days[row["schoolid"]].append(date.fromisoformat(row["date_value"]))
+        return [SchoolCalendar(school, tuple(sorted(set(d)))) for school, d in sorted(days.items())]
+
+    def attendance_pages(self, since: str | None, resolve: StudentResolver) -> Iterator[AttendancePage]:
+        args: dict[str, str] = {}
+        if since is not None:
+            overlap = timedelta(minutes=self.config.attendance_overlap_minutes)
+            args["modified_since"] = (datetime.fromisoformat(since) - overlap).isoformat(timespec="seconds")
+        watermark = since
+        for rows in self.powerschool.iter_query(ATTENDANCE_QUERY, args):
+            page = AttendancePage()
+            for row in rows:
+                watermark = _later(watermark, row.get("whenmodified"))
+                self._attendance_row(row, resolve, page)
+            yield page
+        yield AttendancePage(bookmark=watermark)
+
+    def _attendance_row(self, row: Mapping[str, str], resolve: StudentResolver, page: AttendancePage) -> None:
+        source_key = row.get("dcid", "")
+        quarantine_key = source_key or "<missing dcid>"
+        student_id = resolve(row.get("studentsdcid", ""))
+        if not source_key or student_id is None:
+            page.rejected.append(Rejected("attendance", quarantine_key, "student is not in the roster"))
+            return
+        code = row.get("att_code", "")
+        entry = self.code_map.categorize(code)
+        if entry is None:
+            page.unknown_codes[code] += 1
+            page.rejected.append(
+                Rejected("attendance", quarantine_key, f"attendance code {code!r} is not in the code map")
+            )
+            return
+        try:
+            day = date.fromisoformat(row["att_date"])
+            minutes = int(row["minutes"]) if row.get("minutes") else None
+        except (KeyError, ValueError):
+            page.rejected.append(Rejected("attendance", quarantine_key, "malformed att_date or minutes"))
+            return
+        if entry.partial_day and minutes is None:
+            page.rejected.append(
+                Rejected("attendance", quarantine_key, f"partial-day code {code!r} without minutes")
+            )
+            return
+        if entry.category is Category.PRESENT:
+            page.changes.append(AttendanceChange(source_key, None))
+            return
+        event = AttendanceEvent(
+            student_id=student_id,
+            date=day,
+            category=entry.category,
+            minutes_absent=minutes if entry.partial_day else None,
+            code=code,
+            school_id=row.get("schoolid") or None,
+        )
+        page.changes.append(AttendanceChange(source_key, event))
+
+    # -- write-back ----------------------------------------------------------------------------
+
+    def read_back(self) -> Iterator[RemoteRow]:
+        for kind, table_map in self._tables.items():
+            for rows in self.powerschool.iter_table(table_map.table):
+                for row in rows:
+                    yield RemoteRow(
+                        kind=kind,
+                        remote_id=row["id"],
+                        sync_key=row.get(table_map.sync_key_column) or None,
+                        sis_ref=row.get(table_map.student_column, ""),
+                        columns=row,
+                    )
+
+    def needs_update(self, remote: RemoteRow, write: DesiredWrite) -> bool:
+        wanted = self._tables[write.kind].daemon_columns(write.fields)
+        return any(remote.columns.get(column, "") != value for column, value in wanted.items())
+
+    def may_retract(self, remote: RemoteRow) -> bool:
+        return self._tables[remote.kind].may_retract(remote.columns)
+
+    def create(self, write: DesiredWrite, sis_ref: str) -> str:
+        table_map = self._tables[write.kind]
+        columns = table_map.to_columns(write.fields)
+        columns[table_map.student_column] = sis_ref
+        columns[table_map.sync_key_column] = write.sync_key
+        return str(self.powerschool.insert_row(table_map.table, columns))
+
+    def update(self, remote: RemoteRow, write: DesiredWrite) -> None:
+        table_map = self._tables[write.kind]
+        self.powerschool.update_row(table_map.table, remote.remote_id, table_map.daemon_columns(write.fields))
+
+    def delete(self, remote: RemoteRow) -> None:
+        self.powerschool.delete_row(self._tables[remote.kind].table, remote.remote_id)
+
+
+def _later(current: str | None, candidate: str | None) -> str | None:
+    """The later of two ISO timestamps (a bookmark never moves backwards)."""
+    if not candidate:
+        return current
+    if current is None:
+        return candidate
+    return max(current, candidate, key=_instant)
+
+
+def _instant(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=None)
