@@ -106,6 +106,12 @@ class OneRosterUser(OneRosterRecord):
             return value
         raise ValueError("enabledUser must be true or false")
 
+    @property
+    def org_sourced_ids(self) -> tuple[str, ...]:
+        """The orgs of every role, primary role first, without repeats."""
+        ordered = sorted(self.roles, key=lambda entry: entry.role_type != "primary")
+        return tuple(dict.fromkeys(entry.org_sourced_id for entry in ordered if entry.org_sourced_id))
+
     def has_role(self, role: str) -> bool:
         return any(entry.role == role for entry in self.roles)
 
