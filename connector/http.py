@@ -292,7 +292,7 @@ class _Send:
                 f"{self.owner.name}: TLS verification failed for {self.endpoint}; check the server "
                 f"certificate or {self.owner.name}.verify (CA bundle path)"
             ) from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             self.owner.stats.record_failure()
             reason = "connect timeout" if isinstance(exc, requests.ConnectTimeout) else type(exc).__name__
             if isinstance(exc, requests.ConnectionError) and _never_sent(exc):
@@ -303,6 +303,12 @@ class _Send:
             raise TransientError(
                 f"{self.owner.name}: {self.endpoint} failed ({reason}) after the request may have "
                 f"reached the server; not repeated because it is not idempotent"
+            ) from None
+        except requests.RequestException as exc:
+            self.owner.stats.record_failure()
+            raise ConfigurationError(
+                f"{self.owner.name}: {self.endpoint} could not be sent ({type(exc).__name__}); "
+                f"check {self.owner.name}.base_url"
             ) from None
         elapsed_ms = round((time.perf_counter() - started) * 1000)
         status = response.status_code

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from datetime import UTC, datetime
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from truancy.connector.errors import ConfigurationError, HttpStatusError, ProtocolError, TransientError
 from truancy.connector.http import HttpSession, RetryPolicy
@@ -227,3 +229,25 @@ def test_scrub_server_text_blanks_quoted_values_and_numbers() -> None:
     assert scrub_server_text("studentsdcid 10001 not found for 'Mary O\u2019Neil'") == (
         "studentsdcid {n} not found for '…'"
     )
+
+
+def test_given_a_read_timeout_when_post_then_not_repeated(httpserver: HTTPServer) -> None:
+    release = threading.Event()
+
+    def slow(_request: Request) -> Response:
+        release.wait(5)
+        return Response("{}", content_type="application/json")
+
+    httpserver.expect_request("/api/rows", method="POST").respond_with_handler(slow)
+    session = HttpSession(
+        httpserver.url_for("/api"), timeout=(5, 0.2), retry=RetryPolicy(sleep=lambda _s: None)
+    )
+
+    try:
+        with pytest.raises(TransientError, match="not repeated because it is not idempotent"):
+            session.post("rows", json={})
+    finally:
+        release.set()
+
+    assert len(httpserver.log) <= 1
+    assert session.stats.retries == 0
