@@ -1,0 +1,569 @@
+"""The truancy case: what a student's designations mean for the officer, as desired state.
+
+``advance_case`` folds the engine's latest determination (and what officers recorded in the SIS)
+into the stored case: designations held, reports counted, tiers entered or left, tasks done. Every
+change appends to an immutable history, so an officer can show a parent or a judge when and why
+each step happened. ``desired_writes`` turns a case into the flags, notes and tasks the SIS should
+hold; it is a pure function of the case, the determination and the calendar, so re-running a sync
+produces identical writes and the daemon's diff sends nothing.
+
+Advancing is idempotent: the same determination and officer actions applied to the returned state
+return an equal state. Notes are keyed by history sequence number and their text is fixed when the
+event is recorded, so a note once written never changes and is never retracted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import TypeAdapter, ValidationError
+
+from truancy.mappings.case_policy import CasePolicy, EnterWhen, NoteTemplates, TaskTemplate, Tier
+from truancy.mappings.determination import Designation, Determination
+from truancy.mappings.facts import SchoolCalendar
+from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind, sync_key
+
+CaseStatus = Literal["open", "closed"]
+ActionKind = Literal["task_done", "note_added", "flag_dismissed", "absence_excused"]
+HistoryKind = Literal[
+    "designated",
+    "reported",
+    "report_withdrawn",
+    "retracted",
+    "tier_entered",
+    "tier_left",
+    "closed",
+    "task_done",
+    "note_added",
+    "flag_dismissed",
+    "absence_excused",
+]
+
+NOTE_CATEGORIES: Mapping[str, str] = {
+    "designated": "designation",
+    "reported": "report",
+    "report_withdrawn": "retraction",
+    "retracted": "retraction",
+    "tier_entered": "tier",
+    "tier_left": "tier",
+    "closed": "case_closed",
+}
+"""History kinds that become a case-log note, and the note's category. Officer actions do not: the
+officer recorded them in the SIS already."""
+
+_UNIT_WORDS = {
+    "days_or_parts": "days or parts of days",
+    "percent_of_enrolled_days": "% of enrolled days",
+    "reports": "truancy reports",
+}
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One change to the case, append-only. ``detail`` holds only dates, counts and the pack's own
+    wording (for note-worthy kinds, the note text itself), never a name or text from the SIS."""
+
+    seq: int
+    on: date
+    kind: HistoryKind
+    designation: str | None
+    tier: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class OfficerAction:
+    """Something an officer recorded in the SIS, read back by the plugin.
+
+    ``task_id`` or ``sync_key`` names the row acted on; ``outcome`` is the officer's coded result
+    of a task (e.g. ``held``, ``no_show``).
+    """
+
+    kind: ActionKind
+    on: date
+    task_id: str | None = None
+    outcome: str | None = None
+    sync_key: str | None = None
+
+
+@dataclass(frozen=True)
+class HeldDesignation:
+    """A designation the case has recorded: the date of each report (the first is when it was met)
+    and, once a correction removed its basis, when it stopped holding."""
+
+    label: str
+    citation: str
+    report_dates: tuple[date, ...]
+    retracted_on: date | None = None
+
+    @property
+    def met_on(self) -> date:
+        return self.report_dates[0]
+
+    @property
+    def occasions(self) -> int:
+        return len(self.report_dates)
+
+    @property
+    def active(self) -> bool:
+        return self.retracted_on is None
+
+
+@dataclass(frozen=True)
+class CompletedTask:
+    on: date
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """One student's case for one school year, as the daemon stores it between cycles.
+
+    ``conditions`` are officer-fulfilled prerequisites (condition id → date), fed back to the
+    engine; ``completed_tasks`` keeps each done task's date and outcome so it stays in the SIS.
+    """
+
+    student_id: str
+    school_year: str
+    policy_id: str
+    status: CaseStatus
+    tier: str | None
+    designations: Mapping[str, HeldDesignation]
+    conditions: Mapping[str, date]
+    history: tuple[HistoryEvent, ...]
+    completed_tasks: Mapping[str, CompletedTask] = field(default_factory=dict)
+
+    def tier_entries(self) -> dict[str, date]:
+        """Tiers the case is in now, with the trigger date of each (the start of its deadlines)."""
+        entries: dict[str, date] = {}
+        for event in self.history:
+            if event.kind == "tier_entered" and event.tier is not None:
+                entries[event.tier] = event.on
+            elif event.kind == "tier_left" and event.tier is not None:
+                entries.pop(event.tier, None)
+        return entries
+
+    def last_entry(self, tier_id: str) -> date | None:
+        """When the tier was last entered, even if the case has left it since."""
+        dates = [e.on for e in self.history if e.kind == "tier_entered" and e.tier == tier_id]
+        return dates[-1] if dates else None
+
+
+def advance_case(
+    previous: CaseState | None,
+    determination: Determination,
+    *,
+    case_policy: CasePolicy,
+    calendar: SchoolCalendar,
+    school_year: str,
+    officer_actions: Sequence[OfficerAction] = (),
+) -> CaseState | None:
+    """The case after this determination; None when there is no case and nothing to open.
+
+    A case opens at the first designation. When ``school_year`` moves past the case's year (and
+    the pack closes cases then), the old case is closed; if the new year's determination already
+    holds a designation, a new case opens at once and logs the closure as its first event.
+    """
+    if previous is not None and previous.student_id != determination.student_id:
+        raise ValueError("the determination is for a different student than the case")
+    if previous is not None and school_year < previous.school_year:
+        raise ValueError(f"school year {school_year} is before the case's year {previous.school_year}")
+    draft = _starting_draft(previous, determination, case_policy, school_year)
+    if draft is None or isinstance(draft, CaseState):
+        return draft
+    draft.apply_determination(determination, case_policy.notes)
+    draft.move_tiers(case_policy, calendar, determination.as_of)
+    draft.apply_officer_actions(officer_actions, case_policy)
+    return draft.freeze(case_policy)
+
+
+def _starting_draft(
+    previous: CaseState | None, determination: Determination, policy: CasePolicy, school_year: str
+) -> _Draft | CaseState | None:
+    """Where this advance starts: a draft to fold the determination into, or a final answer."""
+    opening = bool(determination.designations)
+    if previous is None:
+        return _Draft.new(determination, school_year) if opening else None
+    if previous.school_year == school_year:
+        return previous if previous.status == "closed" else _Draft.of(previous)
+    if previous.status == "closed":
+        return _Draft.new(determination, school_year) if opening else previous
+    if not policy.close_on_new_school_year:
+        return _Draft.of(previous)
+    if not opening:
+        closing = _Draft.of(previous)
+        closing.status = "closed"
+        closing.record_closing(previous.school_year, determination.as_of, policy.notes)
+        return closing.freeze(policy)
+    fresh = _Draft.new(determination, school_year)
+    fresh.record_closing(previous.school_year, determination.as_of, policy.notes)
+    return fresh
+
+
+@dataclass
+class _Draft:
+    """A case being advanced: mutable while one determination is folded in, then frozen."""
+
+    student_id: str
+    school_year: str
+    policy_id: str
+    status: CaseStatus
+    designations: dict[str, HeldDesignation]
+    conditions: dict[str, date]
+    completed_tasks: dict[str, CompletedTask]
+    history: list[HistoryEvent]
+
+    @classmethod
+    def new(cls, determination: Determination, school_year: str) -> _Draft:
+        return cls(determination.student_id, school_year, determination.policy_id, "open", {}, {}, {}, [])
+
+    @classmethod
+    def of(cls, case: CaseState) -> _Draft:
+        return cls(
+            case.student_id,
+            case.school_year,
+            case.policy_id,
+            case.status,
+            dict(case.designations),
+            dict(case.conditions),
+            dict(case.completed_tasks),
+            list(case.history),
+        )
+
+    def record(
+        self,
+        on: date,
+        kind: HistoryKind,
+        detail: str,
+        *,
+        designation: str | None = None,
+        tier: str | None = None,
+    ) -> None:
+        self.history.append(HistoryEvent(len(self.history) + 1, on, kind, designation, tier, detail))
+
+    def record_closing(self, school_year: str, on: date, notes: NoteTemplates) -> None:
+        self.record(on, "closed", notes.render("closed", school_year=school_year, on=on.isoformat()))
+
+    def apply_determination(self, determination: Determination, notes: NoteTemplates) -> None:
+        """Retract what no longer holds, record what is newly met or reported again."""
+        current = {d.id: d for d in determination.designations}
+        as_of = determination.as_of
+        for designation_id, held in sorted(self.designations.items()):
+            if held.active and designation_id not in current:
+                self.designations[designation_id] = replace(held, retracted_on=as_of)
+                text = notes.render(
+                    "retracted",
+                    label=held.label,
+                    citation=held.citation,
+                    met_on=held.met_on.isoformat(),
+                    as_of=as_of.isoformat(),
+                )
+                self.record(as_of, "retracted", text, designation=designation_id)
+        for designation in determination.designations:
+            held_now = self.designations.get(designation.id)
+            if held_now is None or not held_now.active:
+                self._designate(designation, notes)
+            else:
+                self._follow_reports(held_now, designation, as_of, notes)
+
+    def _designate(self, designation: Designation, notes: NoteTemplates) -> None:
+        self.designations[designation.id] = HeldDesignation(
+            designation.label, designation.citation, (designation.met_on,)
+        )
+        text = notes.render(
+            "designated",
+            label=designation.label,
+            citation=designation.citation,
+            met_on=designation.met_on.isoformat(),
+            count=_number(designation.count),
+            unit=_unit(designation.unit),
+            threshold=_number(designation.threshold),
+        )
+        self.record(designation.met_on, "designated", text, designation=designation.id)
+        self._add_reports(self.designations[designation.id], designation, notes)
+
+    def _follow_reports(
+        self, held: HeldDesignation, designation: Designation, as_of: date, notes: NoteTemplates
+    ) -> None:
+        """Track the count of reports (CA 48261); a correction that lowers it withdraws reports."""
+        dates = (designation.met_on, *held.report_dates[1 : designation.occasions])
+        updated = replace(held, label=designation.label, citation=designation.citation, report_dates=dates)
+        for occasion in range(held.occasions, designation.occasions, -1):
+            text = notes.render(
+                "report_withdrawn", label=held.label, as_of=as_of.isoformat(), occasion=str(occasion)
+            )
+            self.record(as_of, "report_withdrawn", text, designation=designation.id)
+        self.designations[designation.id] = updated
+        self._add_reports(updated, designation, notes)
+
+    def _add_reports(self, held: HeldDesignation, designation: Designation, notes: NoteTemplates) -> None:
+        """Reports beyond those held, dated by the latest counted record (the one that made them)."""
+        if designation.occasions <= held.occasions:
+            return
+        latest = max((e.date for e in designation.evidence), default=designation.met_on)
+        reported_on = max(latest, designation.met_on)
+        for occasion in range(held.occasions + 1, designation.occasions + 1):
+            text = notes.render(
+                "reported",
+                label=designation.label,
+                citation=designation.citation,
+                on=reported_on.isoformat(),
+                occasion=str(occasion),
+            )
+            self.record(reported_on, "reported", text, designation=designation.id)
+        extra = (reported_on,) * (designation.occasions - held.occasions)
+        self.designations[designation.id] = replace(held, report_dates=(*held.report_dates, *extra))
+
+    def move_tiers(self, policy: CasePolicy, calendar: SchoolCalendar, as_of: date) -> None:
+        """Enter each tier whose condition now holds; leave (and log) each whose condition no longer does."""
+        entered = self.snapshot().tier_entries()
+        for tier in policy.tiers:
+            designation_id = tier.enter_when.designation
+            trigger = self._trigger(tier.enter_when)
+            if tier.id in entered and trigger is None:
+                held = self.designations.get(designation_id)
+                label = held.label if held is not None else designation_id
+                text = policy.notes.render(
+                    "tier_left", tier=tier.label, as_of=as_of.isoformat(), designation=label
+                )
+                self.record(as_of, "tier_left", text, designation=designation_id, tier=tier.id)
+            elif tier.id not in entered and trigger is not None:
+                held, on = trigger
+                text = policy.notes.render(
+                    "tier_entered",
+                    tier=tier.label,
+                    on=on.isoformat(),
+                    designation=held.label,
+                    citation=held.citation,
+                    tasks_due=_tasks_due(tier, calendar, on),
+                )
+                self.record(on, "tier_entered", text, designation=designation_id, tier=tier.id)
+
+    def _trigger(self, enter_when: EnterWhen) -> tuple[HeldDesignation, date] | None:
+        """The held designation a tier rests on and the date its condition was met, if it holds now."""
+        held = self.designations.get(enter_when.designation)
+        if held is None or not held.active or held.occasions < enter_when.occasions_at_least:
+            return None
+        return held, held.report_dates[enter_when.occasions_at_least - 1]
+
+    def apply_officer_actions(self, actions: Iterable[OfficerAction], policy: CasePolicy) -> None:
+        """Fold in what officers recorded, in date order; an action already in the history is skipped."""
+        ordered = sorted(
+            actions, key=lambda a: (a.on, a.kind, a.task_id or "", a.sync_key or "", a.outcome or "")
+        )
+        for action in ordered:
+            if action.kind == "task_done":
+                self._complete_task(action, policy)
+            else:
+                self._note_action(action)
+
+    def _complete_task(self, action: OfficerAction, policy: CasePolicy) -> None:
+        found = self._task_named(action, policy)
+        if found is None:
+            return
+        tier, task = found
+        if task.id in self.completed_tasks or self.snapshot().last_entry(tier.id) is None:
+            return
+        self.completed_tasks[task.id] = CompletedTask(action.on, action.outcome)
+        detail = f"Task {task.id} done on {action.on.isoformat()}"
+        if task.satisfies is not None:
+            earlier = self.conditions.get(task.satisfies)
+            self.conditions[task.satisfies] = min(action.on, earlier) if earlier is not None else action.on
+            detail += f"; condition {task.satisfies} met"
+        self.record(
+            action.on, "task_done", detail + ".", designation=tier.enter_when.designation, tier=tier.id
+        )
+
+    def _task_named(self, action: OfficerAction, policy: CasePolicy) -> tuple[Tier, TaskTemplate] | None:
+        """The pack's task an action refers to, by id or by the sync key of its SIS row."""
+        if action.task_id is not None:
+            return policy.task(action.task_id)
+        for tier in policy.tiers:
+            for task in tier.tasks:
+                if sync_key(WriteKind.TASK, self.student_id, self.school_year, task.id) == action.sync_key:
+                    return tier, task
+        return None
+
+    def _note_action(self, action: OfficerAction) -> None:
+        designation = None
+        if action.kind == "flag_dismissed":
+            designation = next(
+                (
+                    d
+                    for d in sorted(self.designations)
+                    if sync_key(WriteKind.FLAG, self.student_id, self.school_year, d) == action.sync_key
+                ),
+                None,
+            )
+        detail = f"Officer action {action.kind} on {action.on.isoformat()}"
+        if action.sync_key is not None:
+            detail += f" (row {action.sync_key})"
+        if any(e.kind == action.kind and e.on == action.on and e.detail == detail for e in self.history):
+            return
+        self.record(action.on, action.kind, detail, designation=designation)
+
+    def snapshot(self) -> CaseState:
+        return CaseState(
+            self.student_id,
+            self.school_year,
+            self.policy_id,
+            self.status,
+            None,
+            self.designations,
+            self.conditions,
+            tuple(self.history),
+            self.completed_tasks,
+        )
+
+    def freeze(self, policy: CasePolicy) -> CaseState:
+        view = self.snapshot()
+        in_force = [t for t in view.tier_entries() if policy.tier(t) is not None]
+        tier = max(in_force, key=policy.rank, default=None)
+        return replace(view, tier=tier)
+
+
+def desired_writes(
+    case: CaseState, determination: Determination, *, case_policy: CasePolicy, calendar: SchoolCalendar
+) -> list[DesiredWrite]:
+    """The flags, tasks and notes the SIS should hold for this case, in a stable order.
+
+    Flags: designations held now. Tasks: those of the tiers the case is in, open until an officer
+    marks them done; a done task stays (status ``done``, with its outcome) whatever happens next.
+    Notes: one per note-worthy history event, never removed.
+    """
+    current = {d.id: d for d in determination.designations}
+    writes: list[DesiredWrite] = []
+    if case.status == "open":
+        writes.extend(
+            _flag(case, current[d], held)
+            for d, held in case.designations.items()
+            if held.active and d in current
+        )
+    entries = case.tier_entries()
+    for tier in case_policy.tiers:
+        started = entries.get(tier.id) if case.status == "open" else None
+        for task in tier.tasks:
+            done = case.completed_tasks.get(task.id)
+            trigger = started if done is None else case.last_entry(tier.id)
+            if trigger is not None:
+                basis = current.get(tier.enter_when.designation)
+                writes.append(
+                    _task(
+                        case, tier, task, calendar.add_school_days(trigger, task.due_school_days), basis, done
+                    )
+                )
+    writes.extend(_note(case, event) for event in case.history if event.kind in NOTE_CATEGORIES)
+    return writes
+
+
+def _flag(case: CaseState, designation: Designation, held: HeldDesignation) -> DesiredWrite:
+    detail = f"{_amount(designation)}; rule {designation.rule}; evidence: {_evidence(designation)}"
+    fields = {
+        "flag_type": designation.id,
+        "label": designation.label,
+        "citation": designation.citation,
+        "status": "active",
+        "since_date": held.met_on.isoformat(),
+        "detail": detail,
+    }
+    return DesiredWrite.build(WriteKind.FLAG, case.student_id, case.school_year, designation.id, fields)
+
+
+def _task(
+    case: CaseState,
+    tier: Tier,
+    task: TaskTemplate,
+    due: date,
+    basis: Designation | None,
+    done: CompletedTask | None,
+) -> DesiredWrite:
+    parts = []
+    if task.checklist:
+        parts.append("Checklist: " + "; ".join(task.checklist) + ".")
+    if basis is not None:
+        parts.append(
+            f"Basis: {basis.label} met on {basis.met_on.isoformat()} ({_amount(basis)}); "
+            f"evidence: {_evidence(basis)}."
+        )
+    else:
+        parts.append(f"Basis: {tier.enter_when.designation} no longer met.")
+    fields = {
+        "task_type": task.id,
+        "title": task.title,
+        "due_date": due.isoformat(),
+        "status": "open" if done is None else "done",
+        "citation": task.citation,
+        "detail": " ".join(parts),
+    }
+    if done is not None:
+        fields["completed_date"] = done.on.isoformat()
+        fields["outcome"] = done.outcome or ""
+    return DesiredWrite.build(WriteKind.TASK, case.student_id, case.school_year, task.id, fields)
+
+
+def _note(case: CaseState, event: HistoryEvent) -> DesiredWrite:
+    fields = {
+        "note_date": event.on.isoformat(),
+        "category": NOTE_CATEGORIES[event.kind],
+        "author": AUTHOR,
+        "note_text": event.detail,
+    }
+    return DesiredWrite.build(
+        WriteKind.NOTE, case.student_id, case.school_year, f"history:{event.seq}", fields
+    )
+
+
+def _tasks_due(tier: Tier, calendar: SchoolCalendar, trigger: date) -> str:
+    due = [
+        f"{t.title} by {calendar.add_school_days(trigger, t.due_school_days).isoformat()}" for t in tier.tasks
+    ]
+    return "; ".join(due) if due else "no tasks"
+
+
+def _amount(designation: Designation) -> str:
+    return (
+        f"{_number(designation.count)} {_unit(designation.unit)}, threshold {_number(designation.threshold)}"
+    )
+
+
+def _evidence(designation: Designation) -> str:
+    """Dates and categories only: what an officer needs to find the records, nothing more."""
+    return (
+        ", ".join(f"{e.date.isoformat()} {e.category.value}" for e in designation.evidence) or "none listed"
+    )
+
+
+def _number(value: float) -> str:
+    return f"{round(value, 1):g}"
+
+
+def _unit(unit: str) -> str:
+    return _UNIT_WORDS.get(unit, unit.replace("_", " "))
+
+
+def conditions_from(case: CaseState) -> Mapping[str, date]:
+    """The officer-fulfilled conditions the engine evaluates the next cycle with."""
+    return dict(case.conditions)
+
+
+_CASE_ADAPTER: TypeAdapter[CaseState] = TypeAdapter(CaseState)
+
+
+def case_to_dict(case: CaseState) -> dict[str, Any]:
+    """JSON-safe form for the daemon's store (ISO dates, lists for tuples)."""
+    data: dict[str, Any] = _CASE_ADAPTER.dump_python(case, mode="json")
+    return data
+
+
+def case_from_dict(data: Mapping[str, Any]) -> CaseState:
+    """A stored case, validated; the error names the broken keys, never the stored values."""
+    try:
+        return _CASE_ADAPTER.validate_python(dict(data))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['type']}" for err in exc.errors()[:5]
+        )
+        raise ValueError(f"stored case state is not valid: {problems}") from None
