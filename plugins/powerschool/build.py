@@ -131,8 +131,7 @@ def render_plugin_xml(source: Path | None = None, *, contact_email: str | None =
     ET.register_namespace("", PLUGIN_NS)
     ET.register_namespace("xsi", XSI_NS)
     path = root_dir / "plugin.xml"
-    tree = ET.parse(path)  # noqa: S314 - the bundle ships in this package, it is not outside input
-    plugin = tree.getroot()
+    plugin = _parse_xml(path)
     plugin.set("version", plugin_version())
     access_request = _required_child(plugin, "access_request", path)
     access_request.clear()
@@ -143,7 +142,7 @@ def render_plugin_xml(source: Path | None = None, *, contact_email: str | None =
     if contact_email is not None:
         contact = _required_child(_required_child(plugin, "publisher", path), "contact", path)
         contact.set("email", _checked_email(contact_email))
-    ET.indent(tree, space="  ")
+    ET.indent(plugin, space="  ")
     body = ET.tostring(plugin, encoding="unicode", short_empty_elements=True)
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'.encode()
 
@@ -205,9 +204,8 @@ def _parse_query(element: ET.Element, path: Path) -> NamedQuery:
         raise BundleError(f"{where}: SQL binds {sorted(binds)} but <args> declares {sorted(args)}")
     for column in columns:
         if (column.table, column.field) not in touched:
-            raise BundleError(
-                f"{where}: column {column.output!r} maps {column.table}.{column.field}, not in SQL"
-            )
+            mapped = f"{column.table}.{column.field}"
+            raise BundleError(f"{where}: column {column.output!r} maps {mapped}, which the SQL never reads")
     return NamedQuery(name=name, args=args, columns=columns, touched=touched)
 
 
@@ -229,9 +227,7 @@ def _sql_fields(sql: str, where: str) -> frozenset[tuple[str, str]]:
             continue
         table = aliases.get(qualifier.lower())
         if table is None:
-            raise BundleError(
-                f"{where}: SQL refers to {qualifier}.{field} but {qualifier!r} is no table alias"
-            )
+            raise BundleError(f"{where}: SQL reads {qualifier}.{field} but {qualifier!r} is no table alias")
         fields.add((table, field.upper()))
     return frozenset(fields)
 
