@@ -357,3 +357,33 @@ def test_extension_file_must_be_named_after_its_extension(bundle_copy: Path, tmp
         BundleError, match=r"truancy.xml: PowerSchool expects the file to be named U_TRUANCY.xml"
     ):
         build_plugin_zip(tmp_path, source=bundle_copy)
+
+
+# -- the student page fragment ------------------------------------------------------------------------
+
+FRAGMENT = "web_root/admin/students/home.truancy_sync.content.footer.txt"
+
+
+def test_student_page_fragment_ships_in_the_zip(built_zip: Path) -> None:
+    with zipfile.ZipFile(built_zip) as archive:
+        assert FRAGMENT in archive.namelist()
+
+
+def test_student_page_fragment_never_parses_values_as_html() -> None:
+    script = (bundle_dir() / FRAGMENT).read_text(encoding="utf-8")
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in script
+    assert "textContent" in script
+
+
+def test_student_page_fragment_reads_only_declared_tables_and_columns() -> None:
+    script = (bundle_dir() / FRAGMENT).read_text(encoding="utf-8")
+    declared = {
+        table.name.lower(): {c.lower() for c in table.column_names} for table in read_extension_tables()
+    }
+    sections = re.findall(r'\{table: "(\w+)".*?columns: \[(.*?)\]\}', script, re.DOTALL)
+    assert {table for table, _ in sections} == set(declared)
+    for table, columns in sections:
+        shown = set(re.findall(r'\["(\w+)", "', columns))
+        assert shown, table
+        assert shown <= declared[table], table
