@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -30,7 +31,9 @@ app = typer.Typer(
 )
 sandbox_app = typer.Typer(help="The built-in simulated district SIS.", no_args_is_help=True)
 db_app = typer.Typer(help="The state store.", no_args_is_help=True)
-mappings_app = typer.Typer(help="Attendance-code maps, field maps and policy overrides.", no_args_is_help=True)
+mappings_app = typer.Typer(
+    help="Attendance-code maps, field maps and policy overrides.", no_args_is_help=True
+)
 plugin_app = typer.Typer(help="SIS plugin bundles.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(db_app, name="db")
@@ -74,7 +77,14 @@ def sync(
         settings = load_settings(config, secrets_dir=secrets_dir)
         bind_context(district=settings.district.id)
         with runtime(settings) as rt, reporter(None if not as_json else False) as progress:
-            pipeline = SyncPipeline(rt.engine, rt.plugin, rt.policy, reporter=progress, dry_run=dry_run)
+            pipeline = SyncPipeline(
+                rt.engine,
+                rt.plugin,
+                rt.policy,
+                reporter=progress,
+                dry_run=dry_run,
+                reconcile_every=timedelta(hours=settings.sync.full_reconcile_hours),
+            )
             summary = pipeline.run_cycle(full=full)
     except USER_ERRORS as exc:
         raise _fail(str(exc)) from None

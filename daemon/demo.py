@@ -68,7 +68,7 @@ def _where_to_look(
     console.print(f"  the district's index page:    {url}/")
     if not serve:
         console.print(
-            "  The sandbox stopped with the demo; run `truancy demo --serve` to keep it up and browse these pages."
+            "  The sandbox stopped with the demo; run `truancy demo --serve` to keep it up and browse."
         )
 
 

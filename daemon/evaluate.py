@@ -20,7 +20,14 @@ from sqlalchemy import ColumnElement, Engine, select
 from truancy.daemon.progress import Reporter
 from truancy.daemon.schema import attendance, calendar_days, cases, enrollments, students
 from truancy.daemon.store import upsert
-from truancy.mappings.case import CaseState, advance_case, case_from_dict, case_to_dict, conditions_from, desired_writes
+from truancy.mappings.case import (
+    CaseState,
+    advance_case,
+    case_from_dict,
+    case_to_dict,
+    conditions_from,
+    desired_writes,
+)
 from truancy.mappings.engine import evaluate
 from truancy.mappings.facts import AttendanceEvent, Category, SchoolCalendar, StudentAttendance
 from truancy.mappings.policy import Policy
@@ -171,13 +178,17 @@ class Evaluator:
     ) -> Iterator[tuple[str, str | None, list[AttendanceEvent], CaseState | None]]:
         """(student, SIS key, events, previous case) for every active student, in id order."""
         by_id = _binary_order(self.engine)
-        with self.engine.connect() as s_conn, self.engine.connect() as a_conn, self.engine.connect() as c_conn:
+        with (
+            self.engine.connect() as s_conn,
+            self.engine.connect() as a_conn,
+            self.engine.connect() as c_conn,
+        ):
             student_rows = s_conn.execution_options(yield_per=2000).execute(
                 select(students.c.student_id, students.c.sis_ref)
                 .where(~students.c.deleted)
                 .order_by(by_id(students.c.student_id))
             )
-            event_rows = _peekable(
+            event_rows = _PeekableRows(
                 a_conn.execution_options(yield_per=5000).execute(
                     select(
                         attendance.c.student_id,
@@ -189,7 +200,7 @@ class Evaluator:
                     ).order_by(by_id(attendance.c.student_id), attendance.c.day, attendance.c.source_key)
                 )
             )
-            case_rows = _peekable(
+            case_rows = _PeekableRows(
                 c_conn.execution_options(yield_per=2000).execute(
                     select(cases.c.student_id, cases.c.state).order_by(by_id(cases.c.student_id))
                 )
@@ -211,7 +222,7 @@ def _binary_order(engine: Engine) -> Callable[[ColumnElement[str]], ColumnElemen
     return lambda column: column
 
 
-class _peekable:
+class _PeekableRows:
     """Rows ordered by student id, consumed one student at a time."""
 
     def __init__(self, rows: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
@@ -40,6 +40,20 @@ def _later_bookmark(connection: Connection, stream: str, candidate: str | None) 
 
 def _as_instant(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=None)
+
+
+def reconciled_key(stream: str) -> str:
+    return f"{stream}:reconciled"
+
+
+def mark_reconciled(connection: Connection, stream: str) -> None:
+    """Remember when a full pass of ``stream`` last completed (the schedule for the next one)."""
+    write_bookmark(connection, reconciled_key(stream), utcnow().isoformat())
+
+
+def reconcile_due(connection: Connection, stream: str, every: timedelta) -> bool:
+    last = read_bookmark(connection, reconciled_key(stream))
+    return last is None or datetime.fromisoformat(last) + every <= utcnow()
 
 
 def _quarantine(connection: Connection, rejected: Iterable[Rejected], cycle_id: int) -> int:
@@ -77,6 +91,7 @@ class Ingest:
         self.counts = IngestCounts()
 
     def roster(self, *, full: bool = False) -> None:
+        """Students and enrollments; a full pass also retires what the SIS no longer has."""
         with self.engine.connect() as connection:
             since = None if full else read_bookmark(connection, ROSTER_STREAM)
         phase = self.reporter.phase("Rosters (OneRoster)")
@@ -84,7 +99,15 @@ class Ingest:
             with self.engine.begin() as connection:
                 self._apply_roster_page(connection, page)
                 _later_bookmark(connection, ROSTER_STREAM, page.bookmark)
+                if since is None and page.bookmark is not None:
+                    self._retire_unseen_roster(connection)
             phase.advance(len(page.students) + len(page.enrollments))
+
+    def _retire_unseen_roster(self, connection: Connection) -> None:
+        unseen = students.c.seen_cycle != self.cycle_id
+        connection.execute(update(students).where(unseen).values(deleted=True))
+        connection.execute(delete(enrollments).where(enrollments.c.seen_cycle != self.cycle_id))
+        mark_reconciled(connection, ROSTER_STREAM)
 
     def _apply_roster_page(self, connection: Connection, page: RosterPage) -> None:
         upsert(
@@ -97,6 +120,7 @@ class Ingest:
                     "school_id": s.school_id,
                     "grade": s.grade,
                     "deleted": False,
+                    "seen_cycle": self.cycle_id,
                 }
                 for s in page.students
             ],
@@ -112,6 +136,7 @@ class Ingest:
                     "school_id": e.school_id,
                     "begin_date": e.begin,
                     "end_date": e.end,
+                    "seen_cycle": self.cycle_id,
                 }
                 for e in page.enrollments
             ],
@@ -122,7 +147,9 @@ class Ingest:
                 update(students).where(students.c.student_id.in_(page.deleted_students)).values(deleted=True)
             )
         if page.deleted_enrollments:
-            connection.execute(delete(enrollments).where(enrollments.c.source_id.in_(page.deleted_enrollments)))
+            connection.execute(
+                delete(enrollments).where(enrollments.c.source_id.in_(page.deleted_enrollments))
+            )
         self.counts.records["students"] += len(page.students)
         self.counts.records["enrollments"] += len(page.enrollments)
         self.counts.quarantined += _quarantine(connection, page.rejected, self.cycle_id)
@@ -151,7 +178,19 @@ class Ingest:
             with self.engine.begin() as connection:
                 self._apply_attendance_page(connection, page)
                 _later_bookmark(connection, ATTENDANCE_STREAM, page.bookmark)
+                if since is None and page.bookmark is not None:
+                    self._retire_unseen_attendance(connection)
             phase.advance(len(page.changes) + len(page.rejected))
+
+    def _retire_unseen_attendance(self, connection: Connection) -> None:
+        """After a full pass: rows the SIS deleted (a day re-marked present) stop counting."""
+        connection.execute(delete(attendance).where(attendance.c.seen_cycle != self.cycle_id))
+        connection.execute(
+            delete(quarantine).where(
+                quarantine.c.stream == ATTENDANCE_STREAM, quarantine.c.last_cycle != self.cycle_id
+            )
+        )
+        mark_reconciled(connection, ATTENDANCE_STREAM)
 
     def _apply_attendance_page(self, connection: Connection, page: AttendancePage) -> None:
         present = [c.source_key for c in page.changes if c.event is None]
@@ -164,6 +203,7 @@ class Ingest:
                 "minutes_absent": c.event.minutes_absent,
                 "code": c.event.code,
                 "school_id": c.event.school_id,
+                "seen_cycle": self.cycle_id,
             }
             for c in page.changes
             if c.event is not None

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 
 from truancy.connector.errors import ConfigurationError, ConnectorError, TransientError
 from truancy.daemon.evaluate import Evaluation, Evaluator
-from truancy.daemon.ingest import ATTENDANCE_STREAM, Ingest
+from truancy.daemon.ingest import ATTENDANCE_STREAM, ROSTER_STREAM, Ingest, reconcile_due
 from truancy.daemon.outbox import Outbox, WriteCounts, plan_writes
 from truancy.daemon.progress import Reporter, SilentReporter
 from truancy.daemon.schema import attendance, cycles, mapping_files, quarantine, students
@@ -78,7 +78,9 @@ class SyncPipeline:
         *,
         reporter: Reporter | None = None,
         dry_run: bool = False,
+        reconcile_every: timedelta = timedelta(hours=24),
     ) -> None:
+        self.reconcile_every = reconcile_every
         self.engine = engine
         self.plugin = plugin
         self.policy = policy
@@ -104,11 +106,11 @@ class SyncPipeline:
     def _run(self, summary: CycleSummary, today: date, *, full: bool) -> None:
         ingest = Ingest(self.engine, self.plugin, summary.cycle_id, self.reporter)
         new_code_map = self._record_mapping_file("code_map", self.plugin.code_map_digest, summary.cycle_id)
-        ingest.roster(full=full)
+        ingest.roster(full=full or self._reconcile_due(ROSTER_STREAM))
         ingest.calendars()
         # A changed code map (or newly rostered students) can unlock quarantined rows: re-read them all.
-        reread = full or new_code_map or (ingest.counts.records["students"] > 0 and self._has_quarantine())
-        ingest.attendance(full=reread)
+        reread = new_code_map or (ingest.counts.records["students"] > 0 and self._has_quarantine())
+        ingest.attendance(full=full or reread or self._reconcile_due(ATTENDANCE_STREAM))
         summary.quarantined = ingest.counts.quarantined
         summary.unknown_codes = dict(ingest.counts.unknown_codes)
 
@@ -126,7 +128,9 @@ class SyncPipeline:
             summary.writes = WriteCounts(unchanged=plan.unchanged)
             return
         summary.writes = outbox.apply(plan)
-        summary.errors.extend(f"data: {count} write(s) refused ({name})" for name, count in outbox.errors.items())
+        summary.errors.extend(
+            f"data: {count} write(s) refused ({name})" for name, count in outbox.errors.items()
+        )
 
     def _summarise(self, summary: CycleSummary, evaluation: Evaluation) -> None:
         summary.as_of = evaluation.as_of
@@ -143,6 +147,10 @@ class SyncPipeline:
             summary.attendance_records = connection.execute(
                 select(func.count()).select_from(attendance)
             ).scalar_one()
+
+    def _reconcile_due(self, stream: str) -> bool:
+        with self.engine.connect() as connection:
+            return reconcile_due(connection, stream, self.reconcile_every)
 
     def _has_quarantine(self) -> bool:
         with self.engine.connect() as connection:

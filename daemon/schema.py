@@ -1,5 +1,8 @@
 """The state store's tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create them.
 
+``seen_cycle`` marks the cycle that last read a record from the SIS: after a full pass, what a
+full pass did not see was deleted at the source (providers delete outright, without tombstones).
+
 The store keeps what the sync needs and nothing more: canonical ids and SIS keys, enrollment
 windows, calendars, attendance categories and codes, case state. Never names or birth dates.
 """
@@ -36,6 +39,7 @@ students = Table(
     Column("school_id", String(64)),
     Column("grade", String(16)),
     Column("deleted", Boolean, nullable=False, default=False),
+    Column("seen_cycle", Integer, nullable=False),
 )
 
 enrollments = Table(
@@ -46,6 +50,7 @@ enrollments = Table(
     Column("school_id", String(64), nullable=False),
     Column("begin_date", Date, nullable=False),
     Column("end_date", Date),
+    Column("seen_cycle", Integer, nullable=False),
 )
 
 calendar_days = Table(
@@ -65,6 +70,7 @@ attendance = Table(
     Column("minutes_absent", Integer),
     Column("code", String(32)),
     Column("school_id", String(64)),
+    Column("seen_cycle", Integer, nullable=False),
     Index("ix_attendance_student_day", "student_id", "day"),
 )
 

@@ -58,6 +58,16 @@ class HttpSettings(BaseModel):
         )
 
 
+class SyncSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    full_reconcile_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="re-read every stream in full this often, to catch records the SIS deleted outright",
+    )
+
+
 class MappingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -75,12 +85,16 @@ class SisSettings(BaseModel):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="TRUANCY_", env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
+        env_prefix="TRUANCY_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        nested_model_default_partial_update=True,
     )
 
     district: DistrictSettings = DistrictSettings()
     store: StoreSettings = StoreSettings()
     http: HttpSettings = HttpSettings()
+    sync: SyncSettings = SyncSettings()
     mappings: MappingSettings = MappingSettings()
     sis: SisSettings = SisSettings()
 
@@ -118,9 +132,7 @@ def load_settings(path: Path | None, *, secrets_dir: Path | None = None) -> Sett
         settings = _FileSettings(_secrets_dir=secrets_dir, **init)
     except ValidationError as exc:
         where = str(path) if path is not None else "settings"
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise SettingsError(f"{where}: {problems}") from None
     return Settings.model_validate(settings.model_dump() | {"config_dir": config_dir})
 

@@ -71,7 +71,9 @@ def read_status(engine: Engine) -> StatusReport:
                         "errors": summary.get("errors", []),
                     }
                 )
-            report.bookmarks = dict(connection.execute(select(bookmarks.c.stream, bookmarks.c.value)).tuples())
+            report.bookmarks = dict(
+                connection.execute(select(bookmarks.c.stream, bookmarks.c.value)).tuples()
+            )
             report.quarantine = dict(
                 connection.execute(
                     select(quarantine.c.stream, func.count()).group_by(quarantine.c.stream)
@@ -126,4 +128,6 @@ def render_status(report: StatusReport, console: Console) -> None:
     if report.unknown_codes:
         codes = ", ".join(f"{code} ({n})" for code, n in sorted(report.unknown_codes.items()))
         console.print(f"Unknown attendance codes waiting for a mapping: {codes}")
-    console.print(f"Outbox: {report.outbox_pending} pending, {report.outbox_failed_last_cycle} failed last cycle")
+    console.print(
+        f"Outbox: {report.outbox_pending} pending, {report.outbox_failed_last_cycle} failed last cycle"
+    )

@@ -60,7 +60,9 @@ def upgrade(engine: Engine) -> None:
         with engine.begin() as connection:
             command.upgrade(_alembic_config(connection), "head")
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot migrate the state store at {engine.url!r}: {exc.__class__.__name__}") from None
+        raise StoreError(
+            f"cannot migrate the state store at {engine.url!r}: {exc.__class__.__name__}"
+        ) from None
 
 
 def schema_revision(engine: Engine) -> tuple[str | None, str | None]:

@@ -1,0 +1,56 @@
+"""Helpers for end-to-end tests: a sandbox district, a daemon config pointing at it, a sync."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from truancy.connector.http import HttpSession
+from truancy.connector.powerschool import PowerSchoolClient, powerschool_auth
+from truancy.daemon.pipeline import CycleSummary, SyncPipeline
+from truancy.daemon.runtime import runtime
+from truancy.daemon.settings import Settings, load_settings
+from truancy.sandbox.server import SandboxServer, write_daemon_config
+
+TABLES = ("U_TRUANCY_FLAGS", "U_TRUANCY_NOTES", "U_TRUANCY_TASKS")
+
+
+@dataclass
+class District:
+    """A running sandbox and a daemon configured against it."""
+
+    server: SandboxServer
+    settings: Settings
+    config: Path
+
+    def sync(self, **kwargs: bool) -> CycleSummary:
+        with runtime(self.settings) as rt:
+            return SyncPipeline(rt.engine, rt.plugin, rt.policy, **kwargs).run_cycle()
+
+    def control(self, method: str, path: str, **kwargs: object) -> requests.Response:
+        response = requests.request(method, f"{self.server.url}/_sandbox{path}", timeout=10, **kwargs)  # type: ignore[arg-type]
+        response.raise_for_status()
+        return response
+
+    def sis_rows(self) -> dict[str, list[dict[str, str]]]:
+        """Every row of the three truancy tables, read through the SIS's own API."""
+        session = HttpSession(self.server.url, auth=powerschool_auth(self.server.url, "sandbox", "sandbox"))
+        with session:
+            client = PowerSchoolClient(session)
+            return {table: [row for page in client.iter_table(table) for row in page] for table in TABLES}
+
+
+@contextmanager
+def sandbox_district(
+    tmp_path: Path, *, students: int = 300, seed: int = 1, extra_toml: str = ""
+) -> Iterator[District]:
+    with SandboxServer(students=students, seed=seed) as server:
+        config = tmp_path / "truancy.toml"
+        write_daemon_config(config, server.url)
+        if extra_toml:
+            config.write_text(config.read_text(encoding="utf-8") + extra_toml, encoding="utf-8")
+        yield District(server, load_settings(config), config)
