@@ -35,7 +35,8 @@ def test_first_sync_writes_and_second_sync_changes_nothing(tmp_path: Path) -> No
         rows = district.sis_rows()
         for table, table_rows in rows.items():
             keys = Counter(row["sync_key"] for row in table_rows)
-            assert keys and max(keys.values()) == 1, f"duplicate sync_key in {table}"
+            assert keys, f"{table} is empty"
+            assert max(keys.values()) == 1, f"duplicate sync_key in {table}"
 
 
 def test_late_correction_retracts_the_flag_and_logs_why(tmp_path: Path) -> None:
