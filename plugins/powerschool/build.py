@@ -87,9 +87,9 @@ def bundle_dir() -> Path:
     return Path(__file__).resolve().parent / "bundle"
 
 
-def plugin_version() -> str:
-    """PowerSchool takes digits and dots only, so a dev or local suffix is dropped."""
-    package_version = version("truancy-sync")
+def plugin_version(package_version: str | None = None) -> str:
+    """PowerSchool takes digits and dots only, so a pre-release, dev or local suffix is dropped."""
+    package_version = package_version or version("truancy-sync")
     release = _RELEASE.match(package_version)
     if release is None:
         raise BundleError(f"package version {package_version!r} does not start with a release number")

@@ -21,6 +21,7 @@ from truancy.plugins.powerschool.build import (
     access_request_fields,
     build_plugin_zip,
     bundle_dir,
+    plugin_version,
     read_extension_tables,
     read_named_queries,
     render_plugin_xml,
@@ -184,10 +185,24 @@ def test_plugin_xml_children_come_in_the_order_newer_servers_require(plugin_root
 
 def test_plugin_xml_carries_name_and_package_version(plugin_root: ET.Element) -> None:
     assert plugin_root.get("name") == "Truancy Sync"
-    assert plugin_root.get("version") == version("truancy-sync")
+    assert plugin_root.get("version") == plugin_version()
+    assert version("truancy-sync").startswith(plugin_version())
     contact = plugin_root.find(f"{_tag('publisher')}/{_tag('contact')}")
     assert contact is not None
     assert "@" in (contact.get("email") or "")
+
+
+@pytest.mark.parametrize(
+    ("package_version", "expected"),
+    [("0.1.0", "0.1.0"), ("1.2.0.dev3+g1a2b3c", "1.2.0"), ("2.0rc1", "2.0"), ("10.4.1.post2", "10.4.1")],
+)
+def test_plugin_version_keeps_only_digits_and_dots(package_version: str, expected: str) -> None:
+    assert plugin_version(package_version) == expected
+
+
+def test_plugin_version_without_a_release_number_is_refused() -> None:
+    with pytest.raises(BundleError, match="does not start with a release number"):
+        plugin_version("dev")
 
 
 def test_access_request_in_the_zip_is_access_request_fields(plugin_root: ET.Element) -> None:
