@@ -44,7 +44,9 @@ class ClientCredentialsConfig(BaseModel):
 
 
 class OneRosterConfig(ClientCredentialsConfig):
-    base_url: str = Field(min_length=1, description="service root, e.g. https://host/ims/oneroster/rostering/v1p2")
+    base_url: str = Field(
+        min_length=1, description="service root, e.g. https://host/ims/oneroster/rostering/v1p2"
+    )
     token_url: str = Field(min_length=1)
     scopes: list[str] | None = Field(
         default=list(ROSTER_SCOPES), description="token scopes; an empty list sends none"
