@@ -122,6 +122,10 @@ class District:
         with self._lock:
             return list(self._ordered)
 
+    def attendance_count(self) -> int:
+        with self._lock:
+            return len(self._ordered)
+
     def attendance_modified_after(self, since: datetime) -> list[AttendanceRow]:
         """Rows with whenmodified strictly after ``since``, in (whenmodified, dcid) order."""
         with self._lock:

@@ -1,0 +1,155 @@
+"""The sandbox SIS as one FastAPI app: OneRoster, PowerSchool, student pages and test controls."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from truancy.sandbox.auth import TokenStore
+from truancy.sandbox.control import Fault, FaultPlan, RequestStats
+from truancy.sandbox.extension_tables import ExtensionTables
+from truancy.sandbox.model import AttendanceError, District
+from truancy.sandbox.oneroster_api import RosterCollections, oneroster_router
+from truancy.sandbox.pages import STUDENT_PAGE, index_page, student_page
+from truancy.sandbox.powerschool_api import powerschool_router
+from truancy.sandbox.responses import imsx_error, powerschool_error
+from truancy.sandbox.roster import BASE_PATH, build_roster
+
+CONTROL_PREFIX = "/_sandbox"
+# The sandbox's well-known demo credentials; it holds only generated data.
+DEMO_CLIENT_ID = "sandbox"
+DEMO_CLIENT_SECRET = "sandbox"  # noqa: S105
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _fault_response(path: str, fault: Fault) -> Response:
+    headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
+    description = f"injected fault: HTTP {fault.status}"
+    if path.startswith((BASE_PATH, "/oauth/token")):
+        code_minor = "server_busy" if fault.status == 429 else "internal_server_error"
+        return imsx_error(fault.status, code_minor, description, headers)
+    return powerschool_error(fault.status, description, headers)
+
+
+def _control_routes(
+    app: FastAPI, district: District, faults: FaultPlan, stats: RequestStats, *tokens: TokenStore
+) -> None:
+    @app.post(CONTROL_PREFIX + "/faults")
+    async def add_fault(request: Request) -> JSONResponse:
+        body: dict[str, Any] = await request.json()
+        try:
+            fault = Fault(
+                path_prefix=str(body["path_prefix"]),
+                status=int(body.get("status", 500)),
+                remaining=int(body.get("count", 1)),
+                retry_after=None if body.get("retry_after") is None else int(body["retry_after"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return JSONResponse(
+                {"message": "expected path_prefix, status, count and optional retry_after"}, 400
+            )
+        faults.add(fault)
+        return JSONResponse({"status": "queued"})
+
+    @app.delete(CONTROL_PREFIX + "/faults")
+    def clear_faults() -> Response:
+        faults.clear()
+        return Response(status_code=204)
+
+    @app.post(CONTROL_PREFIX + "/tokens/expire")
+    def expire_tokens() -> Response:
+        for store in tokens:
+            store.expire_all()
+        return Response(status_code=204)
+
+    @app.post(CONTROL_PREFIX + "/attendance/correct")
+    async def correct(request: Request) -> Response:
+        body: dict[str, Any] = await request.json()
+        try:
+            row = district.apply_correction(int(body["dcid"]), str(body["att_code"]))
+        except KeyError:
+            return JSONResponse({"message": "no attendance row with that dcid"}, 404)
+        except (AttendanceError, TypeError, ValueError) as error:
+            return JSONResponse({"message": str(error)}, 400)
+        return JSONResponse({"dcid": row.dcid, "whenmodified": row.whenmodified.isoformat()})
+
+    @app.post(CONTROL_PREFIX + "/attendance")
+    async def add(request: Request) -> Response:
+        body: dict[str, Any] = await request.json()
+        try:
+            minutes = None if body.get("minutes") in (None, "") else int(body["minutes"])
+            row = district.add_attendance(
+                int(body["studentsdcid"]),
+                date.fromisoformat(body["att_date"]),
+                str(body["att_code"]),
+                minutes,
+            )
+        except (AttendanceError, KeyError, TypeError, ValueError) as error:
+            return JSONResponse({"message": f"cannot add attendance: {error}"}, 400)
+        return JSONResponse({"dcid": row.dcid, "whenmodified": row.whenmodified.isoformat()}, 201)
+
+    @app.delete(CONTROL_PREFIX + "/attendance/{dcid}")
+    def delete(dcid: int) -> Response:
+        try:
+            district.delete_attendance(dcid)
+        except KeyError:
+            return JSONResponse({"message": "no attendance row with that dcid"}, 404)
+        return Response(status_code=204)
+
+    @app.get(CONTROL_PREFIX + "/stats")
+    def get_stats() -> JSONResponse:
+        counts = stats.snapshot()
+        return JSONResponse({"requests": counts, "total": sum(counts.values())})
+
+    @app.delete(CONTROL_PREFIX + "/stats")
+    def reset_stats() -> Response:
+        stats.reset()
+        return Response(status_code=204)
+
+
+def create_app(
+    district: District, *, client_id: str = DEMO_CLIENT_ID, client_secret: str = DEMO_CLIENT_SECRET
+) -> FastAPI:
+    """An app serving ``district``; each app has its own tokens, tables, faults and counters."""
+    app = FastAPI(title="truancy-sync sandbox SIS", docs_url=None, redoc_url=None, openapi_url=None)
+    roster_tokens, powerschool_tokens = TokenStore(), TokenStore()
+    tables = ExtensionTables(district.has_student)
+    faults, stats = FaultPlan(), RequestStats()
+
+    @app.middleware("http")
+    async def faults_and_stats(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        path = request.url.path
+        if path.startswith(CONTROL_PREFIX):
+            if request.client is None or request.client.host not in _LOOPBACK:
+                return JSONResponse({"message": "the control API answers loopback clients only"}, 403)
+            return await call_next(request)
+        stats.record(path)
+        fault = faults.take(path)
+        if fault is not None:
+            return _fault_response(path, fault)
+        return await call_next(request)
+
+    app.include_router(
+        oneroster_router(RosterCollections(build_roster(district)), roster_tokens, client_id, client_secret)
+    )
+    app.include_router(powerschool_router(district, tables, powerschool_tokens, client_id, client_secret))
+    _control_routes(app, district, faults, stats, roster_tokens, powerschool_tokens)
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        return HTMLResponse(index_page(district, tables))
+
+    @app.get(STUDENT_PAGE, response_class=HTMLResponse)
+    def student(frn: str = "") -> HTMLResponse:
+        dcid = frn.removeprefix("001")
+        if not frn.startswith("001") or not dcid.isdigit() or not district.has_student(int(dcid)):
+            return HTMLResponse("<!DOCTYPE html><title>Not found</title><p>No such student.</p>", 404)
+        return HTMLResponse(student_page(district, tables, district.student(int(dcid))))
+
+    return app

@@ -1,0 +1,97 @@
+"""Server-rendered HTML: what an attendance officer would see in the SIS.
+
+Every value from the data passes through ``html.escape``; names in this district include
+characters that would break unescaped markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from html import escape
+
+from truancy.sandbox.extension_tables import TABLE_COLUMNS, Condition, ExtensionTables
+from truancy.sandbox.model import District, Student
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733;max-width:70rem}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ccd}
+table{border-collapse:collapse;font-size:.9rem}
+td,th{border:1px solid #ccd;padding:.25rem .5rem;text-align:left}
+th{background:#eef1f6}.muted{color:#667}
+"""
+STUDENT_PAGE = "/admin/students/home.html"
+
+
+def _document(title: str, body: str) -> str:
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{_STYLE}</style></head><body>{body}</body></html>"
+    )
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    head = "".join(f"<th>{escape(header)}</th>" for header in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    if not body:
+        return '<p class="muted">None.</p>'
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def student_link(student: Student) -> str:
+    label = f"{student.family_name}, {student.given_name}"
+    return f'<a href="{STUDENT_PAGE}?frn=001{student.dcid}">{escape(label)}</a>'
+
+
+def student_page(district: District, tables: ExtensionTables, student: Student) -> str:
+    school = district.school(student.schoolid)
+    attendance = [
+        (row.att_date.isoformat(), row.att_code, district.code(row.att_code).description, row.minutes or "")
+        for row in district.attendance_of(student.dcid)
+    ]
+    sections = [
+        f"<h1>{escape(student.family_name)}, {escape(student.given_name)}</h1>",
+        _table(
+            ("Student number", "Grade", "School", "Entry date", "Exit date"),
+            [(student.student_number, student.grade, school.name, student.entry_date, student.exit_date)],
+        ),
+        "<h2>Attendance 2025-26</h2>",
+        _table(("Date", "Code", "Description", "Minutes"), attendance),
+    ]
+    owner = [Condition("studentsdcid", "==", str(student.dcid))]
+    for table, title in (
+        ("u_truancy_flags", "Flags"),
+        ("u_truancy_tasks", "Tasks"),
+        ("u_truancy_notes", "Notes"),
+    ):
+        columns = [column for column in TABLE_COLUMNS[table] if column not in ("studentsdcid", "sync_key")]
+        rows = tables.select(table, owner)
+        sections += [
+            f"<h2>{title}</h2>",
+            _table(columns, [[row.get(c, "") for c in columns] for row in rows]),
+        ]
+    return _document(f"{student.family_name}, {student.given_name}", "".join(sections))
+
+
+def index_page(district: District, tables: ExtensionTables) -> str:
+    flagged = {
+        int(row["studentsdcid"])
+        for row in tables.select("u_truancy_flags", [Condition("status", "==", "active")])
+    }
+    schools = [(school.schoolid, school.name, school.level.value) for school in district.schools]
+    flagged_links = [student_link(district.student(dcid)) for dcid in sorted(flagged)]
+    others = [student_link(student) for student in district.students[:10] if student.dcid not in flagged]
+    body = [
+        f"<h1>{escape(district.name)}</h1>",
+        f"<p>{len(district.students)} students, {district.attendance_count()} attendance rows.</p>",
+        "<h2>Schools</h2>",
+        _table(("School number", "Name", "Level"), schools),
+        "<h2>Students with an active truancy flag</h2>",
+        "<ul>" + "".join(f"<li>{link}</li>" for link in flagged_links) + "</ul>"
+        if flagged_links
+        else '<p class="muted">None yet: run a sync.</p>',
+        "<h2>Other students</h2>",
+        "<ul>" + "".join(f"<li>{link}</li>" for link in others) + "</ul>",
+    ]
+    return _document(district.name, "".join(body))

@@ -1,0 +1,218 @@
+"""Run the sandbox SIS: in this process (tests), as a subprocess (benchmarks) or in the foreground.
+
+``python -m truancy.sandbox.server`` prints one ``listening on <url>`` line once the socket
+accepts connections; :class:`SandboxServer` waits for that line. uvicorn's access log stays off,
+because request URLs can carry filters with student data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from truancy.sandbox.app import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, create_app
+from truancy.sandbox.generator import generate_district
+from truancy.sandbox.model import District
+
+READY_MARKER = "Sandbox SIS listening on "
+STARTUP_TIMEOUT_SECONDS = 120.0
+_SECRET_ENV = "TRUANCY_SANDBOX_CLIENT_SECRET"  # noqa: S105 (the variable name, not a secret)
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    return sock
+
+
+def _url(sock: socket.socket, host: str) -> str:
+    port = sock.getsockname()[1]
+    reachable = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+    return f"http://[{reachable}]:{port}" if ":" in reachable else f"http://{reachable}:{port}"
+
+
+def _uvicorn(district: District, client_id: str, client_secret: str) -> uvicorn.Server:
+    app = create_app(district, client_id=client_id, client_secret=client_secret)
+    config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="off")
+    return uvicorn.Server(config)
+
+
+def write_daemon_config(path: Path, url: str) -> None:
+    """A daemon TOML config pointing at the sandbox at ``url``, with its state DB beside the file."""
+    path = Path(path)
+    state_db = path.resolve().parent / "truancy-state.db"
+    text = f"""[district]
+id = "sandbox"
+name = "Sandbox Unified School District"
+state = "CA"
+timezone = "America/Los_Angeles"
+
+[store]
+url = {json.dumps(f"sqlite:///{state_db}")}
+
+[sis]
+plugin = "powerschool"
+
+[sis.oneroster]
+base_url = {json.dumps(f"{url}/ims/oneroster/rostering/v1p2")}
+token_url = {json.dumps(f"{url}/oauth/token")}
+client_id = "sandbox"
+client_secret = "sandbox"
+
+[sis.powerschool]
+base_url = {json.dumps(url)}
+client_id = "sandbox"
+client_secret = "sandbox"
+"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    students: int = 2000,
+    seed: int = 1,
+    write_config: Path | None = None,
+    *,
+    client_id: str = DEMO_CLIENT_ID,
+    client_secret: str = DEMO_CLIENT_SECRET,
+) -> None:
+    """Serve a generated district in the foreground until interrupted."""
+    server = _uvicorn(generate_district(students, seed), client_id, client_secret)
+    sock = _listening_socket(host, port)
+    url = _url(sock, host)
+    if write_config is not None:
+        write_daemon_config(write_config, url)
+    print(f"{READY_MARKER}{url}", flush=True)
+    server.run(sockets=[sock])
+
+
+class SandboxServer:
+    """A sandbox SIS for the duration of a ``with`` block (or between ``start()`` and ``stop()``)."""
+
+    def __init__(
+        self,
+        students: int = 2000,
+        seed: int = 1,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        in_process: bool = True,
+        client_id: str = DEMO_CLIENT_ID,
+        client_secret: str = DEMO_CLIENT_SECRET,
+    ) -> None:
+        self._students, self._seed, self._host, self._port = students, seed, host, port
+        self._in_process = in_process
+        self._client_id, self._client_secret = client_id, client_secret
+        self._district: District | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._process: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    @property
+    def district(self) -> District:
+        """The ground truth being served (in-process servers only)."""
+        if self._district is None:
+            raise RuntimeError("the district is only available from a started in-process SandboxServer")
+        return self._district
+
+    def start(self) -> None:
+        if self._in_process:
+            self._start_thread()
+        else:
+            self._start_process()
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=30)
+            self._server = self._thread = None
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            if self._process.stdout is not None:
+                self._process.stdout.close()
+            self._process = None
+
+    def __enter__(self) -> SandboxServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _start_thread(self) -> None:
+        self._district = generate_district(self._students, self._seed)
+        server = _uvicorn(self._district, self._client_id, self._client_secret)
+        sock = _listening_socket(self._host, self._port)
+        self.url = _url(sock, self._host)
+        self._server = server
+        self._thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the in-process sandbox server did not start")
+            time.sleep(0.01)
+
+    def _start_process(self) -> None:
+        command = [
+            sys.executable, "-m", "truancy.sandbox.server", "--host", self._host, "--port", str(self._port),
+            "--students", str(self._students), "--seed", str(self._seed), "--client-id", self._client_id,
+        ]  # fmt: skip
+        environment = {**os.environ, _SECRET_ENV: self._client_secret}
+        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=environment)  # noqa: S603
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            if line.startswith(READY_MARKER):
+                self.url = line.removeprefix(READY_MARKER).strip()
+                return
+        self.stop()
+        raise RuntimeError("the sandbox server process exited before it was ready")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve a generated sandbox district SIS.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--students", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--write-config", type=Path, default=None)
+    parser.add_argument("--client-id", default=DEMO_CLIENT_ID)
+    args = parser.parse_args(argv)
+    secret = os.environ.get(_SECRET_ENV, DEMO_CLIENT_SECRET)
+    serve(
+        args.host,
+        args.port,
+        args.students,
+        args.seed,
+        args.write_config,
+        client_id=args.client_id,
+        client_secret=secret,
+    )
+
+
+if __name__ == "__main__":
+    main()
