@@ -1,0 +1,164 @@
+"""Which records a rule counts, and where in the school year a threshold was first crossed.
+
+Everything here works on one student's records already restricted to enrolled days up to the
+evaluation date and sorted, so counting is a single pass over the (few) absences, never over days.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from truancy.mappings.facts import AttendanceEvent, Category
+from truancy.mappings.policy_schema import Counts, Window
+
+_TARDY = Category.TARDY
+
+
+Record = tuple[AttendanceEvent, int]
+"""An absence on an enrolled day and its position among the student's school days.
+
+A bare tuple: the engine builds one per absence of every student, and a named tuple costs
+several times more to create.
+"""
+
+
+def day_of(record: Record) -> date:
+    return record[0].date
+
+
+def _month(record: Record) -> tuple[int, int]:
+    return record[0].date.year, record[0].date.month
+
+
+class Selector:
+    """The compiled form of ``counts``: does this record count, at most one record per date."""
+
+    __slots__ = ("_categories", "_full_days", "_minimum_minutes")
+
+    def __init__(self, counts: Counts) -> None:
+        self._categories = frozenset(counts.categories)
+        self._full_days = counts.full_days
+        partial = counts.partial_days
+        self._minimum_minutes = partial.minimum_minutes if partial is not None else None
+
+    def counts(self, event: AttendanceEvent) -> bool:
+        if event.category not in self._categories:
+            return False
+        minutes = event.minutes_absent
+        if minutes is None and event.category is not _TARDY:
+            return self._full_days
+        if self._minimum_minutes is None:
+            return False
+        return (minutes or 1) >= self._minimum_minutes
+
+    def select(self, records: Sequence[Record], after: date | None = None) -> list[Record]:
+        """The counted records, one per date (the strongest record of a day comes first).
+
+        The hot loop of the engine: ``counts`` is inlined here.
+        """
+        categories, full_days, minimum = self._categories, self._full_days, self._minimum_minutes
+        selected: list[Record] = []
+        last: date | None = after
+        for record in records:
+            event = record[0]
+            day = event.date
+            if (last is not None and day <= last) or event.category not in categories:
+                continue
+            minutes = event.minutes_absent
+            if minutes is None and event.category is not _TARDY:
+                if not full_days:
+                    continue
+            elif minimum is None or (minutes or 1) < minimum:
+                continue
+            selected.append(record)
+            last = day
+        return selected
+
+
+Within = Callable[[Record, Record], bool]
+
+
+def within_window(window: Window) -> Within:
+    """Whether two counted records (earlier, later) fall inside one period of ``window``."""
+    length = window.length or 0
+    if window.kind == "school_year":
+        return lambda first, last: True
+    if window.kind == "calendar_month":
+        return lambda first, last: _month(first) == _month(last)
+    if window.kind in ("rolling_school_days", "past_school_days"):
+        return lambda first, last: last[1] - first[1] < length
+    if window.kind == "rolling_weeks":
+        return lambda first, last: (last[0].date - first[0].date).days < 7 * length
+    if window.kind == "rolling_months":
+        return lambda first, last: last[0].date < add_months(first[0].date, length)
+    return lambda first, last: (last[0].date - first[0].date).days < length
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, clamped to the month's end (31 Aug + 6 months = 28/29 Feb)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    for last_day in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, last_day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable: every month has 28 days")
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """The counted records of the first window that reached the threshold; ``peak`` is the most
+    records in any one window (the count an officer compares with the threshold)."""
+
+    records: tuple[Record, ...] | None
+    peak: int
+
+    @property
+    def met_on(self) -> date | None:
+        return self.records[-1][0].date if self.records else None
+
+
+def first_crossing(records: Sequence[Record], needed: int, within: Within) -> Crossing:
+    """Slide a window over the counted records: the first one holding ``needed`` records crosses."""
+    start = 0
+    peak = 0
+    crossing: tuple[Record, ...] | None = None
+    for end, record in enumerate(records):
+        while not within(records[start], record):
+            start += 1
+        size = end - start + 1
+        peak = max(peak, size)
+        if crossing is None and size >= needed:
+            crossing = tuple(records[end - needed + 1 : end + 1])
+    return Crossing(crossing, peak)
+
+
+class Share:
+    """The percentage of school days counted, as of any school day (by position), for one window."""
+
+    __slots__ = ("_denominator", "_length", "_positions")
+
+    def __init__(self, positions: Sequence[int], window: Window, denominator: str) -> None:
+        self._positions = positions
+        self._length = window.length if window.kind == "past_school_days" else None
+        self._denominator = denominator
+
+    def enrolled(self, position: int) -> int:
+        if self._length is None:
+            return position + 1
+        return min(self._length, position + 1)
+
+    def first_position(self, position: int) -> int:
+        return 0 if self._length is None else max(0, position - self._length + 1)
+
+    def percent(self, position: int) -> float:
+        counted = bisect_right(self._positions, position) - bisect_left(
+            self._positions, self.first_position(position)
+        )
+        if self._denominator == "window_days" and self._length is not None:
+            return 100.0 * counted / self._length
+        return 100.0 * counted / self.enrolled(position)

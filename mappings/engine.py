@@ -1,0 +1,428 @@
+"""The rules engine: which designations of a policy pack one student meets, as of one date, and why.
+
+It counts what each rule says the statute counts, on enrolled school days up to the evaluation
+date only, and keeps the dated records behind every designation so an officer can defend it.
+The result depends on the records, never on the order they arrived in.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
+from functools import lru_cache
+from operator import itemgetter
+from types import MappingProxyType
+from typing import NamedTuple
+
+from truancy.mappings.counting import Crossing, Record, Selector, Share, day_of, first_crossing, within_window
+from truancy.mappings.determination import Designation, Determination, Evidence
+from truancy.mappings.facts import Category, StudentAttendance
+from truancy.mappings.policy import Policy
+from truancy.mappings.policy_schema import Rule
+
+__all__ = ["evaluate", "evaluate_many"]
+
+_NO_CONDITIONS: Mapping[str, date] = MappingProxyType({})
+_NO_STUDENT_CONDITIONS: Mapping[str, Mapping[str, date]] = MappingProxyType({})
+_POSITION = itemgetter(1)
+_CALENDARS_KEPT = 256
+_TARDY = Category.TARDY
+_ABSENT = frozenset({Category.EXCUSED, Category.UNEXCUSED, Category.SUSPENSION})
+
+
+class _Report(NamedTuple):
+    """One time a rule was met (CA 48261 counts several per year), with the records behind it."""
+
+    on: date
+    records: tuple[Record, ...]
+
+
+class _Outcome(NamedTuple):
+    value: float
+    threshold: float
+    reports: tuple[_Report, ...] = ()
+
+    @property
+    def met_on(self) -> date | None:
+        return self.reports[0].on if self.reports else None
+
+
+class _Student(NamedTuple):
+    """One student's records restricted to enrolled days up to the evaluation date, strongest first."""
+
+    enrolled_days: int
+    records: tuple[Record, ...]
+    school_days: tuple[date, ...]
+
+
+def evaluate(
+    policy: Policy,
+    student: StudentAttendance,
+    as_of: date,
+    *,
+    conditions: Mapping[str, date] = _NO_CONDITIONS,
+) -> Determination:
+    """The designations ``student`` meets under ``policy`` on ``as_of``.
+
+    ``conditions`` are officer-confirmed facts read back from the SIS (e.g. the date a parent
+    conference was attempted); a condition dated after ``as_of`` has not happened yet.
+    """
+    return _evaluate(policy, student, as_of, conditions, None)
+
+
+def _evaluate(
+    policy: Policy,
+    student: StudentAttendance,
+    as_of: date,
+    conditions: Mapping[str, date],
+    calendars: _Calendars | None,
+) -> Determination:
+    facts = _prepare(student, as_of, calendars)
+    outcomes: dict[str, _Outcome] = {}
+    met: dict[str, date] = {}
+    designations: list[Designation] = []
+    evidence: dict[int, Evidence] = {}
+    counts = _summary(facts)
+    for compiled in _compiled(policy):
+        outcome = compiled.evaluator.outcome(facts, outcomes)
+        outcomes[compiled.rule_id] = outcome
+        counts[compiled.count_key] = outcome.value
+        met_on = _requirements_met(compiled.rule, outcome.met_on, met, conditions, as_of)
+        if met_on is None:
+            continue
+        met[compiled.rule_id] = met_on
+        designations.append(_designation(compiled, outcome, met_on, evidence))
+    return Determination(
+        student_id=student.student_id,
+        policy_id=policy.id,
+        policy_version=policy.version,
+        as_of=as_of,
+        designations=tuple(designations),
+        counts=counts,
+    )
+
+
+def evaluate_many(
+    policy: Policy,
+    students: Iterable[StudentAttendance],
+    as_of: date,
+    *,
+    conditions: Mapping[str, Mapping[str, date]] = _NO_STUDENT_CONDITIONS,
+) -> Iterator[Determination]:
+    """Evaluate each student in turn (lazily, so a district streams through in flat memory);
+    ``conditions`` maps a student id to that student's confirmed conditions."""
+    calendars = _Calendars()
+    for student in students:
+        student_conditions = conditions.get(student.student_id, _NO_CONDITIONS)
+        yield _evaluate(policy, student, as_of, student_conditions, calendars)
+
+
+def _prepare(student: StudentAttendance, as_of: date, calendars: _Calendars | None) -> _Student:
+    """The student's absences on enrolled days up to ``as_of``, in a canonical order."""
+    days = student.school_days
+    end = bisect_right(days, as_of)
+    records: list[Record] = []
+    if calendars is None:
+        for event in student.events:
+            position = bisect_left(days, event.date, 0, end)
+            if position < end and days[position] == event.date:
+                records.append((event, position))
+    else:
+        find = calendars.positions(days).get
+        for event in student.events:
+            found = find(event.date)
+            if found is not None and found < end:
+                records.append((event, found))
+    records.sort(key=_POSITION)
+    if len({record[1] for record in records}) < len(records):
+        records.sort(key=_strongest_first)
+    return _Student(end, tuple(records), days)
+
+
+class _Calendars:
+    """Day-to-position lookups for the school-day lists students share (one per school and
+    enrolment span), so that placing an absence is one dict lookup instead of a search."""
+
+    __slots__ = ("_known",)
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[tuple[date, ...], dict[date, int]]] = {}
+
+    def positions(self, days: tuple[date, ...]) -> dict[date, int]:
+        known = self._known.get(id(days))
+        if known is not None and known[0] is days:
+            return known[1]
+        if len(self._known) >= _CALENDARS_KEPT:
+            self._known.clear()
+        index = {day: position for position, day in enumerate(days)}
+        self._known[id(days)] = (days, index)
+        return index
+
+
+def _strongest_first(record: Record) -> tuple[date, bool, int, str, str, str]:
+    """A total order: by date, then whole days before part days, longer absences first, so the
+    record that counts for a day never depends on input order (needed only when a day has two)."""
+    event = record[0]
+    minutes = event.minutes_absent
+    partial = minutes is not None or event.category is _TARDY
+    return (event.date, partial, -(minutes or 0), event.category, event.code or "", event.school_id or "")
+
+
+def _summary(facts: _Student) -> dict[str, float]:
+    """Plain tallies an officer checks against the SIS: one per day, by the day's strongest record."""
+    partial = 0
+    by_category = dict.fromkeys(_ABSENT, 0)
+    last = -1
+    for event, position in facts.records:
+        if position == last:
+            continue
+        last = position
+        if event.minutes_absent is not None or event.category is _TARDY:
+            partial += 1
+        elif event.category in by_category:
+            by_category[event.category] += 1
+    unexcused = by_category[Category.UNEXCUSED]
+    absent = sum(by_category.values())
+    enrolled = facts.enrolled_days
+    return {
+        "enrolled_days": enrolled,
+        "absent_days": absent,
+        "unexcused_days": unexcused,
+        "excused_days": by_category[Category.EXCUSED],
+        "suspension_days": by_category[Category.SUSPENSION],
+        "partial_days": partial,
+        "percent_absent": _percent(absent, enrolled),
+        "percent_unexcused": _percent(unexcused, enrolled),
+    }
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+def _requirements_met(
+    rule: Rule, met_on: date | None, met: Mapping[str, date], conditions: Mapping[str, date], as_of: date
+) -> date | None:
+    """The day every requirement of ``rule`` held, or None: a designation needs all of them."""
+    if met_on is None:
+        return None
+    for other in rule.requires.designations:
+        if other not in met:
+            return None
+        met_on = max(met_on, met[other])
+    for condition in rule.requires.conditions:
+        happened = conditions.get(condition)
+        if happened is None or happened > as_of:
+            return None
+        met_on = max(met_on, happened)
+    return met_on
+
+
+def _designation(
+    compiled: _Compiled, outcome: _Outcome, met_on: date, known: dict[int, Evidence]
+) -> Designation:
+    """The designation with its evidence; ``known`` shares Evidence between rules counting a record.
+
+    Each report's records are counted once per date and follow the previous report's, so the
+    evidence is already in date order without duplicates.
+    """
+    evidence: list[Evidence] = []
+    for report in outcome.reports:
+        for record in report.records:
+            event = record[0]
+            item = known.get(id(event))
+            if item is None:
+                item = Evidence(event.date, event.category, event.minutes_absent, event.code)
+                known[id(event)] = item
+            evidence.append(item)
+    rule = compiled.rule
+    return Designation(
+        id=compiled.rule_id,
+        label=rule.label,
+        citation=rule.citation,
+        rule=compiled.descriptions[outcome.threshold],
+        met_on=met_on,
+        count=outcome.value,
+        threshold=outcome.threshold,
+        unit=rule.unit,
+        evidence=tuple(evidence),
+        occasions=len(outcome.reports) if rule.repeat is not None else 1,
+    )
+
+
+def _describe(rule: Rule, threshold: float) -> str:
+    """The rule in one line, e.g. "at least 3 occasions (unexcused, tardy > 30 min) in school_year"."""
+    bound = "more than" if rule.compare == "more_than" else "at least"
+    upper = f" and less than {rule.threshold_max:g}" if rule.threshold_max is not None else ""
+    unit = "% of enrolled days" if rule.is_percent else f" {rule.unit.replace('_', ' ')}"
+    if rule.unit == "reports":
+        return f"{bound} {threshold:g} reports as {rule.reports_of} in school_year"
+    assert rule.counts is not None
+    what = ", ".join(category.value for category in rule.counts.categories)
+    partial = rule.counts.partial_days
+    if partial is not None:
+        what += f"; part days >= {partial.minimum_minutes} min" if rule.counts.full_days else " part days"
+    windows = " or ".join(c.window.describe() for c in rule.criteria())
+    return f"{bound} {threshold:g}{upper}{unit} ({what}) in {windows}"
+
+
+class _Counted:
+    """Days, days-or-parts and occasions: each counted date is one, up to the threshold's crossing."""
+
+    def __init__(self, rule: Rule) -> None:
+        assert rule.counts is not None
+        self._selector = Selector(rule.counts)
+        self._criteria = [
+            (_needed(criterion.threshold, rule.compare), criterion.threshold, within_window(criterion.window))
+            for criterion in rule.criteria()
+        ]
+        self._whole_year = rule.window.kind == "school_year" and not rule.alternatives
+        repeat = rule.repeat
+        self._every = repeat.every if repeat is not None else 0
+        self._repeat = Selector(repeat.counts or rule.counts) if repeat is not None else None
+
+    def outcome(self, facts: _Student, outcomes: Mapping[str, _Outcome]) -> _Outcome:
+        counted = self._selector.select(facts.records)
+        if self._whole_year:
+            needed, threshold, _ = self._criteria[0]
+            if len(counted) < needed:
+                return _Outcome(len(counted), threshold)
+            if self._repeat is None:
+                report = _Report(day_of(counted[needed - 1]), tuple(counted))
+                return _Outcome(len(counted), threshold, (report,))
+            return self._with_repeats(facts, counted[:needed], threshold)
+        return self._earliest(counted)
+
+    def _earliest(self, counted: list[Record]) -> _Outcome:
+        best: tuple[Crossing, float] | None = None
+        primary_peak = 0
+        for index, (needed, threshold, within) in enumerate(self._criteria):
+            crossing = first_crossing(counted, needed, within)
+            primary_peak = crossing.peak if index == 0 else primary_peak
+            met_on = crossing.met_on
+            if met_on is not None and (best is None or met_on < (best[0].met_on or met_on)):
+                best = (crossing, threshold)
+        if best is None:
+            return _Outcome(primary_peak, self._criteria[0][1])
+        crossing, threshold = best
+        assert crossing.records is not None
+        return _Outcome(crossing.peak, threshold, (_Report(day_of(crossing.records[-1]), crossing.records),))
+
+    def _with_repeats(self, facts: _Student, first: list[Record], threshold: float) -> _Outcome:
+        """CA 48261: after the first report, every ``every`` further counted records is another."""
+        assert self._repeat is not None
+        reports = [_Report(day_of(first[-1]), tuple(first))]
+        later = self._repeat.select(facts.records, after=day_of(first[-1]))
+        for start in range(0, len(later) - self._every + 1, self._every):
+            group = tuple(later[start : start + self._every])
+            reports.append(_Report(day_of(group[-1]), group))
+        counted = len(first) + self._every * (len(reports) - 1)
+        return _Outcome(counted, threshold, tuple(reports))
+
+
+class _Percent:
+    """A share of enrolled days, measured to date: a status that holds from the start of its
+    current run (``met_on``), since a rising attendance rate can end it."""
+
+    def __init__(self, rule: Rule) -> None:
+        assert rule.counts is not None
+        self._rule = rule
+        self._selector = Selector(rule.counts)
+        self._whole_year = rule.window.kind == "school_year"
+
+    def outcome(self, facts: _Student, outcomes: Mapping[str, _Outcome]) -> _Outcome:
+        rule = self._rule
+        last = facts.enrolled_days - 1
+        if last < 0:
+            return _Outcome(0.0, rule.threshold)
+        counted = self._selector.select(facts.records)
+        positions = [position for _, position in counted]
+        share = Share(positions, rule.window, rule.denominator)
+        percent = share.percent(last)
+        if not self._holds(share, last):
+            return _Outcome(round(percent, 2), rule.threshold)
+        start = self._run_start(share, positions, last)
+        first = share.first_position(last)
+        in_window = tuple(record for record in counted if record[1] >= first)
+        return _Outcome(round(percent, 2), rule.threshold, (_Report(facts.school_days[start], in_window),))
+
+    def _holds(self, share: Share, position: int) -> bool:
+        rule = self._rule
+        if share.enrolled(position) < rule.min_enrolled_days:
+            return False
+        percent = share.percent(position)
+        above = percent > rule.threshold if rule.compare == "more_than" else percent >= rule.threshold
+        return above and (rule.threshold_max is None or percent < rule.threshold_max)
+
+    def _run_start(self, share: Share, positions: list[int], last: int) -> int:
+        """The first school day of the run of days, ending at ``last``, on which the status held."""
+        if not self._whole_year or self._rule.threshold_max is not None:
+            start = last
+            while start > 0 and self._holds(share, start - 1):
+                start -= 1
+            return start
+        # Over the whole year the share only falls between counted days, so the status can only
+        # begin on a counted day or on the day enrolment reaches the minimum: check just those.
+        gate = self._rule.min_enrolled_days - 1
+        starts = sorted({p for p in positions if p <= last} | ({gate} if 0 <= gate <= last else set()))
+        index = bisect_right(starts, last) - 1
+        while index > 0 and self._holds(share, starts[index] - 1):
+            index -= 1
+        return starts[index]
+
+
+class _Reports:
+    """CA 48262: how many times another rule has been met (reported) this school year."""
+
+    def __init__(self, rule: Rule) -> None:
+        assert rule.reports_of is not None
+        self._of = rule.reports_of
+        self._needed = _needed(rule.threshold, rule.compare)
+        self._threshold = rule.threshold
+
+    def outcome(self, facts: _Student, outcomes: Mapping[str, _Outcome]) -> _Outcome:
+        referenced = outcomes.get(self._of)
+        reports = referenced.reports if referenced is not None else ()
+        if len(reports) < self._needed:
+            return _Outcome(len(reports), self._threshold)
+        crossing = reports[: self._needed]
+        combined = _Report(crossing[-1].on, tuple(r for report in reports for r in report.records))
+        return _Outcome(len(reports), self._threshold, (combined,))
+
+
+def _needed(threshold: float, compare: str) -> int:
+    """Records needed to meet a count threshold ("more than 2" needs 3, "at least 3" needs 3)."""
+    return math.floor(threshold) + 1 if compare == "more_than" else math.ceil(threshold)
+
+
+_Evaluator = _Counted | _Percent | _Reports
+
+
+class _Compiled(NamedTuple):
+    rule_id: str
+    rule: Rule
+    evaluator: _Evaluator
+    count_key: str
+    descriptions: Mapping[float, str]
+
+
+@lru_cache(maxsize=32)
+def _compiled(policy: Policy) -> tuple[_Compiled, ...]:
+    """Each enabled rule of ``policy`` in dependency order, with its counting prepared once."""
+    compiled: list[_Compiled] = []
+    for rule_id in policy.rule_order:
+        rule = policy.rules[rule_id]
+        if not rule.enabled:
+            continue
+        evaluator: _Evaluator
+        if rule.unit == "reports":
+            evaluator = _Reports(rule)
+        elif rule.is_percent:
+            evaluator = _Percent(rule)
+        else:
+            evaluator = _Counted(rule)
+        descriptions = {c.threshold: _describe(rule, c.threshold) for c in rule.criteria()}
+        compiled.append(_Compiled(rule_id, rule, evaluator, f"{rule_id}.{rule.unit}", descriptions))
+    return tuple(compiled)
