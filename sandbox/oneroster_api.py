@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from truancy.sandbox.auth import TokenStore, credentials_match, parse_token_request
 from truancy.sandbox.responses import imsx_error
-from truancy.sandbox.roster import BASE_PATH, COLLECTION_SINGULAR, Record
+from truancy.sandbox.roster import BASE_PATH, COLLECTION_ENVELOPE, COLLECTION_SINGULAR, Record
 from truancy.sandbox.roster_query import (
     QueryError,
     apply_filter,
@@ -110,7 +110,7 @@ def oneroster_router(
         except QueryError as error:
             return imsx_error(400, error.code_minor, str(error))
         headers = {"X-Total-Count": str(len(records)), "Link": _links(request, len(records), limit, offset)}
-        return JSONResponse({collection: page}, headers=headers)
+        return JSONResponse({COLLECTION_ENVELOPE.get(collection, collection): page}, headers=headers)
 
     @router.get(BASE_PATH + "/{collection}/{sourced_id}")
     def single(collection: str, sourced_id: str, request: Request) -> Response:

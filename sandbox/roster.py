@@ -27,7 +27,14 @@ SEMESTERS = (
 )
 SUBJECTS = (("ela", "English Language Arts"), ("math", "Mathematics"))
 
-# Which record list backs each collection, and the key of a single record in its envelope.
+# Subset collections answer in the envelope of the collection they select from, as the spec says.
+COLLECTION_ENVELOPE = {
+    "schools": "orgs",
+    "terms": "academicSessions",
+    "students": "users",
+    "teachers": "users",
+}
+# The key of a single record in its envelope.
 COLLECTION_SINGULAR = {
     "orgs": "org",
     "schools": "org",
