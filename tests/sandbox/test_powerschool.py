@@ -238,11 +238,12 @@ def test_q_filters_and_paging(server: SandboxServer, headers: dict[str, str]) ->
             },
         )
 
-    def ids(q: str, **params: int) -> list[str]:
+    def ids(q: str, **paging: int) -> list[str]:
+        params: dict[str, str | int] = {"projection": "*", "q": q, **paging}
         body = requests.get(
             f"{server.url}{FLAGS}",
             headers=headers,
-            params={"projection": "*", "q": q, **params},
+            params=params,
             timeout=TIMEOUT,
         ).json()
         return [record["tables"]["u_truancy_flags"]["sync_key"] for record in body["record"]]
