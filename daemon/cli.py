@@ -20,7 +20,7 @@ from truancy.daemon.settings import SettingsError, load_settings
 from truancy.daemon.status import read_status, render_status
 from truancy.daemon.store import StoreError, upgrade
 from truancy.mappings.codemap import MappingFileError
-from truancy.mappings.policy import PolicyError
+from truancy.mappings.fieldmap import FieldMapError
 from truancy.plugins.base import PluginConfigError
 
 app = typer.Typer(
@@ -50,7 +50,7 @@ SecretsOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON object for machines")]
 LogLevelOption = Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR")]
 
-USER_ERRORS = (SettingsError, PluginConfigError, MappingFileError, PolicyError, StoreError)
+USER_ERRORS = (SettingsError, PluginConfigError, MappingFileError, FieldMapError, StoreError)
 err = Console(stderr=True)
 
 

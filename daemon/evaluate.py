@@ -66,7 +66,7 @@ def load_calendars(engine: Engine) -> dict[str, SchoolCalendar]:
             select(calendar_days.c.school_id, calendar_days.c.day).order_by(
                 calendar_days.c.school_id, calendar_days.c.day
             )
-        ).tuples()
+        ).all()
         return {
             school: SchoolCalendar(school, tuple(day for _, day in days))
             for school, days in groupby(rows, key=itemgetter(0))
@@ -81,8 +81,11 @@ def evaluation_date(calendars: dict[str, SchoolCalendar], today: date) -> date:
 
 class Evaluator:
     def __init__(self, engine: Engine, policy: Policy, cycle_id: int, reporter: Reporter) -> None:
+        if policy.case is None:
+            raise ValueError(f"policy pack {policy.id} has no case section")
         self.engine = engine
         self.policy = policy
+        self.case_policy = policy.case
         self.cycle_id = cycle_id
         self.reporter = reporter
 
@@ -127,7 +130,7 @@ class Evaluator:
         case = advance_case(
             previous,
             determination,
-            case_policy=self.policy.case,
+            case_policy=self.case_policy,
             calendar=calendar,
             school_year=result.school_year,
         )
@@ -135,7 +138,7 @@ class Evaluator:
             return None
         result.designations.update(d.id for d in determination.designations)
         result.open_cases += case.status == "open"
-        writes = desired_writes(case, determination, case_policy=self.policy.case, calendar=calendar)
+        writes = desired_writes(case, determination, case_policy=self.case_policy, calendar=calendar)
         if writes and sis_ref is None:
             result.missing_sis_ref += 1
             return case
@@ -169,7 +172,7 @@ class Evaluator:
                     enrollments.c.begin_date,
                     enrollments.c.end_date,
                 )
-            ).tuples():
+            ).all():
                 windows[student_id].append((school_id, begin, end))
         return windows
 

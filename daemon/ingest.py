@@ -171,7 +171,7 @@ class Ingest:
             refs = dict(
                 connection.execute(
                     select(students.c.sis_ref, students.c.student_id).where(students.c.sis_ref.is_not(None))
-                ).tuples()
+                ).all()
             )
         phase = self.reporter.phase("Attendance (PowerQuery)")
         for page in self.plugin.attendance_pages(since, refs.get):

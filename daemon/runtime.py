@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from truancy.daemon.settings import Settings, resolve_path
+from truancy.daemon.settings import Settings, SettingsError, resolve_path
 from truancy.daemon.store import create_store_engine, upgrade
 from truancy.mappings.policy import Policy, load_policy
 from truancy.plugins.base import SisPlugin, load_plugin
@@ -25,9 +25,15 @@ class Runtime:
 
 def build_policy(settings: Settings) -> Policy:
     overrides = settings.mappings.policy_overrides
-    return load_policy(
+    policy = load_policy(
         settings.district.state, overrides=resolve_path(settings, overrides) if overrides else None
     )
+    if policy.case is None:
+        raise SettingsError(
+            f"policy pack {policy.id} has no `case:` section (tiers and tasks); the daemon needs one: "
+            "add it in mappings.policy_overrides"
+        )
+    return policy
 
 
 def build_plugin(settings: Settings) -> SisPlugin:

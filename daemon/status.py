@@ -72,20 +72,20 @@ def read_status(engine: Engine) -> StatusReport:
                     }
                 )
             report.bookmarks = dict(
-                connection.execute(select(bookmarks.c.stream, bookmarks.c.value)).tuples()
+                connection.execute(select(bookmarks.c.stream, bookmarks.c.value)).all()
             )
             report.quarantine = dict(
                 connection.execute(
                     select(quarantine.c.stream, func.count()).group_by(quarantine.c.stream)
-                ).tuples()
+                ).all()
             )
             report.quarantine_reasons = dict(
                 connection.execute(
                     select(quarantine.c.reason, func.count()).group_by(quarantine.c.reason)
-                ).tuples()
+                ).all()
             )
             report.unknown_codes = dict(
-                connection.execute(select(unknown_codes.c.code, unknown_codes.c.occurrences)).tuples()
+                connection.execute(select(unknown_codes.c.code, unknown_codes.c.occurrences)).all()
             )
             report.outbox_pending = connection.execute(
                 select(func.count()).select_from(outbox).where(outbox.c.status == "pending")

@@ -18,6 +18,9 @@ from truancy.connector.oneroster import (
     modified_since_filter,
     parse_records,
 )
+from truancy.connector.oneroster import (
+    Rejected as OneRosterRejected,
+)
 from truancy.connector.powerschool import PowerSchoolClient, powerschool_auth
 from truancy.mappings.codemap import CodeMap, load_code_map
 from truancy.mappings.facts import AttendanceEvent, Category, Enrollment, SchoolCalendar, Student
@@ -64,6 +67,8 @@ class PowerSchoolPlugin:
                 roster.secret(),
                 scopes=roster.scopes or None,
                 verify=options.verify_tls,
+                retry=retry,
+                name="sis.oneroster",
             ),
             timeout=timeout,
             retry=retry,
@@ -73,7 +78,7 @@ class PowerSchoolPlugin:
         api = self.config.powerschool
         self._ps_session = HttpSession(
             api.base_url,
-            auth=powerschool_auth(api.base_url, api.client_id, api.secret()),
+            auth=powerschool_auth(api.base_url, api.client_id, api.secret(), verify=options.verify_tls),
             timeout=timeout,
             retry=retry,
             verify=options.verify_tls,
@@ -103,13 +108,13 @@ class PowerSchoolPlugin:
         sync interrupted halfway re-reads from the old bookmark instead of skipping records.
         """
         school_numbers = self._school_numbers()
+        watermark = datetime.fromisoformat(since) if since is not None else None
         filter_ = None
-        if since is not None:
-            filter_ = modified_since_filter(datetime.fromisoformat(since) - ROSTER_WATERMARK_OVERLAP)
-        watermark = since
+        if watermark is not None:
+            filter_ = modified_since_filter(watermark - ROSTER_WATERMARK_OVERLAP)
         for page in self.oneroster.iter_pages("students", filter=filter_):
             users, rejects = parse_records(OneRosterUser, page.records)
-            out = RosterPage(rejected=[Rejected("students", r.key, r.reason) for r in rejects])
+            out = RosterPage(rejected=_rejected("students", page.offset, rejects))
             for user in users:
                 watermark = _later(watermark, user.date_last_modified)
                 if user.is_deleted:
@@ -119,7 +124,7 @@ class PowerSchoolPlugin:
             yield out
         for page in self.oneroster.iter_pages("enrollments", filter=filter_):
             enrollments, rejects = parse_records(OneRosterEnrollment, page.records)
-            out = RosterPage(rejected=[Rejected("enrollments", r.key, r.reason) for r in rejects])
+            out = RosterPage(rejected=_rejected("enrollments", page.offset, rejects))
             for enrollment in enrollments:
                 watermark = _later(watermark, enrollment.date_last_modified)
                 if enrollment.role != "student":
@@ -142,7 +147,7 @@ class PowerSchoolPlugin:
                     )
                 )
             yield out
-        yield RosterPage(bookmark=watermark)
+        yield RosterPage(bookmark=watermark.isoformat() if watermark is not None else None)
 
     def _school_numbers(self) -> dict[str, str]:
         """OneRoster school sourcedId → PowerSchool school number (the org's ``identifier``)."""
@@ -153,10 +158,7 @@ class PowerSchoolPlugin:
         return numbers
 
     def _student(self, user: OneRosterUser, school_numbers: Mapping[str, str]) -> Student:
-        ref = next(
-            (uid.identifier for uid in user.user_ids if uid.type == self.config.oneroster.student_ref_type),
-            None,
-        )
+        ref = user.user_id(self.config.oneroster.student_ref_type)
         org = user.primary_org_sourced_id or next(iter(user.org_sourced_ids), None)
         return Student(
             student_id=user.sourced_id,
@@ -179,14 +181,15 @@ class PowerSchoolPlugin:
         if since is not None:
             overlap = timedelta(minutes=self.config.attendance_overlap_minutes)
             args["modified_since"] = (datetime.fromisoformat(since) - overlap).isoformat(timespec="seconds")
-        watermark = since
+        watermark = datetime.fromisoformat(since) if since is not None else None
         for rows in self.powerschool.iter_query(ATTENDANCE_QUERY, args):
             page = AttendancePage()
             for row in rows:
-                watermark = _later(watermark, row.get("whenmodified"))
+                modified = _timestamp(row.get("whenmodified"))
+                watermark = _later(watermark, modified)
                 self._attendance_row(row, resolve, page)
             yield page
-        yield AttendancePage(bookmark=watermark)
+        yield AttendancePage(bookmark=watermark.isoformat() if watermark is not None else None)
 
     def _attendance_row(self, row: Mapping[str, str], resolve: StudentResolver, page: AttendancePage) -> None:
         source_key = row.get("dcid", "")
@@ -263,15 +266,23 @@ class PowerSchoolPlugin:
         self.powerschool.delete_row(self._tables[remote.kind].table, remote.remote_id)
 
 
-def _later(current: str | None, candidate: str | None) -> str | None:
-    """The later of two ISO timestamps (a bookmark never moves backwards)."""
-    if not candidate:
+def _rejected(stream: str, offset: int, rejects: list[OneRosterRejected]) -> list[Rejected]:
+    """Quarantine entries keyed by the record's hashed sourcedId, or its position when it has none."""
+    return [Rejected(stream, r.sourced_id_hash or f"offset {offset + r.index}", r.reason) for r in rejects]
+
+
+def _later(current: datetime | None, candidate: datetime | None) -> datetime | None:
+    """The later of two instants: a bookmark never moves backwards."""
+    if candidate is None:
         return current
-    if current is None:
-        return candidate
-    return max(current, candidate, key=_instant)
+    return candidate if current is None or candidate > current else current
 
 
-def _instant(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=None)
+def _timestamp(value: str | None) -> datetime | None:
+    """PowerSchool's ``whenmodified`` (server local time, no zone); None when absent or garbled."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
