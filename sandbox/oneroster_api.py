@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -30,12 +31,26 @@ _ROSTERING_READ = frozenset(f"{SCOPE_PREFIX}{name}" for name in ("roster-core.re
 
 
 class RosterCollections:
-    """The records of every collection, indexed for single reads, with their known field paths."""
+    """The records of every collection, indexed for single reads, with their known field paths.
+
+    Rostering data does not change while served, so filtered and sorted results are cached:
+    a client paging through a filtered collection costs one filter pass, not one per page.
+    """
 
     def __init__(self, collections: dict[str, list[Record]]) -> None:
         self.records = collections
         self.by_id = {name: {r["sourcedId"]: r for r in records} for name, records in collections.items()}
         self.fields = {name: field_paths(records) for name, records in collections.items()}
+        self.query = lru_cache(maxsize=32)(self._query)
+
+    def _query(self, collection: str, expression: str, sort: str, order_by: str) -> list[Record]:
+        known = self.fields[collection]
+        records = self.records[collection]
+        if expression:
+            records = apply_filter(records, parse_filter(expression, known))
+        if sort:
+            records = sort_records(records, sort, order_by, known)
+        return records
 
 
 def _links(request: Request, total: int, limit: int, offset: int) -> str:
@@ -50,16 +65,6 @@ def _links(request: Request, total: int, limit: int, offset: int) -> str:
         links.append(link(offset + limit, "next"))
     links.append(link(last, "last"))
     return ", ".join(links)
-
-
-def _query(collection: str, roster: RosterCollections, params: dict[str, str]) -> list[Record]:
-    known = roster.fields[collection]
-    records = roster.records[collection]
-    if params.get("filter"):
-        records = apply_filter(records, parse_filter(params["filter"], known))
-    if params.get("sort"):
-        records = sort_records(records, params["sort"], params.get("orderBy", "asc"), known)
-    return records
 
 
 def oneroster_router(
@@ -103,7 +108,9 @@ def oneroster_router(
         params = dict(request.query_params)
         try:
             limit, offset = paging(params.get("limit"), params.get("offset"))
-            records = _query(collection, roster, params)
+            records = roster.query(
+                collection, params.get("filter", ""), params.get("sort", ""), params.get("orderBy", "asc")
+            )
             page = records[offset : offset + limit]
             if params.get("fields"):
                 page = project(page, params["fields"], roster.fields[collection])
