@@ -44,37 +44,28 @@ class Selector:
         partial = counts.partial_days
         self._minimum_minutes = partial.minimum_minutes if partial is not None else None
 
-    def counts(self, event: AttendanceEvent) -> bool:
-        if event.category not in self._categories:
-            return False
-        minutes = event.minutes_absent
-        if minutes is None and event.category is not _TARDY:
-            return self._full_days
-        if self._minimum_minutes is None:
-            return False
-        return (minutes or 1) >= self._minimum_minutes
+    def select(self, records: Sequence[Record], after: int = -1) -> list[Record]:
+        """The counted records after school-day position ``after``, one per day (the strongest
+        record of a day comes first). The engine's innermost loop, so kept flat.
 
-    def select(self, records: Sequence[Record], after: date | None = None) -> list[Record]:
-        """The counted records, one per date (the strongest record of a day comes first).
-
-        The hot loop of the engine: ``counts`` is inlined here.
+        A tardy whose minutes the SIS did not record counts as one minute: the least it can be.
         """
         categories, full_days, minimum = self._categories, self._full_days, self._minimum_minutes
         selected: list[Record] = []
-        last: date | None = after
+        last = after
         for record in records:
-            event = record[0]
-            day = event.date
-            if (last is not None and day <= last) or event.category not in categories:
+            event, position = record
+            category = event.category
+            if category not in categories or position <= last:
                 continue
             minutes = event.minutes_absent
-            if minutes is None and event.category is not _TARDY:
+            if minutes is None and category is not _TARDY:
                 if not full_days:
                     continue
             elif minimum is None or (minutes or 1) < minimum:
                 continue
             selected.append(record)
-            last = day
+            last = position
         return selected
 
 
@@ -156,6 +147,8 @@ class Share:
         return 0 if self._length is None else max(0, position - self._length + 1)
 
     def percent(self, position: int) -> float:
+        if self._length is None:
+            return 100.0 * bisect_right(self._positions, position) / (position + 1)
         counted = bisect_right(self._positions, position) - bisect_left(
             self._positions, self.first_position(position)
         )

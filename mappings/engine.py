@@ -44,10 +44,6 @@ class _Outcome(NamedTuple):
     threshold: float
     reports: tuple[_Report, ...] = ()
 
-    @property
-    def met_on(self) -> date | None:
-        return self.reports[0].on if self.reports else None
-
 
 class _Student(NamedTuple):
     """One student's records restricted to enrolled days up to the evaluation date, strongest first."""
@@ -89,7 +85,9 @@ def _evaluate(
         outcome = compiled.evaluator.outcome(facts, outcomes)
         outcomes[compiled.rule_id] = outcome
         counts[compiled.count_key] = outcome.value
-        met_on = _requirements_met(compiled.rule, outcome.met_on, met, conditions, as_of)
+        met_on = outcome.reports[0].on if outcome.reports else None
+        if met_on is not None and compiled.has_requirements:
+            met_on = _requirements_met(compiled.rule, met_on, met, conditions, as_of)
         if met_on is None:
             continue
         met[compiled.rule_id] = met_on
@@ -203,11 +201,9 @@ def _percent(part: int, whole: int) -> float:
 
 
 def _requirements_met(
-    rule: Rule, met_on: date | None, met: Mapping[str, date], conditions: Mapping[str, date], as_of: date
+    rule: Rule, met_on: date, met: Mapping[str, date], conditions: Mapping[str, date], as_of: date
 ) -> date | None:
     """The day every requirement of ``rule`` held, or None: a designation needs all of them."""
-    if met_on is None:
-        return None
     for other in rule.requires.designations:
         if other not in met:
             return None
@@ -314,7 +310,7 @@ class _Counted:
         """CA 48261: after the first report, every ``every`` further counted records is another."""
         assert self._repeat is not None
         reports = [_Report(day_of(first[-1]), tuple(first))]
-        later = self._repeat.select(facts.records, after=day_of(first[-1]))
+        later = self._repeat.select(facts.records, after=first[-1][1])
         for start in range(0, len(later) - self._every + 1, self._every):
             group = tuple(later[start : start + self._every])
             reports.append(_Report(day_of(group[-1]), group))
@@ -406,6 +402,7 @@ class _Compiled(NamedTuple):
     evaluator: _Evaluator
     count_key: str
     descriptions: Mapping[float, str]
+    has_requirements: bool
 
 
 @lru_cache(maxsize=32)
@@ -424,5 +421,7 @@ def _compiled(policy: Policy) -> tuple[_Compiled, ...]:
         else:
             evaluator = _Counted(rule)
         descriptions = {c.threshold: _describe(rule, c.threshold) for c in rule.criteria()}
-        compiled.append(_Compiled(rule_id, rule, evaluator, f"{rule_id}.{rule.unit}", descriptions))
+        requirements = bool(rule.requires.designations or rule.requires.conditions)
+        key = f"{rule_id}.{rule.unit}"
+        compiled.append(_Compiled(rule_id, rule, evaluator, key, descriptions, requirements))
     return tuple(compiled)
