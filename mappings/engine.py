@@ -20,7 +20,7 @@ from truancy.mappings.counting import Crossing, Record, Selector, Share, day_of,
 from truancy.mappings.determination import Designation, Determination, Evidence
 from truancy.mappings.facts import Category, StudentAttendance
 from truancy.mappings.policy import Policy
-from truancy.mappings.policy_schema import Rule
+from truancy.mappings.policy_schema import Criterion, Rule
 
 __all__ = ["evaluate", "evaluate_many"]
 
@@ -40,9 +40,12 @@ class _Report(NamedTuple):
 
 
 class _Outcome(NamedTuple):
+    """What a rule counted, the threshold it was held to, and each time it was met (if ever)."""
+
     value: float
     threshold: float
     reports: tuple[_Report, ...] = ()
+    criterion: int = 0
 
 
 class _Student(NamedTuple):
@@ -238,7 +241,7 @@ def _designation(
         id=compiled.rule_id,
         label=rule.label,
         citation=rule.citation,
-        rule=compiled.descriptions[outcome.threshold],
+        rule=compiled.descriptions[outcome.criterion],
         met_on=met_on,
         count=outcome.value,
         threshold=outcome.threshold,
@@ -248,20 +251,30 @@ def _designation(
     )
 
 
-def _describe(rule: Rule, threshold: float) -> str:
-    """The rule in one line, e.g. "at least 3 occasions (unexcused, tardy > 30 min) in school_year"."""
+def _describe(rule: Rule, criterion: Criterion) -> str:
+    """The rule in one line, e.g. "at least 3 occasions (unexcused, tardy; part days over 30 min)
+    in school_year", shown to officers beside the citation."""
     bound = "more than" if rule.compare == "more_than" else "at least"
     upper = f" and less than {rule.threshold_max:g}" if rule.threshold_max is not None else ""
-    unit = "% of enrolled days" if rule.is_percent else f" {rule.unit.replace('_', ' ')}"
     if rule.unit == "reports":
-        return f"{bound} {threshold:g} reports as {rule.reports_of} in school_year"
+        return f"{bound} {criterion.threshold:g} reports as {rule.reports_of} in school_year"
+    if not rule.is_percent:
+        unit = f" {rule.unit.replace('_', ' ')}"
+    elif rule.denominator == "window_days":
+        unit = f"% of the past {criterion.window.length} school days"
+    else:
+        unit = "% of enrolled days"
     assert rule.counts is not None
     what = ", ".join(category.value for category in rule.counts.categories)
     partial = rule.counts.partial_days
     if partial is not None:
-        what += f"; part days >= {partial.minimum_minutes} min" if rule.counts.full_days else " part days"
-    windows = " or ".join(c.window.describe() for c in rule.criteria())
-    return f"{bound} {threshold:g}{upper}{unit} ({what}) in {windows}"
+        minutes = (
+            f"over {partial.more_than_minutes} min"
+            if partial.more_than_minutes is not None
+            else f"of {partial.at_least_minutes}+ min"
+        )
+        what += f"; part days {minutes}" if rule.counts.full_days else f"; only part days {minutes}"
+    return f"{bound} {criterion.threshold:g}{upper}{unit} ({what}) in {criterion.window.describe()}"
 
 
 class _Counted:
@@ -292,19 +305,21 @@ class _Counted:
         return self._earliest(counted)
 
     def _earliest(self, counted: list[Record]) -> _Outcome:
-        best: tuple[Crossing, float] | None = None
+        """The criterion (window and threshold) met first; unmet, the count of the first criterion."""
+        best: tuple[date, int, Crossing] | None = None
         primary_peak = 0
-        for index, (needed, threshold, within) in enumerate(self._criteria):
+        for index, (needed, _, within) in enumerate(self._criteria):
             crossing = first_crossing(counted, needed, within)
             primary_peak = crossing.peak if index == 0 else primary_peak
             met_on = crossing.met_on
-            if met_on is not None and (best is None or met_on < (best[0].met_on or met_on)):
-                best = (crossing, threshold)
+            if met_on is not None and (best is None or met_on < best[0]):
+                best = (met_on, index, crossing)
         if best is None:
             return _Outcome(primary_peak, self._criteria[0][1])
-        crossing, threshold = best
+        met_on, index, crossing = best
         assert crossing.records is not None
-        return _Outcome(crossing.peak, threshold, (_Report(day_of(crossing.records[-1]), crossing.records),))
+        report = _Report(met_on, crossing.records)
+        return _Outcome(crossing.peak, self._criteria[index][1], (report,), index)
 
     def _with_repeats(self, facts: _Student, first: list[Record], threshold: float) -> _Outcome:
         """CA 48261: after the first report, every ``every`` further counted records is another."""
@@ -401,7 +416,7 @@ class _Compiled(NamedTuple):
     rule: Rule
     evaluator: _Evaluator
     count_key: str
-    descriptions: Mapping[float, str]
+    descriptions: tuple[str, ...]
     has_requirements: bool
 
 
@@ -420,7 +435,7 @@ def _compiled(policy: Policy) -> tuple[_Compiled, ...]:
             evaluator = _Percent(rule)
         else:
             evaluator = _Counted(rule)
-        descriptions = {c.threshold: _describe(rule, c.threshold) for c in rule.criteria()}
+        descriptions = tuple(_describe(rule, criterion) for criterion in rule.criteria())
         requirements = bool(rule.requires.designations or rule.requires.conditions)
         key = f"{rule_id}.{rule.unit}"
         compiled.append(_Compiled(rule_id, rule, evaluator, key, descriptions, requirements))

@@ -35,6 +35,7 @@ def test_the_third_unexcused_full_day_makes_a_truant_on_that_day(ca: Policy) -> 
     assert truant.citation.startswith("Cal. Educ. Code § 48260(a)")
     assert [e.date for e in truant.evidence] == [day(3), day(9), day(20)]
     assert truant.occasions == 1
+    assert truant.rule == "at least 3 occasions (unexcused, tardy; part days over 30 min) in school_year"
 
 
 def test_tardies_of_exactly_30_minutes_do_not_count(ca: Policy) -> None:

@@ -179,6 +179,7 @@ def test_fl_ten_absences_within_90_calendar_days_are_a_pattern() -> None:
     (pattern,) = result.designations
     assert pattern.met_on == date(2024, 12, 2)
     assert pattern.threshold == 10
+    assert pattern.rule == "at least 10 days (unexcused) in rolling_calendar_days: 90"
     assert len(pattern.evidence) == 10
 
 
