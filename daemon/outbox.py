@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, update
 
 from truancy.connector.errors import HttpStatusError, ProtocolError
 from truancy.daemon.evaluate import Target
@@ -164,36 +164,48 @@ class Outbox:
     def _journal(self, ops: list[tuple[str, str, str, Any]]) -> list[int]:
         now = utcnow()
         with self.engine.begin() as connection:
-            ids: list[int] = []
-            for op, key, kind, _ in ops:
-                result = connection.execute(
-                    outbox.insert().values(
-                        cycle_id=self.cycle_id,
-                        sync_key=key,
-                        kind=kind,
-                        op=op,
-                        status="pending",
-                        attempts=1,
-                        created_at=now,
-                    )
-                )
-                ids.append(int(result.inserted_primary_key[0]))
-        return ids
+            rows = [
+                {
+                    "cycle_id": self.cycle_id,
+                    "sync_key": key,
+                    "kind": kind,
+                    "op": op,
+                    "status": "pending",
+                    "attempts": 1,
+                    "created_at": now,
+                }
+                for op, key, kind, _ in ops
+            ]
+            ids = connection.execute(
+                outbox.insert().returning(outbox.c.id, sort_by_parameter_order=True), rows
+            ).scalars()
+            return list(ids)
 
     def _finish(self, finished: list[dict[str, Any]]) -> None:
         if not finished:
             return
         now = utcnow()
+        statement = (
+            update(outbox)
+            .where(outbox.c.id == bindparam("entry_id"))
+            .values(
+                status=bindparam("new_status"),
+                remote_id=bindparam("new_remote_id"),
+                error=bindparam("new_error"),
+                finished_at=now,
+            )
+        )
         with self.engine.begin() as connection:
-            for entry in finished:
-                connection.execute(
-                    update(outbox)
-                    .where(outbox.c.id == entry["id"])
-                    .values(
-                        status=entry["status"],
-                        remote_id=entry["remote_id"],
-                        error=entry["error"],
-                        finished_at=now,
-                    )
-                )
+            connection.execute(
+                statement,
+                [
+                    {
+                        "entry_id": e["id"],
+                        "new_status": e["status"],
+                        "new_remote_id": e["remote_id"],
+                        "new_error": e["error"],
+                    }
+                    for e in finished
+                ],
+            )
         finished.clear()

@@ -185,8 +185,10 @@ class SyncPipeline:
 
     def _start_cycle(self) -> int:
         with self.engine.begin() as connection:
-            result = connection.execute(cycles.insert().values(started_at=utcnow(), status="running"))
-            return int(result.inserted_primary_key[0])
+            cycle_id: int = connection.execute(
+                cycles.insert().values(started_at=utcnow(), status="running").returning(cycles.c.id)
+            ).scalar_one()
+            return cycle_id
 
     def _finish_cycle(self, summary: CycleSummary, status: str, error: str | None) -> None:
         with self.engine.begin() as connection:

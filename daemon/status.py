@@ -71,9 +71,7 @@ def read_status(engine: Engine) -> StatusReport:
                         "errors": summary.get("errors", []),
                     }
                 )
-            report.bookmarks = dict(
-                connection.execute(select(bookmarks.c.stream, bookmarks.c.value)).all()
-            )
+            report.bookmarks = dict(connection.execute(select(bookmarks.c.stream, bookmarks.c.value)).all())
             report.quarantine = dict(
                 connection.execute(
                     select(quarantine.c.stream, func.count()).group_by(quarantine.c.stream)

@@ -132,7 +132,7 @@ class PowerSchoolPlugin:
                 if enrollment.is_deleted:
                     out.deleted_enrollments.append(enrollment.sourced_id)
                     continue
-                school = school_numbers.get(enrollment.school_sourced_id)
+                school = school_numbers.get(enrollment.school_sourced_id or "")
                 if school is None or enrollment.begin_date is None:
                     reason = "unknown school" if school is None else "enrollment without a beginDate"
                     out.rejected.append(Rejected("enrollments", enrollment.sourced_id, reason))
