@@ -349,6 +349,8 @@ class _Percent:
         if last < 0:
             return _Outcome(0.0, rule.threshold)
         counted = self._selector.select(facts.records)
+        if not counted:
+            return _Outcome(0.0, rule.threshold)
         positions = [position for _, position in counted]
         share = Share(positions, rule.window, rule.denominator)
         percent = share.percent(last)
