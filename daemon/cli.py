@@ -14,6 +14,7 @@ from rich.console import Console
 from truancy.connector.errors import ConnectorError
 from truancy.daemon.logs import bind_context, configure_logging
 from truancy.daemon.pipeline import SyncPipeline, error_class
+from truancy.daemon.policy_command import policy_app
 from truancy.daemon.progress import reporter
 from truancy.daemon.runtime import runtime, store_engine
 from truancy.daemon.settings import SettingsError, load_settings
@@ -39,6 +40,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(db_app, name="db")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(plugin_app, name="plugin")
+app.add_typer(policy_app, name="policy")
 
 ConfigOption = Annotated[
     Path | None,

@@ -30,8 +30,8 @@ class QueryResult:
 Query = Callable[[District, Mapping[str, Any]], QueryResult]
 
 ATTENDANCE_QUERY = "com.truancysync.attendance.daily.records"
-CODES_QUERY = "com.truancysync.attendance.codes"
-CALENDAR_QUERY = "com.truancysync.calendar.insession"
+CODES_QUERY = "com.truancysync.attendance.codes.table"
+CALENDAR_QUERY = "com.truancysync.calendar.days.insession"
 
 
 class QueryArgumentError(ValueError):

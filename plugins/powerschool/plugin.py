@@ -42,7 +42,7 @@ DEFAULT_CODE_MAP = HERE / "codes.yaml"
 DEFAULT_FIELD_MAP = HERE / "fieldmap.yaml"
 
 ATTENDANCE_QUERY = "com.truancysync.attendance.daily.records"
-CALENDAR_QUERY = "com.truancysync.calendar.insession"
+CALENDAR_QUERY = "com.truancysync.calendar.days.insession"
 ROSTER_WATERMARK_OVERLAP = timedelta(minutes=10)
 
 

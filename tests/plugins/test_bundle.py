@@ -41,7 +41,7 @@ CONTRACT_QUERIES = {
         "minutes",
         "whenmodified",
     ],
-    "com.truancysync.attendance.codes": [
+    "com.truancysync.attendance.codes.table": [
         "att_code",
         "description",
         "presence_status_cd",
@@ -49,12 +49,12 @@ CONTRACT_QUERIES = {
         "schoolid",
         "yearid",
     ],
-    "com.truancysync.calendar.insession": ["schoolid", "date_value"],
+    "com.truancysync.calendar.days.insession": ["schoolid", "date_value"],
 }
 CONTRACT_QUERY_ARGS = {
     "com.truancysync.attendance.daily.records": {"modified_since", "start_date", "end_date"},
-    "com.truancysync.attendance.codes": set(),
-    "com.truancysync.calendar.insession": set(),
+    "com.truancysync.attendance.codes.table": set(),
+    "com.truancysync.calendar.days.insession": set(),
 }
 CONTRACT_TABLES = {
     "U_TRUANCY_FLAGS": [

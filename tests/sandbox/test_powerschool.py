@@ -115,7 +115,7 @@ def test_page_size_is_capped_and_default_is_100(server: SandboxServer, headers: 
 
 
 def test_codes_and_calendar_queries(server: SandboxServer, headers: dict[str, str]) -> None:
-    codes = _post(server, "/ws/schema/query/com.truancysync.attendance.codes", headers, pagesize=1000).json()[
+    codes = _post(server, "/ws/schema/query/com.truancysync.attendance.codes.table", headers, pagesize=1000).json()[
         "record"
     ]
     a_code = next(code for code in codes if code["att_code"] == "A" and code["schoolid"] == "100")
@@ -127,7 +127,7 @@ def test_codes_and_calendar_queries(server: SandboxServer, headers: dict[str, st
         "schoolid": "100",
         "yearid": "35",
     }
-    path = "/ws/schema/query/com.truancysync.calendar.insession"
+    path = "/ws/schema/query/com.truancysync.calendar.days.insession"
     total = _post(server, f"{path}/count", headers).json()["count"]
     assert total == sum(len(school.in_session) for school in server.district.schools)
     first = _post(server, path, headers, pagesize=2).json()["record"]
