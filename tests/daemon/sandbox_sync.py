@@ -46,11 +46,13 @@ class District:
 
 @contextmanager
 def sandbox_district(
-    tmp_path: Path, *, students: int = 300, seed: int = 1, extra_toml: str = ""
+    tmp_path: Path, *, students: int = 300, seed: int = 1, extra_toml: str = "", state: str = "CA"
 ) -> Iterator[District]:
     with SandboxServer(students=students, seed=seed) as server:
         config = tmp_path / "truancy.toml"
         write_daemon_config(config, server.url)
-        if extra_toml:
-            config.write_text(config.read_text(encoding="utf-8") + extra_toml, encoding="utf-8")
+        text = config.read_text(encoding="utf-8")
+        assert 'state = "CA"' in text
+        text = text.replace('state = "CA"', f'state = "{state}"') + extra_toml
+        config.write_text(text, encoding="utf-8")
         yield District(server, load_settings(config), config)
