@@ -115,9 +115,9 @@ def test_page_size_is_capped_and_default_is_100(server: SandboxServer, headers: 
 
 
 def test_codes_and_calendar_queries(server: SandboxServer, headers: dict[str, str]) -> None:
-    codes = _post(server, "/ws/schema/query/com.truancysync.attendance.codes.table", headers, pagesize=1000).json()[
-        "record"
-    ]
+    codes = _post(
+        server, "/ws/schema/query/com.truancysync.attendance.codes.table", headers, pagesize=1000
+    ).json()["record"]
     a_code = next(code for code in codes if code["att_code"] == "A" and code["schoolid"] == "100")
     assert a_code == {
         "att_code": "A",
