@@ -40,6 +40,8 @@ HistoryKind = Literal[
     "note_added",
     "flag_dismissed",
     "absence_excused",
+    "flag_reinstated",
+    "officer_override",
 ]
 
 NOTE_CATEGORIES: Mapping[str, str] = {
@@ -92,12 +94,19 @@ class OfficerAction:
 @dataclass(frozen=True)
 class HeldDesignation:
     """A designation the case has recorded: the date of each report (the first is when it was met)
-    and, once a correction removed its basis, when it stopped holding."""
+    and, once a correction removed its basis, when it stopped holding.
+
+    ``dismissed_on`` is set while an officer's dismissal of the flag stands. New evidence lifts it
+    and starts a new ``flag_round``: the flag then lands in a new SIS row, and the dismissed row
+    stays as the officer left it.
+    """
 
     label: str
     citation: str
     report_dates: tuple[date, ...]
     retracted_on: date | None = None
+    dismissed_on: date | None = None
+    flag_round: int = 0
 
     @property
     def met_on(self) -> date:
@@ -177,6 +186,7 @@ def advance_case(
     draft.apply_determination(determination, case_policy.notes)
     draft.move_tiers(case_policy, calendar, determination.as_of)
     draft.apply_officer_actions(officer_actions, case_policy)
+    draft.reinstate_on_new_evidence(determination)
     return draft.freeze(case_policy)
 
 
@@ -270,8 +280,10 @@ class _Draft:
                 self._follow_reports(held_now, designation, as_of, notes)
 
     def _designate(self, designation: Designation, notes: NoteTemplates) -> None:
+        earlier = self.designations.get(designation.id)
+        flag_round = 0 if earlier is None else earlier.flag_round + (earlier.dismissed_on is not None)
         self.designations[designation.id] = HeldDesignation(
-            designation.label, designation.citation, (designation.met_on,)
+            designation.label, designation.citation, (designation.met_on,), flag_round=flag_round
         )
         text = notes.render(
             "designated",
@@ -388,22 +400,59 @@ class _Draft:
         return None
 
     def _note_action(self, action: OfficerAction) -> None:
-        designation = None
-        if action.kind == "flag_dismissed":
-            designation = next(
-                (
-                    d
-                    for d in sorted(self.designations)
-                    if sync_key(WriteKind.FLAG, self.student_id, self.school_year, d) == action.sync_key
-                ),
-                None,
-            )
+        designation = self._flag_dismissed(action) if action.kind == "flag_dismissed" else None
         detail = f"Officer action {action.kind} on {action.on.isoformat()}"
         if action.sync_key is not None:
             detail += f" (row {action.sync_key})"
         if any(e.kind == action.kind and e.on == action.on and e.detail == detail for e in self.history):
             return
+        if designation is not None:
+            held = self.designations[designation]
+            self.designations[designation] = replace(held, dismissed_on=action.on)
         self.record(action.on, action.kind, detail, designation=designation)
+
+    def _flag_dismissed(self, action: OfficerAction) -> str | None:
+        """The designation whose current flag row the officer dismissed (an older round's is history)."""
+        return next(
+            (
+                designation_id
+                for designation_id, held in sorted(self.designations.items())
+                if held.dismissed_on is None
+                and flag_key(self.student_id, self.school_year, designation_id, held.flag_round)
+                == action.sync_key
+            ),
+            None,
+        )
+
+    def reinstate_on_new_evidence(self, determination: Determination) -> None:
+        """A dismissed flag returns, in a new row, once a record or report after the dismissal counts."""
+        for designation in determination.designations:
+            held = self.designations.get(designation.id)
+            if held is None or held.dismissed_on is None or not held.active:
+                continue
+            latest = max((e.date for e in designation.evidence), default=designation.met_on)
+            newest = max(latest, held.report_dates[-1])
+            if newest <= held.dismissed_on:
+                continue
+            self.designations[designation.id] = replace(
+                held, dismissed_on=None, flag_round=held.flag_round + 1
+            )
+            detail = (
+                f"Flag dismissed on {held.dismissed_on.isoformat()} shown again: "
+                f"evidence dated {newest.isoformat()} counts since."
+            )
+            self.record(determination.as_of, "flag_reinstated", detail, designation=designation.id)
+
+    def record_overrides(self, overrides: Iterable[Override], on: date) -> None:
+        """Log each officer edit that wins over the desired state, once per row and field."""
+        for override in sorted(overrides):
+            detail = (
+                f"Officer's {override.field} on {override.kind.value} row {override.sync_key} differs "
+                "from truancy-sync's; the officer's value stands."
+            )
+            if any(e.kind == "officer_override" and e.detail == detail for e in self.history):
+                continue
+            self.record(on, "officer_override", detail)
 
     def snapshot(self) -> CaseState:
         return CaseState(
@@ -425,14 +474,39 @@ class _Draft:
         return replace(view, tier=tier)
 
 
+@dataclass(frozen=True, order=True)
+class Override:
+    """An officer-owned field of a daemon row whose SIS value differs from the desired one."""
+
+    sync_key: str
+    kind: WriteKind
+    field: str
+
+
+def record_overrides(case: CaseState, overrides: Sequence[Override], *, on: date) -> CaseState:
+    """The case with each officer override logged (once); the SIS keeps the officer's value."""
+    if not overrides:
+        return case
+    draft = _Draft.of(case)
+    draft.record_overrides(overrides, on)
+    return replace(case, history=tuple(draft.history))
+
+
+def flag_key(student_id: str, school_year: str, designation_id: str, flag_round: int) -> str:
+    """The sync key of a designation's flag row; each reinstatement after a dismissal gets its own."""
+    logical_id = designation_id if flag_round == 0 else f"{designation_id}#{flag_round}"
+    return sync_key(WriteKind.FLAG, student_id, school_year, logical_id)
+
+
 def desired_writes(
     case: CaseState, determination: Determination, *, case_policy: CasePolicy, calendar: SchoolCalendar
 ) -> list[DesiredWrite]:
     """The flags, tasks and notes the SIS should hold for this case, in a stable order.
 
-    Flags: designations held now. Tasks: those of the tiers the case is in, open until an officer
-    marks them done; a done task stays (status ``done``, with its outcome) whatever happens next.
-    Notes: one per note-worthy history event, never removed.
+    Flags: designations held now (``dismissed`` while an officer's dismissal stands). Tasks: those
+    of the tiers the case is in, open until an officer marks them done; a done task stays (status
+    ``done``, with its outcome) whatever happens next. Notes: one per note-worthy history event,
+    never removed.
     """
     current = {d.id: d for d in determination.designations}
     writes: list[DesiredWrite] = []
@@ -465,11 +539,12 @@ def _flag(case: CaseState, designation: Designation, held: HeldDesignation) -> D
         "flag_type": designation.id,
         "label": designation.label,
         "citation": designation.citation,
-        "status": "active",
+        "status": "active" if held.dismissed_on is None else "dismissed",
         "since_date": held.met_on.isoformat(),
         "detail": detail,
     }
-    return DesiredWrite.build(WriteKind.FLAG, case.student_id, case.school_year, designation.id, fields)
+    key = flag_key(case.student_id, case.school_year, designation.id, held.flag_round)
+    return DesiredWrite(WriteKind.FLAG, key, case.student_id, fields)
 
 
 def _task(
