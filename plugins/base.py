@@ -14,6 +14,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
+from truancy.mappings.discover import ObservedCode
 from truancy.mappings.facts import AttendanceEvent, Enrollment, SchoolCalendar, Student
 from truancy.mappings.writes import DesiredWrite, WriteKind
 
@@ -82,6 +83,15 @@ class RemoteRow:
     columns: Mapping[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class MappingSource:
+    """One admin-edited file a plugin loaded (``kind``: code_map, field_map), recorded per cycle."""
+
+    kind: str
+    path: str
+    digest: str
+
+
 StudentResolver = Callable[[str], str | None]
 """Maps the SIS's student key (e.g. a PowerSchool DCID) to the canonical student id."""
 
@@ -94,11 +104,21 @@ class SisPlugin(Protocol):
     @property
     def code_map_digest(self) -> str: ...
 
+    @property
+    def mapping_sources(self) -> tuple[MappingSource, ...]: ...
+
     def roster_pages(self, since: str | None) -> Iterator[RosterPage]: ...
 
     def calendars(self) -> list[SchoolCalendar]: ...
 
     def attendance_pages(self, since: str | None, resolve: StudentResolver) -> Iterator[AttendancePage]: ...
+
+    def discover_codes(self) -> list[ObservedCode]:
+        """Every attendance code the SIS defines or uses this school year, with how often it occurs.
+
+        Read by ``truancy mappings discover`` and ``check``; never called during a sync.
+        """
+        ...
 
     def read_back(self) -> Iterator[RemoteRow]: ...
 
@@ -119,6 +139,11 @@ class PluginFactory(Protocol):
     def __call__(
         self, config: Mapping[str, Any], *, options: ConnectionOptions, config_dir: Path
     ) -> SisPlugin: ...
+
+    def writable_tables(self) -> Mapping[str, frozenset[str]]:
+        """The SIS tables the plugin installs for write-back (upper-case name → column names), so a
+        field map can be checked without connecting to the SIS."""
+        ...
 
 
 def load_plugin(name: str) -> PluginFactory:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import hashlib
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from truancy.connector.oneroster import (
 )
 from truancy.connector.powerschool import PowerSchoolClient, powerschool_auth
 from truancy.mappings.codemap import CodeMap, load_code_map
+from truancy.mappings.discover import ObservedCode
 from truancy.mappings.facts import AttendanceEvent, Category, Enrollment, SchoolCalendar, Student
 from truancy.mappings.fieldmap import FieldMap, load_field_map
 from truancy.mappings.writes import DesiredWrite, WriteKind
@@ -30,11 +32,13 @@ from truancy.plugins.base import (
     AttendanceChange,
     AttendancePage,
     ConnectionOptions,
+    MappingSource,
     Rejected,
     RemoteRow,
     RosterPage,
     StudentResolver,
 )
+from truancy.plugins.powerschool.build import read_extension_tables
 from truancy.plugins.powerschool.config import PowerSchoolConfig
 
 HERE = Path(__file__).resolve().parent
@@ -43,6 +47,7 @@ DEFAULT_FIELD_MAP = HERE / "fieldmap.yaml"
 
 ATTENDANCE_QUERY = "com.truancysync.attendance.daily.records"
 CALENDAR_QUERY = "com.truancysync.calendar.days.insession"
+CODES_QUERY = "com.truancysync.attendance.codes.table"
 ROSTER_WATERMARK_OVERLAP = timedelta(minutes=10)
 
 
@@ -55,6 +60,7 @@ class PowerSchoolPlugin:
         self.config = PowerSchoolConfig.from_mapping(config, config_dir)
         self.code_map: CodeMap = load_code_map(self.config.code_map or DEFAULT_CODE_MAP)
         self.field_map: FieldMap = load_field_map(self.config.field_map or DEFAULT_FIELD_MAP)
+        self._field_map_path = self.config.field_map or DEFAULT_FIELD_MAP
         self._tables = {kind: self.field_map.for_kind(kind) for kind in WriteKind}
         retry = RetryPolicy(max_attempts=options.max_attempts)
         timeout = (options.connect_timeout, options.read_timeout)
@@ -90,6 +96,23 @@ class PowerSchoolPlugin:
     @property
     def code_map_digest(self) -> str:
         return self.code_map.digest
+
+    @property
+    def mapping_sources(self) -> tuple[MappingSource, ...]:
+        code_map_path = self.config.code_map or DEFAULT_CODE_MAP
+        field_map_digest = hashlib.sha256(self._field_map_path.read_bytes()).hexdigest()
+        return (
+            MappingSource("code_map", str(code_map_path.resolve()), self.code_map.digest),
+            MappingSource("field_map", str(self._field_map_path.resolve()), field_map_digest),
+        )
+
+    @classmethod
+    def writable_tables(cls) -> dict[str, frozenset[str]]:
+        """The extension tables the plugin bundle installs, with the columns each declares."""
+        return {
+            table.name: frozenset(name.lower() for name in ("id", *table.column_names))
+            for table in read_extension_tables()
+        }
 
     @property
     def sessions(self) -> tuple[HttpSession, HttpSession]:
@@ -230,6 +253,37 @@ class PowerSchoolPlugin:
         )
         page.changes.append(AttendanceChange(source_key, event))
 
+    # -- discovery -----------------------------------------------------------------------------
+
+    def discover_codes(self) -> list[ObservedCode]:
+        """The ATTENDANCE_CODE table merged across schools, with each code's rows this year.
+
+        Reads the whole year's attendance once to count; a code used but missing from the table
+        (a deleted code still on old rows) is reported too, without a description.
+        """
+        defined: dict[str, dict[str, str]] = {}
+        for rows in self.powerschool.iter_query(CODES_QUERY):
+            for row in rows:
+                defined.setdefault(row.get("att_code", "").strip(), row)
+        used: Counter[str] = Counter()
+        with_minutes: Counter[str] = Counter()
+        for rows in self.powerschool.iter_query(ATTENDANCE_QUERY):
+            for row in rows:
+                code = row.get("att_code", "").strip()
+                used[code] += 1
+                with_minutes[code] += bool(row.get("minutes"))
+        return [
+            ObservedCode(
+                code=code,
+                description=defined.get(code, {}).get("description", ""),
+                present=_presence(defined.get(code, {}).get("presence_status_cd")),
+                counts_for_ada=_yes_no(defined.get(code, {}).get("calculate_ada_yn")),
+                occurrences=used[code],
+                with_minutes=with_minutes[code],
+            )
+            for code in sorted((set(defined) | set(used)) - {""})
+        ]
+
     # -- write-back ----------------------------------------------------------------------------
 
     def read_back(self) -> Iterator[RemoteRow]:
@@ -269,6 +323,15 @@ class PowerSchoolPlugin:
 def _rejected(stream: str, offset: int, rejects: list[OneRosterRejected]) -> list[Rejected]:
     """Quarantine entries keyed by the record's hashed sourcedId, or its position when it has none."""
     return [Rejected(stream, r.sourced_id_hash or f"offset {offset + r.index}", r.reason) for r in rejects]
+
+
+def _presence(value: str | None) -> bool | None:
+    """PowerSchool's PRESENCE_STATUS_CD: "Present" or "Absent"; anything else says nothing."""
+    return {"present": True, "absent": False}.get((value or "").strip().lower())
+
+
+def _yes_no(value: str | None) -> bool | None:
+    return {"1": True, "y": True, "0": False, "n": False}.get((value or "").strip().lower())
 
 
 def _later(current: datetime | None, candidate: datetime | None) -> datetime | None:
