@@ -81,18 +81,19 @@ def upsert(
     *,
     keep: tuple[str, ...] = (),
 ) -> None:
-    """Insert or replace rows by primary key in one statement (SQLite and PostgreSQL).
+    """Insert or replace rows by primary key, as one batched statement (SQLite and PostgreSQL).
 
-    Columns named in ``keep`` keep their stored value when the row already exists.
+    Columns named in ``keep`` keep their stored value when the row already exists. Every row must
+    carry the same columns (the statement is compiled once and executed for the whole batch).
     """
     if not rows:
         return
     insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(rows)
+    statement = insert(table)
     updates = {
         c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys and c.name not in keep
     }
-    connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates))
+    connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
 
 
 def read_bookmark(connection: Connection, stream: str) -> str | None:
