@@ -16,8 +16,14 @@ from truancy.mappings.discover import (
 from truancy.mappings.facts import Category
 
 
-def code(description: str, present: bool | None = None, name: str = "X", **usage: int) -> ObservedCode:
-    return ObservedCode(name, description, present=present, **usage)
+def code(
+    description: str,
+    present: bool | None = None,
+    name: str = "X",
+    occurrences: int = 0,
+    with_minutes: int = 0,
+) -> ObservedCode:
+    return ObservedCode(name, description, present, occurrences=occurrences, with_minutes=with_minutes)
 
 
 @pytest.mark.parametrize(
