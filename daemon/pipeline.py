@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, func, select, update
 
@@ -38,6 +38,8 @@ class CycleSummary:
     unknown_codes: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     dry_run: bool = False
+    pulled: dict[str, int] = field(default_factory=dict)
+    failed_stream: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -57,7 +59,41 @@ class CycleSummary:
             "unknown_codes": dict(sorted(self.unknown_codes.items())),
             "errors": self.errors,
             "dry_run": self.dry_run,
+            "pulled": dict(sorted(self.pulled.items())),
+            "failed_stream": self.failed_stream,
         }
+
+
+class CycleInterrupted(Exception):  # noqa: N818 (a request, not an error)
+    """Raised between batches when the service is shutting down; the cycle ends as ``interrupted``."""
+
+
+class CycleObserver(Protocol):
+    """Hooks for the service (metrics, log context); the pipeline itself stays free of them."""
+
+    def cycle_started(self, cycle_id: int) -> None: ...
+
+    def stream_started(self, stream: str) -> None: ...
+
+    def cycle_finished(self, summary: CycleSummary, status: str, error_class: str | None) -> None: ...
+
+
+class NoObserver:
+    def cycle_started(self, cycle_id: int) -> None:
+        return None
+
+    def stream_started(self, stream: str) -> None:
+        return None
+
+    def cycle_finished(self, summary: CycleSummary, status: str, error_class: str | None) -> None:
+        return None
+
+
+CALENDAR_STREAM = "calendars"
+EVALUATE_STREAM = "evaluate"
+WRITEBACK_STREAM = "writeback"
+STREAMS = (ROSTER_STREAM, CALENDAR_STREAM, ATTENDANCE_STREAM, EVALUATE_STREAM, WRITEBACK_STREAM)
+"""The stages of a cycle, in order; logs, metrics and the status page name them."""
 
 
 def error_class(exc: BaseException) -> str:
@@ -79,8 +115,11 @@ class SyncPipeline:
         reporter: Reporter | None = None,
         dry_run: bool = False,
         reconcile_every: timedelta = timedelta(hours=24),
+        observer: CycleObserver | None = None,
     ) -> None:
         self.reconcile_every = reconcile_every
+        self.observer = observer or NoObserver()
+        self._stream: str | None = None
         self.engine = engine
         self.plugin = plugin
         self.policy = policy
@@ -90,33 +129,50 @@ class SyncPipeline:
     def run_cycle(self, *, today: date | None = None, full: bool = False) -> CycleSummary:
         cycle_id = self._start_cycle()
         summary = CycleSummary(cycle_id=cycle_id, dry_run=self.dry_run)
+        self._stream = None
+        self.observer.cycle_started(cycle_id)
         try:
             self._run(summary, today or date.today(), full=full)
+        except CycleInterrupted:
+            self._finish_cycle(summary, "interrupted", None)
+            raise
         except ConnectorError as exc:
             summary.errors.append(f"{error_class(exc)}: {exc}")
+            summary.failed_stream = self._stream
             self._finish_cycle(summary, "failed", error_class(exc))
             raise
         except Exception as exc:
             summary.errors.append(f"internal: {type(exc).__name__}")
+            summary.failed_stream = self._stream
             self._finish_cycle(summary, "failed", "internal")
             raise
         self._finish_cycle(summary, "succeeded" if summary.ok else "failed", None)
         return summary
 
+    def _enter(self, stream: str) -> None:
+        self._stream = stream
+        self.observer.stream_started(stream)
+
     def _run(self, summary: CycleSummary, today: date, *, full: bool) -> None:
         ingest = Ingest(self.engine, self.plugin, summary.cycle_id, self.reporter)
         new_code_map = self._record_mapping_file("code_map", self.plugin.code_map_digest, summary.cycle_id)
+        self._enter(ROSTER_STREAM)
         ingest.roster(full=full or self._reconcile_due(ROSTER_STREAM))
+        self._enter(CALENDAR_STREAM)
         ingest.calendars()
+        self._enter(ATTENDANCE_STREAM)
         # A changed code map (or newly rostered students) can unlock quarantined rows: re-read them all.
         reread = new_code_map or (ingest.counts.records["students"] > 0 and self._has_quarantine())
         ingest.attendance(full=full or reread or self._reconcile_due(ATTENDANCE_STREAM))
         summary.quarantined = ingest.counts.quarantined
         summary.unknown_codes = dict(ingest.counts.unknown_codes)
+        summary.pulled = dict(ingest.counts.records)
 
+        self._enter(EVALUATE_STREAM)
         evaluation = Evaluator(self.engine, self.policy, summary.cycle_id, self.reporter).run(today)
         self._summarise(summary, evaluation)
 
+        self._enter(WRITEBACK_STREAM)
         outbox = Outbox(self.engine, self.plugin, summary.cycle_id, self.reporter)
         outbox.supersede_stale()
         phase = self.reporter.phase("Reading back the SIS")
@@ -197,3 +253,4 @@ class SyncPipeline:
                 .where(cycles.c.id == summary.cycle_id)
                 .values(finished_at=utcnow(), status=status, summary=summary.as_json(), error_class=error)
             )
+        self.observer.cycle_finished(summary, status, error)
