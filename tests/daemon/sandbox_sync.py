@@ -27,9 +27,9 @@ class District:
     settings: Settings
     config: Path
 
-    def sync(self, **kwargs: bool) -> CycleSummary:
+    def sync(self, *, dry_run: bool = False, full: bool = False) -> CycleSummary:
         with runtime(self.settings) as rt:
-            return SyncPipeline(rt.engine, rt.plugin, rt.policy, **kwargs).run_cycle()
+            return SyncPipeline(rt.engine, rt.plugin, rt.policy, dry_run=dry_run).run_cycle(full=full)
 
     def control(self, method: str, path: str, **kwargs: object) -> requests.Response:
         response = requests.request(method, f"{self.server.url}/_sandbox{path}", timeout=10, **kwargs)  # type: ignore[arg-type]
