@@ -7,10 +7,19 @@ double underscore in the environment: ``TRUANCY_SIS__POWERSCHOOL__CLIENT_SECRET`
 from __future__ import annotations
 
 import tomllib
+from datetime import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -68,6 +77,72 @@ class SyncSettings(BaseModel):
     )
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+class ScheduleSettings(BaseModel):
+    """When ``truancy run`` syncs, in the district's time zone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interval_minutes: float = Field(default=30.0, gt=0, description="between cycles during school hours")
+    school_day_start: time = time(7, 0)
+    school_day_end: time = time(17, 0)
+    school_days: list[str] = Field(default=["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    run_on_non_school_days: bool = False
+    nightly_reconcile_at: time = Field(default=time(2, 0), description="local time of the full reconcile")
+    jitter_seconds: float = Field(default=120.0, ge=0, description="a fixed per-district offset up to this")
+    run_at_start: bool = True
+    shutdown_grace_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("school_days")
+    @classmethod
+    def _known_weekdays(cls, days: list[str]) -> list[str]:
+        unknown = sorted({d for d in days if d.lower() not in WEEKDAYS})
+        if unknown:
+            raise ValueError(f"unknown weekday(s) {unknown}; use {', '.join(WEEKDAYS)}")
+        return [d.lower() for d in days]
+
+    @model_validator(mode="after")
+    def _day_is_not_empty(self) -> ScheduleSettings:
+        if self.school_day_end <= self.school_day_start:
+            raise ValueError("school_day_end must be later than school_day_start")
+        return self
+
+
+class HealthSettings(BaseModel):
+    """The loopback HTTP endpoint for IT staff: /healthz, /readyz, /metrics and the status page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=9464, ge=0, le=65535, description="0 picks a free port")
+    ready_max_age_hours: float = Field(
+        default=26.0, gt=0, description="/readyz fails when the last successful cycle is older"
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_only(cls, host: str) -> str:
+        if host not in LOOPBACK_HOSTS:
+            raise ValueError(
+                f"{host!r} is not a loopback address; the status page shows sync internals, so it "
+                f"listens only on {', '.join(LOOPBACK_HOSTS)} (put a reverse proxy in front for more)"
+            )
+        return host
+
+
+class SentrySettings(BaseModel):
+    """Optional error reporting (``pip install truancy-sync[sentry]``); scrubbed of student data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dsn: SecretStr | None = None
+    environment: str = "production"
+
+
 class MappingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -97,6 +172,9 @@ class Settings(BaseSettings):
     sync: SyncSettings = SyncSettings()
     mappings: MappingSettings = MappingSettings()
     sis: SisSettings = SisSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    health: HealthSettings = HealthSettings()
+    sentry: SentrySettings = SentrySettings()
 
     config_dir: Path = Field(default=Path("."), exclude=True)
 
