@@ -85,6 +85,16 @@ class PowerSchoolConfig(BaseModel):
             update={
                 "code_map": _relative_to(config.code_map, config_dir),
                 "field_map": _relative_to(config.field_map, config_dir),
+                "oneroster": config.oneroster.model_copy(
+                    update={
+                        "client_secret_file": _relative_to(config.oneroster.client_secret_file, config_dir)
+                    }
+                ),
+                "powerschool": config.powerschool.model_copy(
+                    update={
+                        "client_secret_file": _relative_to(config.powerschool.client_secret_file, config_dir)
+                    }
+                ),
             }
         )
 
