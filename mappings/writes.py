@@ -25,6 +25,11 @@ class WriteKind(StrEnum):
     TASK = "task"
 
 
+def is_sync_key(value: str | None) -> bool:
+    """Whether a row's key is one the daemon wrote; a row without one is an officer's own."""
+    return value is not None and len(value) == SYNC_KEY_LENGTH and all(c in "0123456789abcdef" for c in value)
+
+
 def sync_key(kind: WriteKind, student_id: str, school_year: str, logical_id: str) -> str:
     """The deterministic identity of one write: 40 hex characters of a SHA-256.
 

@@ -14,6 +14,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
+from truancy.mappings.case import OfficerAction
 from truancy.mappings.discover import ObservedCode
 from truancy.mappings.facts import AttendanceEvent, Enrollment, SchoolCalendar, Student
 from truancy.mappings.writes import DesiredWrite, WriteKind
@@ -23,6 +24,12 @@ ENTRY_POINT_GROUP = "truancy.plugins"
 
 class PluginConfigError(ValueError):
     """The plugin's section of the settings file cannot be used; the message says which key."""
+
+
+class OfficerRowError(ValueError):
+    """A row an officer edited that cannot be read as officer work; it stays in the SIS untouched.
+
+    The message names the table and the row id, never its content."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,15 @@ class SisPlugin(Protocol):
         ...
 
     def read_back(self) -> Iterator[RemoteRow]: ...
+
+    def officer_action(self, remote: RemoteRow) -> OfficerAction | None:
+        """What an officer recorded in a row read back (a task done, a flag dismissed, a note of
+        their own), or None. Raises ``OfficerRowError`` when the row cannot be understood."""
+        ...
+
+    def overrides(self, remote: RemoteRow, write: DesiredWrite) -> tuple[str, ...]:
+        """Canonical fields of ``write`` the officer owns in ``remote`` and holds a different value for."""
+        ...
 
     def needs_update(self, remote: RemoteRow, write: DesiredWrite) -> bool: ...
 

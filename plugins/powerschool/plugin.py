@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
@@ -23,16 +24,18 @@ from truancy.connector.oneroster import (
     Rejected as OneRosterRejected,
 )
 from truancy.connector.powerschool import PowerSchoolClient, powerschool_auth
+from truancy.mappings.case import OfficerAction
 from truancy.mappings.codemap import CodeMap, load_code_map
 from truancy.mappings.discover import ObservedCode
 from truancy.mappings.facts import AttendanceEvent, Category, Enrollment, SchoolCalendar, Student
-from truancy.mappings.fieldmap import FieldMap, load_field_map
-from truancy.mappings.writes import DesiredWrite, WriteKind
+from truancy.mappings.fieldmap import FieldMap, TableMap, load_field_map
+from truancy.mappings.writes import DesiredWrite, WriteKind, is_sync_key
 from truancy.plugins.base import (
     AttendanceChange,
     AttendancePage,
     ConnectionOptions,
     MappingSource,
+    OfficerRowError,
     Rejected,
     RemoteRow,
     RosterPage,
@@ -47,6 +50,8 @@ DEFAULT_FIELD_MAP = HERE / "fieldmap.yaml"
 
 ATTENDANCE_QUERY = "com.truancysync.attendance.daily.records"
 CALENDAR_QUERY = "com.truancysync.calendar.days.insession"
+OUTCOME_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+"""Task outcomes are codes picked from a list (``letter_sent``...); anything else is kept as ``other``."""
 CODES_QUERY = "com.truancysync.attendance.codes.table"
 ROSTER_WATERMARK_OVERLAP = timedelta(minutes=10)
 
@@ -298,6 +303,39 @@ class PowerSchoolPlugin:
                         columns=row,
                     )
 
+    def officer_action(self, remote: RemoteRow) -> OfficerAction | None:
+        table_map = self._tables[remote.kind]
+        if remote.kind is WriteKind.NOTE:
+            if is_sync_key(remote.sync_key):
+                return None
+            on = _action_date(remote, table_map, "note_date")
+            return OfficerAction("note_added", on, sync_key=f"officer-note-{remote.remote_id}")
+        if not is_sync_key(remote.sync_key):
+            return None
+        status = _value(remote, table_map, "status")
+        if remote.kind is WriteKind.TASK and status == "done":
+            outcome = _value(remote, table_map, "outcome")
+            return OfficerAction(
+                "task_done",
+                _action_date(remote, table_map, "completed_date"),
+                outcome=outcome if OUTCOME_CODE.match(outcome) else "other" if outcome else None,
+                sync_key=remote.sync_key,
+            )
+        if remote.kind is WriteKind.FLAG and status == "dismissed":
+            on = _action_date(remote, table_map, "dismissed_date")
+            return OfficerAction("flag_dismissed", on, sync_key=remote.sync_key)
+        return None
+
+    def overrides(self, remote: RemoteRow, write: DesiredWrite) -> tuple[str, ...]:
+        table_map = self._tables[write.kind]
+        return tuple(
+            name
+            for name, column in table_map.columns.items()
+            if column in table_map.officer_columns
+            and name in write.fields
+            and remote.columns.get(column, "") != write.fields[name]
+        )
+
     def needs_update(self, remote: RemoteRow, write: DesiredWrite) -> bool:
         wanted = self._tables[write.kind].daemon_columns(write.fields)
         return any(remote.columns.get(column, "") != value for column, value in wanted.items())
@@ -318,6 +356,24 @@ class PowerSchoolPlugin:
 
     def delete(self, remote: RemoteRow) -> None:
         self.powerschool.delete_row(self._tables[remote.kind].table, remote.remote_id)
+
+
+def _value(remote: RemoteRow, table_map: TableMap, field: str) -> str:
+    column = table_map.columns.get(field)
+    return remote.columns.get(column, "").strip() if column is not None else ""
+
+
+def _action_date(remote: RemoteRow, table_map: TableMap, field: str) -> date:
+    """The date the officer gave, else the day PowerSchool last saved the row."""
+    for text in (_value(remote, table_map, field), remote.columns.get("whenmodified", "")[:10]):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            continue
+    raise OfficerRowError(
+        f"{table_map.table} row {remote.remote_id}: {field} is not a YYYY-MM-DD date and the row has no "
+        "whenmodified; set the date in PowerSchool and the next sync applies it"
+    )
 
 
 def _rejected(stream: str, offset: int, rejects: list[OneRosterRejected]) -> list[Rejected]:

@@ -67,6 +67,7 @@ CONTRACT_TABLES = {
         "since_date",
         "detail",
         "dismissed_reason",
+        "dismissed_date",
     ],
     "U_TRUANCY_NOTES": ["studentsdcid", "sync_key", "note_date", "category", "author", "note_text"],
     "U_TRUANCY_TASKS": [
@@ -77,6 +78,7 @@ CONTRACT_TABLES = {
         "due_date",
         "status",
         "outcome",
+        "completed_date",
         "citation",
         "detail",
     ],
