@@ -10,14 +10,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from truancy.mappings.writes import WriteKind
+from truancy.mappings.yaml_source import MappingFileError, YamlDocument, parse_yaml, validation_error
 
 
-class FieldMapError(ValueError):
-    """A field map file that cannot be used, with the file and key at fault."""
+class FieldMapError(MappingFileError):
+    """A field map file that cannot be used, with the file, line and key at fault."""
 
 
 class TableMap(BaseModel):
@@ -80,16 +80,50 @@ class FieldMap(BaseModel):
 
 
 def load_field_map(path: Path) -> FieldMap:
+    return _parse(path)[0]
+
+
+def _parse(path: Path) -> tuple[FieldMap, YamlDocument]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise FieldMapError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FieldMapError(path.name, None, "", f"not UTF-8 text (byte {exc.start})") from None
     try:
-        return FieldMap.model_validate(raw)
+        document = parse_yaml(text, path.name)
+    except MappingFileError as exc:
+        raise FieldMapError(exc.file, exc.line, exc.key, exc.problem) from None
+    try:
+        return FieldMap.model_validate(document.data), document
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
-        )
-        raise FieldMapError(f"{path}: {problems}") from None
+        error = validation_error(document, exc)
+        raise FieldMapError(error.file, error.line, error.key, error.problem) from None
+
+
+def undefined_tables_and_columns(path: Path, defined: Mapping[str, frozenset[str]]) -> list[FieldMapError]:
+    """Tables and columns a valid field map names that the SIS plugin does not install.
+
+    ``defined`` maps upper-case table names to lower-case column names. Each problem names the
+    line, so a typo is found before a sync fails on its first write.
+    """
+    field_map, document = _parse(path)
+    problems: list[FieldMapError] = []
+    for kind in WriteKind:
+        table_map = field_map.for_kind(kind)
+        columns = defined.get(table_map.table.upper())
+        if columns is None:
+            known = ", ".join(sorted(defined)) or "none"
+            error = document.error(
+                (kind.value, "table"), f"{table_map.table!r} is not a table the plugin defines ({known})"
+            )
+            problems.append(FieldMapError(error.file, error.line, error.key, error.problem))
+            continue
+        named: dict[tuple[str, ...], str] = {
+            (kind.value, "student_column"): table_map.student_column,
+            (kind.value, "sync_key_column"): table_map.sync_key_column,
+            **{(kind.value, "columns", name): column for name, column in table_map.columns.items()},
+        }
+        for key, column in named.items():
+            if column.lower() not in columns:
+                error = document.error(key, f"{column!r} is not a column of {table_map.table.upper()}")
+                problems.append(FieldMapError(error.file, error.line, error.key, error.problem))
+    return problems
