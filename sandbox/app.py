@@ -13,9 +13,13 @@ from truancy.sandbox.auth import TokenStore
 from truancy.sandbox.control import Fault, FaultPlan, RequestStats
 from truancy.sandbox.extension_tables import ExtensionTables
 from truancy.sandbox.model import AttendanceError, District
+from truancy.sandbox.oauth1 import OAuth1Verifier
 from truancy.sandbox.oneroster_api import RosterCollections, oneroster_router
+from truancy.sandbox.oneroster_control import oneroster_control_router
+from truancy.sandbox.oneroster_v1p1 import V1P1_PATH, oneroster_v1p1_router
 from truancy.sandbox.pages import STUDENT_PAGE, index_page, student_page
 from truancy.sandbox.powerschool_api import powerschool_router
+from truancy.sandbox.quirks import QuirkSettings
 from truancy.sandbox.responses import imsx_error, powerschool_error
 from truancy.sandbox.roster import BASE_PATH, build_roster
 
@@ -29,7 +33,7 @@ _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 def _fault_response(path: str, fault: Fault) -> Response:
     headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
     description = f"injected fault: HTTP {fault.status}"
-    if path.startswith((BASE_PATH, "/oauth/token")):
+    if path.startswith((BASE_PATH, V1P1_PATH, "/oauth/token")):
         code_minor = "server_busy" if fault.status == 429 else "internal_server_error"
         return imsx_error(fault.status, code_minor, description, headers)
     return powerschool_error(fault.status, description, headers)
@@ -117,6 +121,8 @@ def create_app(
     """An app serving ``district``; each app has its own tokens, tables, faults and counters."""
     app = FastAPI(title="truancy-sync sandbox SIS", docs_url=None, redoc_url=None, openapi_url=None)
     roster_tokens, powerschool_tokens = TokenStore(), TokenStore()
+    roster = RosterCollections(build_roster(district))
+    quirks = QuirkSettings()
     tables = ExtensionTables(district.has_student)
     faults, stats = FaultPlan(), RequestStats()
 
@@ -135,9 +141,10 @@ def create_app(
             return _fault_response(path, fault)
         return await call_next(request)
 
-    app.include_router(
-        oneroster_router(RosterCollections(build_roster(district)), roster_tokens, client_id, client_secret)
-    )
+    app.include_router(oneroster_router(roster, roster_tokens, client_id, client_secret, quirks))
+    verifier = OAuth1Verifier(client_id, client_secret)
+    app.include_router(oneroster_v1p1_router(roster, roster_tokens, verifier, quirks))
+    app.include_router(oneroster_control_router(CONTROL_PREFIX, roster, quirks))
     app.include_router(powerschool_router(district, tables, powerschool_tokens, client_id, client_secret))
     _control_routes(app, district, faults, stats, roster_tokens, powerschool_tokens)
 

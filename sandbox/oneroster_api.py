@@ -9,17 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from truancy.sandbox.auth import TokenStore, credentials_match, parse_token_request
-from truancy.sandbox.responses import imsx_error
-from truancy.sandbox.roster import BASE_PATH, COLLECTION_ENVELOPE, COLLECTION_SINGULAR, Record
-from truancy.sandbox.roster_query import (
-    QueryError,
-    apply_filter,
-    field_paths,
-    paging,
-    parse_filter,
-    project,
-    sort_records,
-)
+from truancy.sandbox.oneroster_serve import quirky_error, serve_collection, serve_related, throttled
+from truancy.sandbox.quirks import QuirkSettings
+from truancy.sandbox.roster import BASE_PATH, COLLECTION_SINGULAR, Record
+from truancy.sandbox.roster_query import apply_filter, field_paths, parse_filter, sort_records
 
 SCOPE_PREFIX = "https://purl.imsglobal.org/spec/or/v1p2/scope/"
 ROSTER_SCOPES = frozenset(
@@ -43,6 +36,11 @@ class RosterCollections:
         self.fields = {name: field_paths(records) for name, records in collections.items()}
         self.query = lru_cache(maxsize=32)(self._query)
 
+    def changed(self) -> None:
+        """Call after records were edited, added or removed: drops indexes and cached results."""
+        self.by_id = {name: {r["sourcedId"]: r for r in records} for name, records in self.records.items()}
+        self.query.cache_clear()
+
     def _query(self, collection: str, expression: str, sort: str, order_by: str) -> list[Record]:
         known = self.fields[collection]
         records = self.records[collection]
@@ -53,23 +51,14 @@ class RosterCollections:
         return records
 
 
-def _links(request: Request, total: int, limit: int, offset: int) -> str:
-    def link(start: int, rel: str) -> str:
-        return f'<{request.url.include_query_params(limit=limit, offset=start)}>; rel="{rel}"'
-
-    last = max(0, (total - 1) // limit * limit)
-    links = [link(0, "first")]
-    if offset > 0:
-        links.append(link(max(0, offset - limit), "prev"))
-    if offset + limit < total:
-        links.append(link(offset + limit, "next"))
-    links.append(link(last, "last"))
-    return ", ".join(links)
-
-
 def oneroster_router(
-    roster: RosterCollections, tokens: TokenStore, client_id: str, client_secret: str
+    roster: RosterCollections,
+    tokens: TokenStore,
+    client_id: str,
+    client_secret: str,
+    quirks: QuirkSettings | None = None,
 ) -> APIRouter:
+    settings = quirks or QuirkSettings()
     router = APIRouter()
 
     @router.post("/oauth/token")
@@ -93,9 +82,13 @@ def oneroster_router(
     def authorise(request: Request) -> Response | None:
         grant = tokens.grant_for(request.headers.get("authorization"))
         if grant is None:
-            return imsx_error(401, "unauthorisedrequest", "a valid bearer token is required")
+            return quirky_error(
+                settings.current, 401, "unauthorisedrequest", "a valid bearer token is required"
+            )
         if not grant.scopes & _ROSTERING_READ:
-            return imsx_error(403, "forbidden", "the token's scopes do not cover rostering endpoints")
+            return quirky_error(
+                settings.current, 403, "forbidden", "the token's scopes do not cover rostering endpoints"
+            )
         return None
 
     @router.get(BASE_PATH + "/{collection}")
@@ -103,21 +96,16 @@ def oneroster_router(
         refused = authorise(request)
         if refused is not None:
             return refused
-        if collection not in roster.records:
-            return imsx_error(404, "unknownobject", f"no collection named {collection!r}")
-        params = dict(request.query_params)
-        try:
-            limit, offset = paging(params.get("limit"), params.get("offset"))
-            records = roster.query(
-                collection, params.get("filter", ""), params.get("sort", ""), params.get("orderBy", "asc")
-            )
-            page = records[offset : offset + limit]
-            if params.get("fields"):
-                page = project(page, params["fields"], roster.fields[collection])
-        except QueryError as error:
-            return imsx_error(400, error.code_minor, str(error))
-        headers = {"X-Total-Count": str(len(records)), "Link": _links(request, len(records), limit, offset)}
-        return JSONResponse({COLLECTION_ENVELOPE.get(collection, collection): page}, headers=headers)
+        return throttled(settings) or serve_collection(roster, collection, request, settings.current)
+
+    @router.get(BASE_PATH + "/{parent}/{parent_id}/{child}")
+    def related(parent: str, parent_id: str, child: str, request: Request) -> Response:
+        refused = authorise(request)
+        if refused is not None:
+            return refused
+        return throttled(settings) or serve_related(
+            roster, parent, parent_id, child, request, settings.current
+        )
 
     @router.get(BASE_PATH + "/{collection}/{sourced_id}")
     def single(collection: str, sourced_id: str, request: Request) -> Response:
@@ -126,7 +114,9 @@ def oneroster_router(
             return refused
         record: Any = roster.by_id.get(collection, {}).get(sourced_id)
         if record is None:
-            return imsx_error(404, "unknownobject", f"no {collection} record with that sourcedId")
+            return quirky_error(
+                settings.current, 404, "unknownobject", f"no {collection} record with that sourcedId"
+            )
         return JSONResponse({COLLECTION_SINGULAR[collection]: record})
 
     return router

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.responses import JSONResponse
 
 
@@ -9,7 +11,12 @@ def imsx_error(
     status: int, code_minor: str, description: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     """A OneRoster ``imsx_StatusInfo`` failure, as the 1.2 binding specifies."""
-    body = {
+    return JSONResponse(imsx_status(code_minor, description), status_code=status, headers=headers)
+
+
+def imsx_status(code_minor: str, description: str) -> dict[str, Any]:
+    """The body of an ``imsx_StatusInfo`` failure."""
+    return {
         "imsx_codeMajor": "failure",
         "imsx_severity": "error",
         "imsx_description": description,
@@ -19,7 +26,6 @@ def imsx_error(
             ]
         },
     }
-    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def powerschool_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
