@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, select
 
+from truancy.daemon.officer import OfficerWork
 from truancy.daemon.progress import Reporter
 from truancy.daemon.schema import attendance, calendar_days, cases, enrollments, students
 from truancy.daemon.store import upsert
@@ -27,6 +28,7 @@ from truancy.mappings.case import (
     case_to_dict,
     conditions_from,
     desired_writes,
+    record_overrides,
 )
 from truancy.mappings.engine import evaluate
 from truancy.mappings.facts import AttendanceEvent, Category, SchoolCalendar, StudentAttendance
@@ -80,7 +82,16 @@ def evaluation_date(calendars: dict[str, SchoolCalendar], today: date) -> date:
 
 
 class Evaluator:
-    def __init__(self, engine: Engine, policy: Policy, cycle_id: int, reporter: Reporter) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        policy: Policy,
+        cycle_id: int,
+        reporter: Reporter,
+        *,
+        officer: OfficerWork | None = None,
+    ) -> None:
+        """``officer`` is what officers recorded in the SIS this cycle, applied to each case."""
         if policy.case is None:
             raise ValueError(f"policy pack {policy.id} has no case section")
         self.engine = engine
@@ -88,6 +99,7 @@ class Evaluator:
         self.case_policy = policy.case
         self.cycle_id = cycle_id
         self.reporter = reporter
+        self.officer = officer
 
     def run(self, today: date) -> Evaluation:
         calendars = load_calendars(self.engine)
@@ -133,12 +145,15 @@ class Evaluator:
             case_policy=self.case_policy,
             calendar=calendar,
             school_year=result.school_year,
+            officer_actions=self.officer.actions_for(sis_ref) if self.officer is not None else (),
         )
         if case is None:
             return None
         result.designations.update(d.id for d in determination.designations)
         result.open_cases += case.status == "open"
         writes = desired_writes(case, determination, case_policy=self.case_policy, calendar=calendar)
+        if self.officer is not None:
+            case = record_overrides(case, self.officer.overrides(writes), on=result.as_of)
         if writes and sis_ref is None:
             result.missing_sis_ref += 1
             return case

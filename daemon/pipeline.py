@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select, update
 from truancy.connector.errors import ConfigurationError, ConnectorError, TransientError
 from truancy.daemon.evaluate import Evaluation, Evaluator
 from truancy.daemon.ingest import ATTENDANCE_STREAM, ROSTER_STREAM, Ingest, reconcile_due
+from truancy.daemon.officer import OfficerWork
 from truancy.daemon.outbox import Outbox, WriteCounts, plan_writes
 from truancy.daemon.progress import Reporter, SilentReporter
 from truancy.daemon.schema import attendance, cycles, mapping_files, quarantine, students
@@ -40,6 +41,7 @@ class CycleSummary:
     dry_run: bool = False
     pulled: dict[str, int] = field(default_factory=dict)
     failed_stream: str | None = None
+    officer_actions: int = 0
 
     @property
     def ok(self) -> bool:
@@ -61,6 +63,7 @@ class CycleSummary:
             "dry_run": self.dry_run,
             "pulled": dict(sorted(self.pulled.items())),
             "failed_stream": self.failed_stream,
+            "officer_actions": self.officer_actions,
         }
 
 
@@ -90,9 +93,17 @@ class NoObserver:
 
 
 CALENDAR_STREAM = "calendars"
+READBACK_STREAM = "readback"
 EVALUATE_STREAM = "evaluate"
 WRITEBACK_STREAM = "writeback"
-STREAMS = (ROSTER_STREAM, CALENDAR_STREAM, ATTENDANCE_STREAM, EVALUATE_STREAM, WRITEBACK_STREAM)
+STREAMS = (
+    ROSTER_STREAM,
+    CALENDAR_STREAM,
+    ATTENDANCE_STREAM,
+    READBACK_STREAM,
+    EVALUATE_STREAM,
+    WRITEBACK_STREAM,
+)
 """The stages of a cycle, in order; logs, metrics and the status page name them."""
 
 
@@ -168,16 +179,26 @@ class SyncPipeline:
         summary.unknown_codes = dict(ingest.counts.unknown_codes)
         summary.pulled = dict(ingest.counts.records)
 
+        # One read of the SIS's truancy rows feeds both the officer's work into the cases and the diff.
+        self._enter(READBACK_STREAM)
+        phase = self.reporter.phase("Reading back the SIS")
+        remote = list(self.plugin.read_back())
+        phase.advance(len(remote))
+        officer = OfficerWork.from_rows(remote, self.plugin)
+        summary.officer_actions = officer.action_count
+        if officer.unreadable:
+            summary.errors.append(
+                f"data: {officer.unreadable} officer-edited row(s) without a readable date were not applied"
+            )
+
         self._enter(EVALUATE_STREAM)
-        evaluation = Evaluator(self.engine, self.policy, summary.cycle_id, self.reporter).run(today)
+        evaluator = Evaluator(self.engine, self.policy, summary.cycle_id, self.reporter, officer=officer)
+        evaluation = evaluator.run(today)
         self._summarise(summary, evaluation)
 
         self._enter(WRITEBACK_STREAM)
         outbox = Outbox(self.engine, self.plugin, summary.cycle_id, self.reporter)
         outbox.supersede_stale()
-        phase = self.reporter.phase("Reading back the SIS")
-        remote = list(self.plugin.read_back())
-        phase.advance(len(remote))
         plan = plan_writes(evaluation.desired, remote, self.plugin)
         summary.planned = {op: dict(kinds) for op, kinds in plan.counts_by_kind().items()}
         if self.dry_run:

@@ -1,0 +1,62 @@
+"""Officer work found in the truancy rows read back from the SIS, ready for the case engine.
+
+The rows are read once per cycle, before evaluation: the same snapshot tells the case what
+officers did (a task done, a flag dismissed, a note of their own) and tells the outbox what the
+SIS holds, so the writes planned from the advanced case agree with what officers left there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from truancy.mappings.case import OfficerAction, Override
+from truancy.mappings.writes import DesiredWrite, is_sync_key
+from truancy.plugins.base import OfficerRowError, RemoteRow, SisPlugin
+
+log = logging.getLogger("truancy.daemon.officer")
+
+
+@dataclass
+class OfficerWork:
+    """Officer actions by the SIS's student key, and the daemon's rows by sync key."""
+
+    plugin: SisPlugin
+    actions: dict[str, list[OfficerAction]] = field(default_factory=lambda: defaultdict(list))
+    rows: dict[str, RemoteRow] = field(default_factory=dict)
+    unreadable: int = 0
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[RemoteRow], plugin: SisPlugin) -> OfficerWork:
+        work = cls(plugin)
+        for row in rows:
+            if is_sync_key(row.sync_key) and row.sync_key is not None:
+                work.rows.setdefault(row.sync_key, row)
+            try:
+                action = plugin.officer_action(row)
+            except OfficerRowError as exc:
+                work.unreadable += 1
+                log.warning("officer row not applied", extra={"error": str(exc)})
+                continue
+            if action is not None:
+                work.actions[row.sis_ref].append(action)
+        return work
+
+    @property
+    def action_count(self) -> int:
+        return sum(len(actions) for actions in self.actions.values())
+
+    def actions_for(self, sis_ref: str | None) -> list[OfficerAction]:
+        return self.actions.get(sis_ref, []) if sis_ref is not None else []
+
+    def overrides(self, writes: Iterable[DesiredWrite]) -> list[Override]:
+        """Officer-owned values in the SIS that differ from the desired writes: the officer's stand."""
+        found: list[Override] = []
+        for write in writes:
+            remote = self.rows.get(write.sync_key)
+            if remote is not None:
+                fields = self.plugin.overrides(remote, write)
+                found.extend(Override(write.sync_key, write.kind, name) for name in fields)
+        return found
