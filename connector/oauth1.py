@@ -74,7 +74,7 @@ class OAuth1Signer(AuthBase):
             headers={"Content-Type": _FORM} if is_form else None,
         )
         request.headers["Authorization"] = headers["Authorization"]
-        request.register_hook("response", self._observe_server_clock)
+        request.hooks["response"].append(self._observe_server_clock)
         return request
 
     def refresh(self) -> None:
@@ -102,4 +102,3 @@ def _date_header(value: str | None) -> float | None:
         return parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError):
         return None
-

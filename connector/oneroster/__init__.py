@@ -1,7 +1,10 @@
-"""OneRoster 1.2 Rostering over REST: paging, filters, imsx errors and typed records."""
+"""OneRoster 1.1 and 1.2 Rostering: REST (paging, filters, imsx errors), CSV packages, delta reads."""
 
 from truancy.connector.imsx import ImsxStatus, parse_imsx
-from truancy.connector.oneroster.client import OneRosterClient, Page, modified_since_filter
+from truancy.connector.oneroster.client import OneRosterClient, Page
+from truancy.connector.oneroster.csv_package import CsvPackage
+from truancy.connector.oneroster.delta import DEFAULT_OVERLAP, DeltaRead, PageSource
+from truancy.connector.oneroster.query import all_of, any_of, modified_since_filter, related_path, where
 from truancy.connector.oneroster.records import (
     OneRosterAcademicSession,
     OneRosterClass,
@@ -17,6 +20,9 @@ from truancy.connector.oneroster.records import (
 )
 
 __all__ = [
+    "DEFAULT_OVERLAP",
+    "CsvPackage",
+    "DeltaRead",
     "ImsxStatus",
     "OneRosterAcademicSession",
     "OneRosterClass",
@@ -26,11 +32,16 @@ __all__ = [
     "OneRosterRecord",
     "OneRosterUser",
     "Page",
+    "PageSource",
     "Rejected",
     "UserId",
     "UserRole",
+    "all_of",
+    "any_of",
     "modified_since_filter",
     "parse_imsx",
     "parse_records",
+    "related_path",
     "sourced_id_hash",
+    "where",
 ]

@@ -1,22 +1,27 @@
-"""OneRoster 1.2 Rostering REST reads: limit/offset paging that ends correctly on any provider.
+"""OneRoster 1.1 and 1.2 Rostering REST reads: limit/offset paging that ends correctly on any provider.
 
 Providers differ in what they send: ``X-Total-Count``, an RFC 5988 ``Link`` header, both, or neither,
 and some ignore ``offset`` entirely. The paginator trusts a ``next`` link first, then the total, then
 a short or empty page, and stops when a page starts with the same record as the one before it.
+
+Some providers cannot filter on every field (``dateLastModified`` above all); when one answers
+``invalid_filter_field`` the collection is read in full instead, and the log says so once.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
-from truancy.connector.errors import ProtocolError
+from truancy.connector.error_summary import summarise_error
+from truancy.connector.errors import HttpStatusError, ProtocolError
 from truancy.connector.http import HttpSession
+from truancy.connector.imsx import parse_imsx
+from truancy.connector.oneroster.query import related_path
 from truancy.connector.redaction import path_template
 
 logger = logging.getLogger("truancy.connector.oneroster")
@@ -24,28 +29,37 @@ logger = logging.getLogger("truancy.connector.oneroster")
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of raw records and the position of its first record in the collection."""
+    """One page of raw records and the position of its first record in the collection.
+
+    ``lines`` is set when the records come from a CSV file: the file name and each record's line;
+    ``rejected`` holds (location, reason) of CSV rows that could not even be shaped into a record.
+    """
 
     records: list[dict[str, Any]]
     offset: int
+    lines: tuple[str, tuple[int, ...]] | None = None
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+    def locate(self, index: int) -> str:
+        """Where the page's ``index``-th record came from, for a quarantine entry (never its values)."""
+        if self.lines is not None:
+            name, numbers = self.lines
+            return f"{name} line {numbers[index]}"
+        return f"offset {self.offset + index}"
 
 
-def modified_since_filter(ts: datetime) -> str:
-    """The delta-sync filter ``dateLastModified>'…'`` in UTC with milliseconds, as providers expect."""
-    if ts.tzinfo is None:
-        raise ValueError("modified_since_filter needs a timezone-aware datetime")
-    utc = ts.astimezone(UTC)
-    return f"dateLastModified>'{utc.strftime('%Y-%m-%dT%H:%M:%S')}.{utc.microsecond // 1000:03d}Z'"
+UNFILTERABLE = frozenset({"invalid_filter_field", "invalid_selection_field"})
 
 
 class OneRosterClient:
-    """Reads collections from a OneRoster service root (``…/ims/oneroster/rostering/v1p2``)."""
+    """Reads collections from a service root (``…/ims/oneroster/v1p1`` or ``…/rostering/v1p2``)."""
 
     def __init__(self, session: HttpSession, *, page_size: int = 500) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.session = session
         self.page_size = page_size
+        self._unfilterable: set[str] = set()
 
     def iter_pages(
         self,
@@ -63,12 +77,20 @@ class OneRosterClient:
             params["fields"] = ",".join(fields)
         if sort:
             params["sort"] = sort
+        if collection in self._unfilterable:
+            params.pop("filter", None)
+            params.pop("fields", None)
         target: str = collection
         query: dict[str, str | int] | None = params
         offset = 0
         previous_first: str | None = None
         while True:
-            response = self.session.get(target, params=query)
+            response = self.session.get(target, params=query, expected=(200, 400))
+            if response.status_code == 400:
+                if offset == 0 and self._cannot_filter(collection, response, params):
+                    yield from self.iter_pages(collection, sort=sort)
+                    return
+                raise _refused(self.session.name, response)
             records = _records(response, collection)
             if not records:
                 return
@@ -89,6 +111,41 @@ class OneRosterClient:
                 target, query = collection, {**params, "offset": offset}
             else:
                 return
+
+    def iter_related(self, parent: str, parent_id: str, child: str, **query: Any) -> Iterator[Page]:
+        """Pages of a relationship endpoint, e.g. ``iter_related("schools", id, "students")``."""
+        yield from self.iter_pages(related_path(parent, parent_id, child), **query)
+
+    def _cannot_filter(self, collection: str, response: requests.Response, params: dict[str, Any]) -> bool:
+        """True (and said once) when the server cannot apply our filter or field selection."""
+        if "filter" not in params and "fields" not in params:
+            return False
+        status = parse_imsx(_json_or_none(response))
+        if status is None or (status.code_minor or "").lower() not in UNFILTERABLE:
+            return False
+        if collection not in self._unfilterable:
+            self._unfilterable.add(collection)
+            logger.warning(
+                "%s cannot filter %s (%s); reading it in full from now on",
+                self.session.name,
+                collection,
+                status.code_minor,
+            )
+        return True
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _refused(name: str, response: requests.Response) -> HttpStatusError:
+    summary = summarise_error(response)
+    detail = f"400 {summary}" if summary else "400"
+    endpoint = f"GET {path_template(response.url)}"
+    return HttpStatusError(f"{name}: {endpoint} failed ({detail})", status=400, summary=summary)
 
 
 def _next_link(response: requests.Response) -> str | None:
