@@ -511,8 +511,9 @@ def desired_writes(
     current = {d.id: d for d in determination.designations}
     writes: list[DesiredWrite] = []
     if case.status == "open":
+        tier = case_policy.tier(case.tier) if case.tier is not None else None
         writes.extend(
-            _flag(case, current[d], held)
+            _flag(case, current[d], held, tier.label if tier is not None else "")
             for d, held in case.designations.items()
             if held.active and d in current
         )
@@ -533,7 +534,8 @@ def desired_writes(
     return writes
 
 
-def _flag(case: CaseState, designation: Designation, held: HeldDesignation) -> DesiredWrite:
+def _flag(case: CaseState, designation: Designation, held: HeldDesignation, tier: str) -> DesiredWrite:
+    """The flag carries the case's tier, so the SIS can show and filter cases without the daemon."""
     detail = f"{_amount(designation)}; rule {designation.rule}; evidence: {_evidence(designation)}"
     fields = {
         "flag_type": designation.id,
@@ -542,6 +544,7 @@ def _flag(case: CaseState, designation: Designation, held: HeldDesignation) -> D
         "status": "active" if held.dismissed_on is None else "dismissed",
         "since_date": held.met_on.isoformat(),
         "detail": detail,
+        "tier": tier,
     }
     key = flag_key(case.student_id, case.school_year, designation.id, held.flag_round)
     return DesiredWrite(WriteKind.FLAG, key, case.student_id, fields)

@@ -44,7 +44,7 @@ class DesiredWrite:
     """One row the SIS should hold: its kind, identity and canonical fields (all strings, ISO dates).
 
     Canonical fields by kind (the plugin's field map turns them into SIS columns):
-    flag: flag_type, label, citation, status, since_date, detail;
+    flag: flag_type, label, citation, status, since_date, detail, tier (the case's tier label);
     note: note_date, category, author, note_text;
     task: task_type, title, due_date, status, citation, detail (and, once done, completed_date, outcome).
     """

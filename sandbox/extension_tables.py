@@ -19,7 +19,7 @@ from typing import Any
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "u_truancy_flags": (
         "studentsdcid", "sync_key", "flag_type", "label", "citation", "status", "since_date", "detail",
-        "dismissed_reason", "dismissed_date",
+        "tier", "dismissed_reason", "dismissed_date",
     ),
     "u_truancy_notes": ("studentsdcid", "sync_key", "note_date", "category", "author", "note_text"),
     "u_truancy_tasks": (

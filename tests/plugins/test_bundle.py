@@ -66,6 +66,7 @@ CONTRACT_TABLES = {
         "status",
         "since_date",
         "detail",
+        "tier",
         "dismissed_reason",
         "dismissed_date",
     ],
