@@ -13,6 +13,7 @@ from rich.console import Console
 
 from truancy.connector.errors import ConnectorError
 from truancy.daemon.logs import bind_context, configure_logging
+from truancy.daemon.mappings_commands import mappings_app
 from truancy.daemon.pipeline import SyncPipeline, error_class
 from truancy.daemon.policy_command import policy_app
 from truancy.daemon.progress import reporter
@@ -32,9 +33,6 @@ app = typer.Typer(
 )
 sandbox_app = typer.Typer(help="The built-in simulated district SIS.", no_args_is_help=True)
 db_app = typer.Typer(help="The state store.", no_args_is_help=True)
-mappings_app = typer.Typer(
-    help="Attendance-code maps, field maps and policy overrides.", no_args_is_help=True
-)
 plugin_app = typer.Typer(help="SIS plugin bundles.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(db_app, name="db")
@@ -100,6 +98,28 @@ def sync(
         print_summary(summary, Console())
     if not summary.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    once: Annotated[bool, typer.Option("--once", help="run one cycle now and exit (for cron)")] = False,
+    secrets_dir: SecretsOption = None,
+    log_level: LogLevelOption = "INFO",
+) -> None:
+    """Run sync cycles on the configured schedule until stopped (SIGTERM), reloading on SIGHUP."""
+    from truancy.daemon.lock import LockHeldError
+    from truancy.daemon.schedule import ScheduleError
+    from truancy.daemon.service import Options, SyncService
+
+    configure_logging(log_level)
+    try:
+        code = SyncService(Options(config, secrets_dir=secrets_dir)).run(once=once)
+    except (*USER_ERRORS, LockHeldError, ScheduleError) as exc:
+        raise _fail(str(exc)) from None
+    except ConnectorError as exc:
+        raise _fail(f"{error_class(exc)} error: {exc}", code=3) from None
+    raise typer.Exit(code)
 
 
 @app.command()

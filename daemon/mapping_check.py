@@ -1,0 +1,194 @@
+"""Validate the files an administrator edits, before a deployment lets them reach a sync.
+
+Every problem is reported at once (not just the first), as file, line, key and what to change,
+so ``truancy mappings check`` can gate a deployment and its output is a to-do list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from truancy.mappings.codemap import load_code_map
+from truancy.mappings.discover import ObservedCode
+from truancy.mappings.fieldmap import undefined_tables_and_columns
+from truancy.mappings.policy import load_policy
+from truancy.mappings.yaml_source import MappingFileError, parse_yaml
+
+
+class FileKind(StrEnum):
+    CODE_MAP = "code map"
+    FIELD_MAP = "field map"
+    POLICY_OVERRIDE = "policy override"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem (``error``) or doubt (``warning``) in one file, located for the person fixing it."""
+
+    level: str
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return ": ".join(part for part in (where, self.key, self.message) if part)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "file": self.file,
+            "line": self.line,
+            "key": self.key,
+            "message": self.message,
+        }
+
+
+@dataclass
+class CheckReport:
+    checked: list[tuple[str, FileKind]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "warning"]
+
+    def error(self, exc: MappingFileError) -> None:
+        self.findings.append(Finding("error", exc.file, exc.line, exc.key, exc.problem))
+
+    def warn(self, file: str, line: int | None, key: str, message: str) -> None:
+        self.findings.append(Finding("warning", file, line, key, message))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "checked": [{"file": name, "kind": kind.value} for name, kind in self.checked],
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "findings": [f.as_json() for f in self.findings],
+        }
+
+
+def file_kind(path: Path) -> FileKind:
+    """What a mapping file is, from its top-level keys (unreadable files count as code maps, whose
+    loader then names the problem)."""
+    try:
+        data = parse_yaml(path.read_bytes().decode("utf-8"), path.name).data
+    except (MappingFileError, UnicodeDecodeError):
+        return FileKind.CODE_MAP
+    keys = set(data) if isinstance(data, dict) else set()
+    if keys & {"flag", "note", "task"}:
+        return FileKind.FIELD_MAP
+    if "policy" in keys:
+        return FileKind.POLICY_OVERRIDE
+    return FileKind.CODE_MAP
+
+
+def check_code_map(path: Path, report: CheckReport, observed: Sequence[ObservedCode] | None = None) -> None:
+    """Validate a code map; with the SIS's codes, warn about gaps and dead entries."""
+    report.checked.append((path.name, FileKind.CODE_MAP))
+    try:
+        load_code_map(path)
+    except FileNotFoundError:
+        report.error(MappingFileError(str(path), None, "", "file not found"))
+        return
+    except MappingFileError as exc:
+        report.error(exc)
+        return
+    if observed is not None:
+        check_code_usage(path, report, observed)
+
+
+def check_code_usage(path: Path, report: CheckReport, observed: Sequence[ObservedCode]) -> None:
+    """Warn about codes the SIS uses that the (valid) map lacks, and mapped codes nobody uses."""
+    code_map = load_code_map(path)
+    document = parse_yaml(path.read_bytes().decode("utf-8"), path.name)
+    used = {code.code: code for code in observed}
+    for code in observed:
+        if code.occurrences and code_map.categorize(code.code) is None:
+            report.warn(
+                path.name,
+                document.line_of(("codes",)),
+                "codes",
+                f"code {code.code!r} ({code.description or 'no description'}) occurs {code.occurrences:,} "
+                "time(s) this year but is not in the map: its rows are quarantined; add it "
+                "(`truancy mappings discover` proposes a category)",
+            )
+    for name in code_map.entries:
+        seen = used.get(name.strip())
+        if seen is None or not seen.occurrences:
+            why = "has no rows this year" if seen is not None else "is not defined in the SIS and has no rows"
+            report.warn(
+                path.name,
+                document.line_of(("codes", name)),
+                f"codes.{name}",
+                f"mapped code {why}: a typo, or a retired code to remove",
+            )
+
+
+def check_field_map(path: Path, report: CheckReport, tables: Mapping[str, frozenset[str]] | None) -> None:
+    """Validate a field map and, given the plugin's tables, every table and column it names."""
+    report.checked.append((path.name, FileKind.FIELD_MAP))
+    if not path.is_file():
+        report.error(MappingFileError(str(path), None, "", "file not found"))
+        return
+    try:
+        problems = undefined_tables_and_columns(path, tables or {})
+    except MappingFileError as exc:
+        report.error(exc)
+        return
+    if tables is not None:
+        for problem in problems:
+            report.error(problem)
+
+
+def check_policy_override(path: Path, report: CheckReport, state: str | None) -> None:
+    """Validate an override against its state pack; loosening the statute is a warning."""
+    report.checked.append((path.name, FileKind.POLICY_OVERRIDE))
+    try:
+        pack = state or _named_pack(path)
+        policy = load_policy(pack, overrides=path)
+    except MappingFileError as exc:
+        report.error(exc)
+        return
+    for warning in policy.warnings:
+        report.warn("", None, "", warning)
+
+
+def _named_pack(path: Path) -> str:
+    """The state pack an override names in its ``policy`` key (when no settings say which)."""
+    text = path.read_bytes().decode("utf-8") if path.is_file() else ""
+    document = parse_yaml(text, path.name)
+    pack = document.data.get("policy") if isinstance(document.data, dict) else None
+    if not isinstance(pack, str):
+        raise document.error(
+            ("policy",), "required key is missing: name the pack it overrides, e.g. policy: CA"
+        )
+    return pack
+
+
+def check_paths(
+    paths: Iterable[Path],
+    report: CheckReport,
+    *,
+    tables: Mapping[str, frozenset[str]] | None,
+    state: str | None,
+    observed: Sequence[ObservedCode] | None = None,
+) -> None:
+    """Check each file as the kind its content shows."""
+    for path in paths:
+        kind = file_kind(path) if path.is_file() else FileKind.CODE_MAP
+        if kind is FileKind.FIELD_MAP:
+            check_field_map(path, report, tables)
+        elif kind is FileKind.POLICY_OVERRIDE:
+            check_policy_override(path, report, state)
+        else:
+            check_code_map(path, report, observed)

@@ -1,0 +1,251 @@
+"""``truancy mappings``: discover, check, preview and trace the files that decide who is truant."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from truancy.connector.errors import ConnectorError
+from truancy.daemon.mapping_check import (
+    CheckReport,
+    check_code_map,
+    check_code_usage,
+    check_field_map,
+    check_paths,
+    check_policy_override,
+)
+from truancy.daemon.runtime import build_plugin
+from truancy.daemon.settings import Settings, SettingsError, load_settings, resolve_path
+from truancy.daemon.store import StoreError
+from truancy.mappings.codemap import load_code_map
+from truancy.mappings.discover import (
+    MapDifference,
+    Suggestion,
+    compare_with_map,
+    render_code_map,
+    suggest_all,
+)
+from truancy.mappings.yaml_source import MappingFileError
+from truancy.plugins.base import PluginConfigError, SisPlugin, load_plugin
+
+mappings_app = typer.Typer(
+    help="Attendance-code maps, field maps and policy overrides.", no_args_is_help=True
+)
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="settings TOML file")]
+RequiredConfig = Annotated[Path, typer.Option("--config", "-c", help="settings TOML file")]
+SecretsOption = Annotated[Path | None, typer.Option("--secrets-dir", help="directory of secret files")]
+JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON object for machines")]
+
+USER_ERRORS = (SettingsError, PluginConfigError, MappingFileError, StoreError)
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _code_map_path(plugin: SisPlugin) -> Path:
+    for source in plugin.mapping_sources:
+        if source.kind == "code_map":
+            return Path(source.path)
+    raise PluginConfigError(f"plugin {plugin.name} reports no code map")
+
+
+@mappings_app.command("discover")
+def discover(
+    config: RequiredConfig,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="directory for the proposed map (default: beside the settings)"),
+    ] = None,
+    as_json: JsonOption = False,
+    secrets_dir: SecretsOption = None,
+) -> None:
+    """Propose a code map from the codes the SIS uses; never overwrites a file."""
+    try:
+        settings = load_settings(config, secrets_dir=secrets_dir)
+        plugin = build_plugin(settings)
+        try:
+            observed = plugin.discover_codes()
+            current_path = _code_map_path(plugin)
+        finally:
+            plugin.close()
+        current = load_code_map(current_path)
+    except USER_ERRORS as exc:
+        raise _fail(str(exc)) from None
+    except ConnectorError as exc:
+        raise _fail(f"cannot read the SIS's attendance codes: {exc}", code=3) from None
+    suggestions = suggest_all(observed)
+    differences = compare_with_map(current.entries, suggestions)
+    target = _free_path(out or settings.config_dir, "codes.proposed")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(render_code_map(suggestions, source=f"the {plugin.name} SIS"), encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(_discover_json(suggestions, differences, target, current_path), indent=2))
+        return
+    console = Console()
+    console.print(_suggestion_table(suggestions))
+    console.print(_difference_table(differences, current_path))
+    unmapped = sum(not s.mapped for s in suggestions)
+    console.print(f"Proposed map written to [bold]{target}[/] ({current_path} is unchanged).")
+    if unmapped:
+        console.print(
+            f"[yellow]{unmapped} code(s) left unmapped[/]: choose their category in the proposed file."
+        )
+    console.print("Review it, point mappings.code_map at it, then run `truancy mappings check`.")
+
+
+def _free_path(directory: Path, stem: str) -> Path:
+    """``stem.yaml`` in ``directory``, or the first ``stem-N.yaml`` no file holds yet."""
+    candidate = directory / f"{stem}.yaml"
+    number = 2
+    while candidate.exists():
+        candidate = directory / f"{stem}-{number}.yaml"
+        number += 1
+    return candidate
+
+
+def _suggestion_table(suggestions: list[Suggestion]) -> Table:
+    table = Table(
+        "code",
+        "description",
+        "SIS presence",
+        "rows this year",
+        "proposed",
+        "confidence",
+        "why",
+        title="Codes",
+    )
+    for s in suggestions:
+        presence = {True: "present", False: "absent", None: ""}[s.observed.present]
+        category = (s.category.value + (" (part day)" if s.partial_day else "")) if s.category else "UNMAPPED"
+        table.add_row(
+            s.code,
+            s.observed.description,
+            presence,
+            f"{s.observed.occurrences:,}",
+            category if s.category else f"[yellow]{category}[/]",
+            s.confidence.value if s.confidence else "",
+            "; ".join(s.reasons),
+        )
+    return table
+
+
+def _difference_table(differences: list[MapDifference], current: Path) -> Table:
+    table = Table("code", "change", "now", "proposed", title=f"Differences from {current.name}")
+    for d in differences:
+        table.add_row(d.code, d.change, d.current or "", d.proposed or "")
+    return table
+
+
+def _discover_json(
+    suggestions: list[Suggestion], differences: list[MapDifference], target: Path, current: Path
+) -> dict[str, object]:
+    return {
+        "proposed_map": str(target),
+        "current_map": str(current),
+        "codes": [
+            {
+                "code": s.code,
+                "description": s.observed.description,
+                "present": s.observed.present,
+                "counts_for_ada": s.observed.counts_for_ada,
+                "occurrences": s.observed.occurrences,
+                "category": s.category.value if s.category else None,
+                "partial_day": s.partial_day,
+                "confidence": s.confidence.value if s.confidence else None,
+                "reasons": list(s.reasons),
+            }
+            for s in suggestions
+        ],
+        "differences": [
+            {"code": d.code, "change": d.change, "current": d.current, "proposed": d.proposed}
+            for d in differences
+        ],
+    }
+
+
+@mappings_app.command("check")
+def check(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="mapping files to check (kind told by content)")
+    ] = None,
+    config: ConfigOption = None,
+    plugin_name: Annotated[
+        str | None, typer.Option("--plugin", help="SIS plugin whose tables field maps must use")
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="do not ask the SIS which codes it uses")
+    ] = False,
+    as_json: JsonOption = False,
+    secrets_dir: SecretsOption = None,
+) -> None:
+    """Validate code maps, field maps and policy overrides; exit 1 when any has an error."""
+    if not paths and config is None:
+        raise _fail("name mapping files to check, or pass --config to check the ones the settings use")
+    report = CheckReport()
+    try:
+        settings = load_settings(config, secrets_dir=secrets_dir) if config is not None else None
+        factory = load_plugin(plugin_name or (settings.sis.plugin if settings else "powerschool"))
+        tables = factory.writable_tables()
+        state = settings.district.state if settings else None
+        check_paths(paths or [], report, tables=tables, state=state)
+        if settings is not None:
+            _check_settings_files(settings, report, tables, offline=offline)
+    except USER_ERRORS as exc:
+        raise _fail(str(exc)) from None
+    except ConnectorError as exc:
+        raise _fail(
+            f"cannot read the SIS's attendance codes (use --offline to skip): {exc}", code=3
+        ) from None
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        _print_report(report, Console())
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _check_settings_files(
+    settings: Settings, report: CheckReport, tables: Mapping[str, frozenset[str]], *, offline: bool
+) -> None:
+    """The files the settings name; then, if they load, the code map in force against the SIS's codes."""
+    mappings = settings.mappings
+    field_map = (settings.sis.model_extra or {}).get("field_map")
+    if mappings.policy_overrides is not None:
+        check_policy_override(
+            resolve_path(settings, mappings.policy_overrides), report, settings.district.state
+        )
+    if field_map is not None:
+        check_field_map(resolve_path(settings, Path(str(field_map))), report, tables)
+    if mappings.code_map is not None:
+        check_code_map(resolve_path(settings, mappings.code_map), report)
+    if report.errors or offline:
+        return
+    plugin = build_plugin(settings)
+    try:
+        observed = plugin.discover_codes()
+        code_map = _code_map_path(plugin)
+    finally:
+        plugin.close()
+    if mappings.code_map is None:
+        check_code_map(code_map, report, observed)
+    else:
+        check_code_usage(code_map, report, observed)
+
+
+def _print_report(report: CheckReport, console: Console) -> None:
+    for name, kind in report.checked:
+        console.print(f"checked {kind.value} {name}", highlight=False)
+    for finding in report.findings:
+        style = "bold red" if finding.level == "error" else "yellow"
+        console.print(f"[{style}]{finding.level}:[/] {finding}", highlight=False)
+    console.print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
