@@ -25,8 +25,8 @@ TODAY = date.today().isoformat()
 
 @contextmanager
 def officer(district: District) -> Iterator[PowerSchoolClient]:
-    session = HttpSession(district.server.url, auth=powerschool_auth(district.server.url, "sandbox", "sandbox"))
-    with session:
+    url = district.server.url
+    with HttpSession(url, auth=powerschool_auth(url, "sandbox", "sandbox")) as session:
         yield PowerSchoolClient(session)
 
 
@@ -47,9 +47,8 @@ def test_officer_work_advances_the_case_and_is_never_overwritten(tmp_path: Path)
         dcid = task["studentsdcid"]
         flag = next(row for row in rows["U_TRUANCY_FLAGS"] if row["studentsdcid"] == dcid)
         with officer(district) as sis:
-            sis.update_row(
-                "U_TRUANCY_TASKS", task["id"], {"status": "done", "completed_date": TODAY, "outcome": "letter_sent"}
-            )
+            done = {"status": "done", "completed_date": TODAY, "outcome": "letter_sent"}
+            sis.update_row("U_TRUANCY_TASKS", task["id"], done)
             sis.update_row(
                 "U_TRUANCY_FLAGS",
                 flag["id"],
