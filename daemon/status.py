@@ -2,19 +2,51 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import OperationalError
 
+from truancy.daemon.pipeline import STREAMS, WRITEBACK_STREAM
 from truancy.daemon.schema import bookmarks, cycles, outbox, quarantine, unknown_codes
 from truancy.daemon.store import StoreError
 
 RECENT_CYCLES = 10
+STREAM_HISTORY = 200
+"""Cycles scanned for each stream's last success and last error."""
+QUARANTINE_SHOWN = 50
+CONCLUSIVE = ("succeeded", "failed")
+"""Cycle outcomes that say something about health (``running``/``interrupted`` do not)."""
+
+
+@dataclass
+class StreamStatus:
+    last_success: str | None = None
+    last_error: str | None = None
+    last_error_at: str | None = None
+    error_class: str | None = None
+    failing: bool = False
+    lag_seconds: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "last_success": self.last_success,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+            "error_class": self.error_class,
+            "failing": self.failing,
+            "lag_seconds": self.lag_seconds,
+        }
+
+
+def hashed_id(value: str) -> str:
+    """What the status page shows instead of a record key: enough to match, nothing to identify."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]
 
 
 @dataclass
@@ -26,15 +58,28 @@ class StatusReport:
     unknown_codes: dict[str, int] = field(default_factory=dict)
     outbox_pending: int = 0
     outbox_failed_last_cycle: int = 0
+    streams: dict[str, StreamStatus] = field(default_factory=dict)
+    quarantined: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def last_cycle(self) -> dict[str, Any] | None:
         return self.recent_cycles[0] if self.recent_cycles else None
 
     @property
+    def last_conclusive_cycle(self) -> dict[str, Any] | None:
+        return next((c for c in self.recent_cycles if c["status"] in CONCLUSIVE), None)
+
+    @property
     def healthy(self) -> bool:
-        last = self.last_cycle
+        """The newest finished cycle succeeded (a cycle still running or stopped by shutdown says nothing)."""
+        last = self.last_conclusive_cycle
         return last is not None and last["status"] == "succeeded"
+
+    @property
+    def last_success(self) -> datetime | None:
+        finished = [c["finished_at"] for c in self.recent_cycles if c["status"] == "succeeded"]
+        values = [s.last_success for s in self.streams.values() if s.last_success] + finished
+        return max((as_utc(datetime.fromisoformat(v)) for v in values), default=None)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -47,6 +92,8 @@ class StatusReport:
             "unknown_codes": self.unknown_codes,
             "outbox_pending": self.outbox_pending,
             "outbox_failed_last_cycle": self.outbox_failed_last_cycle,
+            "streams": {name: stream.as_json() for name, stream in self.streams.items()},
+            "quarantined": self.quarantined,
         }
 
 
@@ -69,8 +116,10 @@ def read_status(engine: Engine) -> StatusReport:
                         "error_class": row.error_class,
                         "writes": summary.get("writes"),
                         "errors": summary.get("errors", []),
+                        "failed_stream": summary.get("failed_stream"),
                     }
                 )
+            report.streams = _stream_status(connection)
             report.bookmarks = dict(connection.execute(select(bookmarks.c.stream, bookmarks.c.value)).all())
             report.quarantine = dict(
                 connection.execute(
@@ -82,6 +131,14 @@ def read_status(engine: Engine) -> StatusReport:
                     select(quarantine.c.reason, func.count()).group_by(quarantine.c.reason)
                 ).all()
             )
+            report.quarantined = [
+                {"stream": row.stream, "record": hashed_id(row.source_key), "reason": row.reason}
+                for row in connection.execute(
+                    select(quarantine.c.stream, quarantine.c.source_key, quarantine.c.reason)
+                    .order_by(quarantine.c.last_seen.desc())
+                    .limit(QUARANTINE_SHOWN)
+                )
+            ]
             report.unknown_codes = dict(
                 connection.execute(select(unknown_codes.c.code, unknown_codes.c.occurrences)).all()
             )
@@ -102,6 +159,58 @@ def read_status(engine: Engine) -> StatusReport:
     return report
 
 
+def _failed_stage(status: str, failed_stream: str | None) -> int | None:
+    """The stage a failed cycle stopped in; refused writes and missing keys finish at write-back."""
+    if status != "failed":
+        return None
+    return STREAMS.index(failed_stream) if failed_stream in STREAMS else STREAMS.index(WRITEBACK_STREAM)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Naive timestamps (SQLite drops the zone; SIS bookmarks carry none) are UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def bookmark_instant(value: str) -> datetime | None:
+    try:
+        return as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
+
+def _stream_status(connection: Connection) -> dict[str, StreamStatus]:
+    """Per stream: a cycle that failed in stream N completed every stream before N."""
+    streams = {name: StreamStatus() for name in STREAMS}
+    history = connection.execute(
+        select(cycles.c.status, cycles.c.finished_at, cycles.c.summary, cycles.c.error_class)
+        .where(cycles.c.status.in_(CONCLUSIVE))
+        .order_by(cycles.c.id.desc())
+        .limit(STREAM_HISTORY)
+    ).all()
+    for row in history:
+        summary = row.summary or {}
+        failed_at = _failed_stage(row.status, summary.get("failed_stream"))
+        for index, name in enumerate(STREAMS):
+            stream = streams[name]
+            if failed_at is not None and index > failed_at:
+                continue
+            if index == failed_at:
+                if stream.last_error is None:
+                    stream.last_error = "; ".join(summary.get("errors", [])) or "failed"
+                    stream.last_error_at = _iso(row.finished_at)
+                    stream.error_class = row.error_class or "data"
+                    stream.failing = stream.last_success is None
+            elif stream.last_success is None:
+                stream.last_success = _iso(row.finished_at)
+    now = datetime.now(UTC)
+    for stream, value in connection.execute(select(bookmarks.c.stream, bookmarks.c.value)):
+        if stream in streams:
+            instant = bookmark_instant(value)
+            if instant is not None:
+                streams[stream].lag_seconds = round((now - instant).total_seconds(), 1)
+    return streams
+
+
 def render_status(report: StatusReport, console: Console) -> None:
     verdict = "[green]healthy[/]" if report.healthy else "[red]unhealthy[/]"
     console.print(f"Sync status: {verdict}")
@@ -116,6 +225,16 @@ def render_status(report: StatusReport, console: Console) -> None:
             "; ".join(cycle["errors"]),
         )
     console.print(cycles_table)
+    streams_table = Table("stream", "last success", "lag", "last error", title="Streams")
+    for name, state in report.streams.items():
+        error = f"{state.error_class}: {state.last_error}" if state.last_error else ""
+        streams_table.add_row(
+            f"[red]{name}[/]" if state.failing else name,
+            state.last_success or "never",
+            f"{state.lag_seconds:.0f} s" if state.lag_seconds is not None else "",
+            error,
+        )
+    console.print(streams_table)
     for stream, value in sorted(report.bookmarks.items()):
         console.print(f"bookmark {stream}: {value}")
     if report.quarantine_reasons:
@@ -123,6 +242,10 @@ def render_status(report: StatusReport, console: Console) -> None:
         for reason, count in sorted(report.quarantine_reasons.items()):
             table.add_row(reason, str(count))
         console.print(table)
+        shown = Table("stream", "record (hashed)", "reason", title="Quarantined records (newest first)")
+        for entry in report.quarantined:
+            shown.add_row(entry["stream"], entry["record"], entry["reason"])
+        console.print(shown)
     if report.unknown_codes:
         codes = ", ".join(f"{code} ({n})" for code, n in sorted(report.unknown_codes.items()))
         console.print(f"Unknown attendance codes waiting for a mapping: {codes}")
