@@ -96,6 +96,10 @@ def sync(
         from truancy.daemon.report import print_summary
 
         print_summary(summary, Console())
+        if summary.dry_run:
+            from truancy.daemon.dry_run import print_student_plans
+
+            print_student_plans(summary.student_plans, Console())
     if not summary.ok:
         raise typer.Exit(1)
 

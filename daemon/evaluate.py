@@ -54,6 +54,21 @@ class Evaluation:
     designations: Counter[str] = field(default_factory=Counter)
     open_cases: int = 0
     missing_sis_ref: int = 0
+    designation_changes: dict[str, DesignationChange] = field(default_factory=dict)
+    """Students whose held designations changed this evaluation, by student id."""
+
+
+@dataclass(frozen=True, slots=True)
+class DesignationChange:
+    """What one student held before this evaluation and holds after it (designation ids, sorted)."""
+
+    sis_ref: str | None
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+
+EventRemap = Callable[[AttendanceEvent], AttendanceEvent | None]
+"""Re-reads a stored event as a different code map would have (None: the row would not count)."""
 
 
 def school_year_of(day: date) -> str:
@@ -90,8 +105,14 @@ class Evaluator:
         reporter: Reporter,
         *,
         officer: OfficerWork | None = None,
+        persist: bool = True,
+        remap: EventRemap | None = None,
     ) -> None:
-        """``officer`` is what officers recorded in the SIS this cycle, applied to each case."""
+        """``officer`` is what officers recorded in the SIS this cycle, applied to each case.
+
+        ``persist=False`` plans without saving case state (a dry run or a preview must not move a
+        case's dates); ``remap`` previews a code-map change on the stored attendance.
+        """
         if policy.case is None:
             raise ValueError(f"policy pack {policy.id} has no case section")
         self.engine = engine
@@ -100,6 +121,8 @@ class Evaluator:
         self.cycle_id = cycle_id
         self.reporter = reporter
         self.officer = officer
+        self.persist = persist
+        self.remap = remap
 
     def run(self, today: date) -> Evaluation:
         calendars = load_calendars(self.engine)
@@ -112,12 +135,15 @@ class Evaluator:
         pending: list[dict[str, Any]] = []
         for student_id, sis_ref, events, previous in self._merged_streams():
             phase.advance()
+            if self.remap is not None:
+                events = [e for e in map(self.remap, events) if e is not None]
             days = _school_days(windows.get(student_id, []), calendars, as_of)
             calendar = calendars.get(_current_school(windows.get(student_id, [])) or "", _empty_calendar())
             case = self._advance(student_id, sis_ref, days, events, previous, calendar, result)
             if case is None:
                 continue
-            if case != previous:
+            _note_change(result, student_id, sis_ref, previous, case)
+            if case != previous and self.persist:
                 pending.append(self._case_row(case))
             if len(pending) >= CASE_BATCH:
                 self._save_cases(pending)
@@ -231,6 +257,15 @@ class Evaluator:
                 case_state = next(iter(case_rows.take_while(student_id)), None)
                 previous = case_from_dict(case_state[1]) if case_state is not None else None
                 yield student_id, sis_ref, events, previous
+
+
+def _note_change(
+    result: Evaluation, student_id: str, sis_ref: str | None, previous: CaseState | None, case: CaseState
+) -> None:
+    before = tuple(sorted(previous.designations)) if previous is not None else ()
+    after = tuple(sorted(case.designations))
+    if before != after:
+        result.designation_changes[student_id] = DesignationChange(sis_ref, before, after)
 
 
 def _binary_order(engine: Engine) -> Callable[[ColumnElement[str]], ColumnElement[str]]:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, func, select, update
 
 from truancy.connector.errors import ConfigurationError, ConnectorError, TransientError
+from truancy.daemon.dry_run import plan_by_student
 from truancy.daemon.evaluate import Evaluation, Evaluator
 from truancy.daemon.ingest import ATTENDANCE_STREAM, ROSTER_STREAM, Ingest, reconcile_due
 from truancy.daemon.officer import OfficerWork
@@ -39,6 +40,8 @@ class CycleSummary:
     unknown_codes: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     dry_run: bool = False
+    student_plans: list[dict[str, Any]] = field(default_factory=list)
+    """A dry run's planned changes per student (SIS key, designations, writes)."""
     pulled: dict[str, int] = field(default_factory=dict)
     failed_stream: str | None = None
     officer_actions: int = 0
@@ -64,6 +67,7 @@ class CycleSummary:
             "pulled": dict(sorted(self.pulled.items())),
             "failed_stream": self.failed_stream,
             "officer_actions": self.officer_actions,
+            **({"student_plans": self.student_plans} if self.dry_run else {}),
         }
 
 
@@ -192,7 +196,14 @@ class SyncPipeline:
             )
 
         self._enter(EVALUATE_STREAM)
-        evaluator = Evaluator(self.engine, self.policy, summary.cycle_id, self.reporter, officer=officer)
+        evaluator = Evaluator(
+            self.engine,
+            self.policy,
+            summary.cycle_id,
+            self.reporter,
+            officer=officer,
+            persist=not self.dry_run,
+        )
         evaluation = evaluator.run(today)
         self._summarise(summary, evaluation)
 
@@ -203,6 +214,7 @@ class SyncPipeline:
         summary.planned = {op: dict(kinds) for op, kinds in plan.counts_by_kind().items()}
         if self.dry_run:
             summary.writes = WriteCounts(unchanged=plan.unchanged)
+            summary.student_plans = [p.as_json() for p in plan_by_student(evaluation, plan)]
             return
         summary.writes = outbox.apply(plan)
         summary.errors.extend(
