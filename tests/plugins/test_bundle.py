@@ -377,31 +377,46 @@ def test_extension_file_must_be_named_after_its_extension(bundle_copy: Path, tmp
         build_plugin_zip(tmp_path, source=bundle_copy)
 
 
-# -- the student page fragment ------------------------------------------------------------------------
+# -- the page fragments and their script --------------------------------------------------------------
 
-FRAGMENT = "web_root/admin/students/home.truancy_sync.content.footer.txt"
+WEB_FILES = (
+    "web_root/admin/students/home.truancy_sync.content.header.txt",
+    "web_root/admin/students/home.truancy_sync.content.footer.txt",
+    "web_root/admin/home.truancy_sync.content.footer.txt",
+    "web_root/scripts/truancy_sync/truancy_sync.js",
+)
+_WRITE_CALL = re.compile(r'\.(?:update|insert)\("(\w+)"[^{]*\{([^}]*)\}', re.DOTALL)
 
 
-def test_student_page_fragment_ships_in_the_zip(built_zip: Path) -> None:
+def test_page_fragments_and_script_ship_in_the_zip(built_zip: Path) -> None:
     with zipfile.ZipFile(built_zip) as archive:
-        assert FRAGMENT in archive.namelist()
+        assert set(WEB_FILES) <= set(archive.namelist())
 
 
-def test_student_page_fragment_never_parses_values_as_html() -> None:
-    script = (bundle_dir() / FRAGMENT).read_text(encoding="utf-8")
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+@pytest.mark.parametrize("name", WEB_FILES)
+def test_web_files_never_parse_values_as_html(name: str) -> None:
+    script = (bundle_dir() / name).read_text(encoding="utf-8")
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in script
     assert "textContent" in script
 
 
-def test_student_page_fragment_reads_only_declared_tables_and_columns() -> None:
-    script = (bundle_dir() / FRAGMENT).read_text(encoding="utf-8")
+@pytest.mark.parametrize("name", WEB_FILES)
+def test_web_files_use_only_declared_tables_and_write_only_declared_columns(name: str) -> None:
+    script = (bundle_dir() / name).read_text(encoding="utf-8")
     declared = {
         table.name.lower(): {c.lower() for c in table.column_names} for table in read_extension_tables()
     }
-    sections = re.findall(r'\{table: "(\w+)".*?columns: \[(.*?)\]\}', script, re.DOTALL)
-    assert {table for table, _ in sections} == set(declared)
-    for table, columns in sections:
-        shown = set(re.findall(r'\["(\w+)", "', columns))
-        assert shown, table
-        assert shown <= declared[table], table
+    assert set(re.findall(r"\bu_truancy_\w+", script)) <= set(declared)
+    for table, columns in _WRITE_CALL.findall(script):
+        written = set(re.findall(r"(\w+):", columns))
+        assert written, table
+        assert written <= declared[table], (table, written - declared[table])
+
+
+def test_the_student_tab_writes_officer_work_the_daemon_reads_back() -> None:
+    script = (bundle_dir() / WEB_FILES[1]).read_text(encoding="utf-8")
+    writes = {table: set(re.findall(r"(\w+):", columns)) for table, columns in _WRITE_CALL.findall(script)}
+    assert writes["u_truancy_tasks"] == {"status", "completed_date", "outcome"}
+    assert writes["u_truancy_flags"] == {"status", "dismissed_date", "dismissed_reason"}
+    assert "sync_key" not in writes["u_truancy_notes"]
