@@ -28,11 +28,18 @@ from truancy.connector.oneroster.client import Page
 Row = dict[str, str]
 Record = dict[str, Any]
 MODES = frozenset({"bulk", "delta", "absent"})
+
+
+def _has_role(user: Record, role: str) -> bool:
+    """1.1 users carry one ``role``, 1.2 users a ``roles`` list."""
+    return user.get("role") == role or any(entry["role"] == role for entry in user.get("roles", []))
+
+
 # Collections served as a subset of a file, as on the REST binding.
 _SUBSETS: dict[str, tuple[str, Callable[[Record], bool]]] = {
     "schools": ("orgs", lambda org: org.get("type") == "school"),
-    "students": ("users", lambda user: any(role["role"] == "student" for role in user["roles"])),
-    "teachers": ("users", lambda user: any(role["role"] == "teacher" for role in user["roles"])),
+    "students": ("users", lambda user: _has_role(user, "student")),
+    "teachers": ("users", lambda user: _has_role(user, "teacher")),
     "terms": ("academicSessions", lambda session: session.get("type") != "schoolYear"),
 }
 # Reference columns checked against the file that holds the referenced records.

@@ -1,10 +1,10 @@
-"""The PowerSchool plugin's settings: OneRoster 1.2 for rosters, PowerSchool's API for the rest."""
+"""The PowerSchool plugin's settings: OneRoster (1.1, 1.2 or CSV) for rosters, its own API for the rest."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -16,20 +16,13 @@ ROSTER_SCOPES = (
 )
 
 
-class ClientCredentialsConfig(BaseModel):
-    """OAuth 2 client credentials; the secret may live in a file (e.g. a systemd credential)."""
+class SecretSource(BaseModel):
+    """A client secret given inline or in a file (e.g. a systemd credential)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    client_id: str = Field(min_length=1)
     client_secret: SecretStr | None = None
     client_secret_file: Path | None = None
-
-    @model_validator(mode="after")
-    def _one_secret_source(self) -> ClientCredentialsConfig:
-        if (self.client_secret is None) == (self.client_secret_file is None):
-            raise ValueError("set exactly one of client_secret or client_secret_file")
-        return self
 
     def secret(self) -> str:
         if self.client_secret is not None:
@@ -43,11 +36,34 @@ class ClientCredentialsConfig(BaseModel):
             ) from None
 
 
-class OneRosterConfig(ClientCredentialsConfig):
-    base_url: str = Field(
-        min_length=1, description="service root, e.g. https://host/ims/oneroster/rostering/v1p2"
+class ClientCredentialsConfig(SecretSource):
+    """OAuth 2 client credentials."""
+
+    client_id: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_secret_source(self) -> ClientCredentialsConfig:
+        if (self.client_secret is None) == (self.client_secret_file is None):
+            raise ValueError("set exactly one of client_secret or client_secret_file")
+        return self
+
+
+class OneRosterConfig(SecretSource):
+    """Where rosters come from: OneRoster 1.1 or 1.2 over REST (OAuth 1.0a or 2), or a CSV package."""
+
+    client_id: str | None = Field(default=None, min_length=1)
+    version: Literal["1.1", "1.2"] = "1.2"
+    auth: Literal["oauth1", "oauth2"] = "oauth2"
+    signature_method: Literal["HMAC-SHA256", "HMAC-SHA1"] = Field(
+        default="HMAC-SHA256", description="OAuth 1.0a only; HMAC-SHA1 for providers that lack SHA-256"
     )
-    token_url: str = Field(min_length=1)
+    csv_package: Path | None = Field(
+        default=None, description="a OneRoster CSV zip, package folder, or drop folder (newest package)"
+    )
+    base_url: str | None = Field(
+        default=None, min_length=1, description="service root, e.g. https://host/ims/oneroster/rostering/v1p2"
+    )
+    token_url: str | None = Field(default=None, min_length=1)
     scopes: list[str] | None = Field(
         default=list(ROSTER_SCOPES), description="token scopes; an empty list sends none"
     )
@@ -55,6 +71,19 @@ class OneRosterConfig(ClientCredentialsConfig):
     student_ref_type: str = Field(
         default="PowerSchool DCID", description="the userIds[].type that carries the student's DCID"
     )
+
+    @model_validator(mode="after")
+    def _complete_for_its_source(self) -> OneRosterConfig:
+        if self.csv_package is not None:
+            return self
+        missing = [name for name in ("base_url", "client_id") if getattr(self, name) is None]
+        if self.auth == "oauth2" and self.token_url is None:
+            missing.append('token_url (needed for auth = "oauth2")')
+        if missing:
+            raise ValueError(f"set {', '.join(missing)}, or csv_package to read a CSV package instead")
+        if (self.client_secret is None) == (self.client_secret_file is None):
+            raise ValueError("set exactly one of client_secret or client_secret_file")
+        return self
 
 
 class PowerSchoolApiConfig(ClientCredentialsConfig):
@@ -87,7 +116,8 @@ class PowerSchoolConfig(BaseModel):
                 "field_map": _relative_to(config.field_map, config_dir),
                 "oneroster": config.oneroster.model_copy(
                     update={
-                        "client_secret_file": _relative_to(config.oneroster.client_secret_file, config_dir)
+                        "client_secret_file": _relative_to(config.oneroster.client_secret_file, config_dir),
+                        "csv_package": _relative_to(config.oneroster.csv_package, config_dir),
                     }
                 ),
                 "powerschool": config.powerschool.model_copy(

@@ -1,4 +1,4 @@
-"""PowerSchool: rosters over OneRoster 1.2, attendance by PowerQuery, write-back to extension tables."""
+"""PowerSchool: rosters over OneRoster (1.1, 1.2 or CSV), attendance by PowerQuery, write-back to tables."""
 
 from __future__ import annotations
 
@@ -6,18 +6,17 @@ import hashlib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from truancy.connector.http import HttpSession, RetryPolicy
-from truancy.connector.oauth2 import ClientCredentials
 from truancy.connector.oneroster import (
-    OneRosterClient,
+    DeltaRead,
     OneRosterEnrollment,
     OneRosterOrg,
     OneRosterUser,
-    modified_since_filter,
+    Page,
     parse_records,
 )
 from truancy.connector.oneroster import (
@@ -43,6 +42,7 @@ from truancy.plugins.base import (
 )
 from truancy.plugins.powerschool.build import read_extension_tables
 from truancy.plugins.powerschool.config import PowerSchoolConfig
+from truancy.plugins.powerschool.roster_source import open_roster_source
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CODE_MAP = HERE / "codes.yaml"
@@ -69,23 +69,7 @@ class PowerSchoolPlugin:
         self._tables = {kind: self.field_map.for_kind(kind) for kind in WriteKind}
         retry = RetryPolicy(max_attempts=options.max_attempts)
         timeout = (options.connect_timeout, options.read_timeout)
-        roster = self.config.oneroster
-        self._roster_session = HttpSession(
-            roster.base_url,
-            auth=ClientCredentials(
-                roster.token_url,
-                roster.client_id,
-                roster.secret(),
-                scopes=roster.scopes or None,
-                verify=options.verify_tls,
-                retry=retry,
-                name="sis.oneroster",
-            ),
-            timeout=timeout,
-            retry=retry,
-            verify=options.verify_tls,
-            name="oneroster",
-        )
+        self.roster_source = open_roster_source(self.config.oneroster, options)
         api = self.config.powerschool
         self._ps_session = HttpSession(
             api.base_url,
@@ -95,7 +79,6 @@ class PowerSchoolPlugin:
             verify=options.verify_tls,
             name="powerschool",
         )
-        self.oneroster = OneRosterClient(self._roster_session, page_size=roster.page_size)
         self.powerschool = PowerSchoolClient(self._ps_session, page_size=api.page_size)
 
     @property
@@ -120,11 +103,12 @@ class PowerSchoolPlugin:
         }
 
     @property
-    def sessions(self) -> tuple[HttpSession, HttpSession]:
-        return self._roster_session, self._ps_session
+    def sessions(self) -> tuple[HttpSession, ...]:
+        roster = self.roster_source.session
+        return (self._ps_session,) if roster is None else (roster, self._ps_session)
 
     def close(self) -> None:
-        self._roster_session.close()
+        self.roster_source.close()
         self._ps_session.close()
 
     # -- rosters -------------------------------------------------------------------------------
@@ -136,25 +120,24 @@ class PowerSchoolPlugin:
         sync interrupted halfway re-reads from the old bookmark instead of skipping records.
         """
         school_numbers = self._school_numbers()
-        watermark = datetime.fromisoformat(since) if since is not None else None
-        filter_ = None
-        if watermark is not None:
-            filter_ = modified_since_filter(watermark - ROSTER_WATERMARK_OVERLAP)
-        for page in self.oneroster.iter_pages("students", filter=filter_):
+        bookmark = _aware(datetime.fromisoformat(since)) if since is not None else None
+        students = DeltaRead(self.roster_source.pages, "students", bookmark, overlap=ROSTER_WATERMARK_OVERLAP)
+        for page in students.pages():
             users, rejects = parse_records(OneRosterUser, page.records)
-            out = RosterPage(rejected=_rejected("students", page.offset, rejects))
+            out = RosterPage(rejected=_rejected("students", page, rejects))
             for user in users:
-                watermark = _later(watermark, user.date_last_modified)
                 if user.is_deleted:
                     out.deleted_students.append(user.sourced_id)
                     continue
                 out.students.append(self._student(user, school_numbers))
             yield out
-        for page in self.oneroster.iter_pages("enrollments", filter=filter_):
+        enrollments_read = DeltaRead(
+            self.roster_source.pages, "enrollments", bookmark, overlap=ROSTER_WATERMARK_OVERLAP
+        )
+        for page in enrollments_read.pages():
             enrollments, rejects = parse_records(OneRosterEnrollment, page.records)
-            out = RosterPage(rejected=_rejected("enrollments", page.offset, rejects))
+            out = RosterPage(rejected=_rejected("enrollments", page, rejects))
             for enrollment in enrollments:
-                watermark = _later(watermark, enrollment.date_last_modified)
                 if enrollment.role != "student":
                     continue
                 if enrollment.is_deleted:
@@ -175,12 +158,13 @@ class PowerSchoolPlugin:
                     )
                 )
             yield out
+        watermark = _later(students.bookmark, enrollments_read.bookmark)
         yield RosterPage(bookmark=watermark.isoformat() if watermark is not None else None)
 
     def _school_numbers(self) -> dict[str, str]:
         """OneRoster school sourcedId → PowerSchool school number (the org's ``identifier``)."""
         numbers: dict[str, str] = {}
-        for page in self.oneroster.iter_pages("schools"):
+        for page in self.roster_source.pages.iter_pages("schools"):
             orgs, _ = parse_records(OneRosterOrg, page.records)
             numbers.update({org.sourced_id: org.identifier or org.sourced_id for org in orgs})
         return numbers
@@ -376,9 +360,18 @@ def _action_date(remote: RemoteRow, table_map: TableMap, field: str) -> date:
     )
 
 
-def _rejected(stream: str, offset: int, rejects: list[OneRosterRejected]) -> list[Rejected]:
-    """Quarantine entries keyed by the record's hashed sourcedId, or its position when it has none."""
-    return [Rejected(stream, r.sourced_id_hash or f"offset {offset + r.index}", r.reason) for r in rejects]
+def _rejected(stream: str, page: Page, rejects: list[OneRosterRejected]) -> list[Rejected]:
+    """Quarantine entries keyed by the record's hashed sourcedId, or where it was when it has none.
+
+    CSV rows that could not be shaped into a record are keyed by file and line.
+    """
+    shaped = [Rejected(stream, r.sourced_id_hash or page.locate(r.index), r.reason) for r in rejects]
+    return [*(Rejected(stream, where, reason) for where, reason in page.rejected), *shaped]
+
+
+def _aware(moment: datetime) -> datetime:
+    """Bookmarks are written in UTC; one without a zone (an older store) is read as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _presence(value: str | None) -> bool | None:
