@@ -105,6 +105,7 @@ class SyncService:
         self._runtime_stack = ExitStack()
         self._runtime: Runtime | None = None
         self.health: HealthServer | None = None
+        self.cycles_run = 0
 
     # -- signals ------------------------------------------------------------------------------
 
@@ -220,6 +221,7 @@ class SyncService:
         try:
             return self._outcome(pipeline, full)
         finally:
+            self.cycles_run += 1
             bind_context(cycle_id=None, stream=None)
             self.live.cycle_id = self.live.stream = None
 
