@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from truancy.sandbox.auth import TokenStore
 from truancy.sandbox.control import Fault, FaultPlan, RequestStats
 from truancy.sandbox.extension_tables import ExtensionTables
+from truancy.sandbox.fragments import STATIC_TYPES, PageFragments
 from truancy.sandbox.model import AttendanceError, District
 from truancy.sandbox.oauth1 import OAuth1Verifier
 from truancy.sandbox.oneroster_api import RosterCollections, oneroster_router
 from truancy.sandbox.oneroster_control import oneroster_control_router
 from truancy.sandbox.oneroster_v1p1 import V1P1_PATH, oneroster_v1p1_router
-from truancy.sandbox.pages import STUDENT_PAGE, index_page, student_page
-from truancy.sandbox.powerschool_api import powerschool_router
+from truancy.sandbox.pages import START_PAGE, STUDENT_PAGE, index_page, start_page, student_page
+from truancy.sandbox.powerschool_api import SESSION_COOKIE, powerschool_router
 from truancy.sandbox.quirks import QuirkSettings
 from truancy.sandbox.responses import imsx_error, powerschool_error
 from truancy.sandbox.roster import BASE_PATH, build_roster
@@ -115,12 +117,29 @@ def _control_routes(
         return Response(status_code=204)
 
 
+def _signed_in(response: HTMLResponse, request: Request, sessions: TokenStore) -> HTMLResponse:
+    """Pages are served to a signed-in officer: a browser session the plugin's scripts call the API with."""
+    if not sessions.valid(request.cookies.get(SESSION_COOKIE)):
+        token = sessions.issue(frozenset())
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/")
+    return response
+
+
 def create_app(
-    district: District, *, client_id: str = DEMO_CLIENT_ID, client_secret: str = DEMO_CLIENT_SECRET
+    district: District,
+    *,
+    client_id: str = DEMO_CLIENT_ID,
+    client_secret: str = DEMO_CLIENT_SECRET,
+    fragments_dir: Path | None = None,
 ) -> FastAPI:
-    """An app serving ``district``; each app has its own tokens, tables, faults and counters."""
+    """An app serving ``district``; each app has its own tokens, tables, faults and counters.
+
+    ``fragments_dir`` is a PowerSchool plugin's ``web_root``: its page fragments are inserted into
+    the student and start pages, and its scripts served, as PowerSchool does once it is installed.
+    """
     app = FastAPI(title="truancy-sync sandbox SIS", docs_url=None, redoc_url=None, openapi_url=None)
-    roster_tokens, powerschool_tokens = TokenStore(), TokenStore()
+    roster_tokens, powerschool_tokens, sessions = TokenStore(), TokenStore(), TokenStore()
+    fragments = PageFragments(fragments_dir) if fragments_dir is not None else None
     roster = RosterCollections(build_roster(district))
     quirks = QuirkSettings()
     tables = ExtensionTables(district.has_student)
@@ -145,18 +164,32 @@ def create_app(
     verifier = OAuth1Verifier(client_id, client_secret)
     app.include_router(oneroster_v1p1_router(roster, roster_tokens, verifier, quirks))
     app.include_router(oneroster_control_router(CONTROL_PREFIX, roster, quirks))
-    app.include_router(powerschool_router(district, tables, powerschool_tokens, client_id, client_secret))
-    _control_routes(app, district, faults, stats, roster_tokens, powerschool_tokens)
+    app.include_router(
+        powerschool_router(district, tables, powerschool_tokens, client_id, client_secret, sessions)
+    )
+    _control_routes(app, district, faults, stats, roster_tokens, powerschool_tokens, sessions)
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:
         return HTMLResponse(index_page(district, tables))
 
     @app.get(STUDENT_PAGE, response_class=HTMLResponse)
-    def student(frn: str = "") -> HTMLResponse:
+    def student(request: Request, frn: str = "") -> HTMLResponse:
         dcid = frn.removeprefix("001")
         if not frn.startswith("001") or not dcid.isdigit() or not district.has_student(int(dcid)):
             return HTMLResponse("<!DOCTYPE html><title>Not found</title><p>No such student.</p>", 404)
-        return HTMLResponse(student_page(district, tables, district.student(int(dcid))))
+        page = student_page(district, tables, district.student(int(dcid)), fragments)
+        return _signed_in(HTMLResponse(page), request, sessions)
+
+    @app.get(START_PAGE, response_class=HTMLResponse)
+    def start(request: Request) -> HTMLResponse:
+        return _signed_in(HTMLResponse(start_page(district, fragments)), request, sessions)
+
+    @app.get("/scripts/{path:path}")
+    def plugin_script(path: str) -> Response:
+        found = fragments.static_file(f"scripts/{path}") if fragments is not None else None
+        if found is None:
+            return Response("no such file", 404, media_type="text/plain")
+        return FileResponse(found, media_type=STATIC_TYPES[found.suffix])
 
     return app

@@ -47,6 +47,10 @@ class TokenStore:
             return None
         return grant
 
+    def valid(self, token: str | None) -> bool:
+        """Whether ``token`` (e.g. a browser session cookie) was issued here and has not expired."""
+        return token is not None and self.grant_for(f"Bearer {token}") is not None
+
     def expire_all(self) -> None:
         with self._lock:
             self._grants.clear()

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from truancy.sandbox.extension_tables import TABLE_COLUMNS, Condition, ExtensionTables
+from truancy.sandbox.fragments import FOOTER, HEADER, PageFragments
 from truancy.sandbox.model import District, Student
 
 _STYLE = """
@@ -20,6 +21,7 @@ td,th{border:1px solid #ccd;padding:.25rem .5rem;text-align:left}
 th{background:#eef1f6}.muted{color:#667}
 """
 STUDENT_PAGE = "/admin/students/home.html"
+START_PAGE = "/admin/home.html"
 
 
 def _document(title: str, body: str) -> str:
@@ -44,14 +46,19 @@ def student_link(student: Student) -> str:
     return f'<a href="{STUDENT_PAGE}?frn=001{student.dcid}">{escape(label)}</a>'
 
 
-def student_page(district: District, tables: ExtensionTables, student: Student) -> str:
+def student_page(
+    district: District, tables: ExtensionTables, student: Student, fragments: PageFragments | None = None
+) -> str:
+    """The student's main page; a plugin's fragments go at the top and bottom of its content."""
     school = district.school(student.schoolid)
     attendance = [
         (row.att_date.isoformat(), row.att_code, district.code(row.att_code).description, row.minutes or "")
         for row in district.attendance_of(student.dcid)
     ]
+    fields = {"DCID": str(student.dcid)}
     sections = [
         f"<h1>{escape(student.family_name)}, {escape(student.given_name)}</h1>",
+        fragments.insert(STUDENT_PAGE, HEADER, fields) if fragments is not None else "",
         _table(
             ("Student number", "Grade", "School", "Entry date", "Exit date"),
             [(student.student_number, student.grade, school.name, student.entry_date, student.exit_date)],
@@ -71,6 +78,8 @@ def student_page(district: District, tables: ExtensionTables, student: Student) 
             f"<h2>{title}</h2>",
             _table(columns, [[row.get(c, "") for c in columns] for row in rows]),
         ]
+    if fragments is not None:
+        sections.append(fragments.insert(STUDENT_PAGE, FOOTER, fields))
     return _document(f"{student.family_name}, {student.given_name}", "".join(sections))
 
 
@@ -95,3 +104,14 @@ def index_page(district: District, tables: ExtensionTables) -> str:
         "<ul>" + "".join(f"<li>{link}</li>" for link in others) + "</ul>",
     ]
     return _document(district.name, "".join(body))
+
+
+def start_page(district: District, fragments: PageFragments | None) -> str:
+    """The school's start page: where PowerSchool puts school-level plugin content."""
+    body = [
+        f"<h1>{escape(district.name)}: start page</h1>",
+        fragments.insert(START_PAGE, HEADER, {}) if fragments is not None else "",
+        '<p class="muted">Signed in as the sandbox attendance officer.</p>',
+        fragments.insert(START_PAGE, FOOTER, {}) if fragments is not None else "",
+    ]
+    return _document(f"{district.name}: start page", "".join(body))

@@ -61,10 +61,34 @@ async def _table_columns(request: Request, table: str) -> dict[str, Any]:
     return columns
 
 
+SESSION_COOKIE = "JSESSIONID"
+"""The signed-in user's browser session, as PowerSchool names it; plugin pages call the API with it."""
+API_CLIENT = "truancy-sync API client"
+BROWSER_USER = "sandbox officer"
+
+
 def powerschool_router(
-    district: District, tables: ExtensionTables, tokens: TokenStore, client_id: str, client_secret: str
+    district: District,
+    tables: ExtensionTables,
+    tokens: TokenStore,
+    client_id: str,
+    client_secret: str,
+    sessions: TokenStore | None = None,
 ) -> APIRouter:
+    """``sessions`` holds browser sessions: their cookie authorises same-origin calls from pages."""
     router = APIRouter()
+
+    def caller(request: Request) -> str | None:
+        """Who is calling: the API client (bearer token), the signed-in officer, or nobody."""
+        if tokens.grant_for(request.headers.get("authorization")) is not None:
+            return API_CLIENT
+        if sessions is None or not sessions.valid(request.cookies.get(SESSION_COOKIE)):
+            return None
+        origin = request.headers.get("origin")
+        own = f"{request.url.scheme}://{request.url.netloc}"
+        if request.method != "GET" and origin is not None and origin != own:
+            return None  # a session cookie never authorises another site's request
+        return BROWSER_USER
 
     @router.post("/oauth/access_token")
     async def token(request: Request) -> JSONResponse:
@@ -78,14 +102,15 @@ def powerschool_router(
 
     @router.api_route("/ws/{rest:path}", methods=["GET", "POST", "PUT", "DELETE"])
     async def web_services(rest: str, request: Request) -> Response:
-        if tokens.grant_for(request.headers.get("authorization")) is None:
+        who = caller(request)
+        if who is None:
             return powerschool_error(401, "Authorization failed: a valid bearer token is required")
         try:
-            return await _dispatch(rest.split("/"), request)
+            return await _dispatch(rest.split("/"), request, who)
         except (BadRequestError, QueryArgumentError, TableError) as error:
             return powerschool_error(400, str(error))
 
-    async def _dispatch(parts: list[str], request: Request) -> Response:
+    async def _dispatch(parts: list[str], request: Request, who: str) -> Response:
         method = request.method
         match parts:
             case ["schema", "query", name] if method == "POST":
@@ -97,7 +122,7 @@ def powerschool_router(
                     table = table_name(raw_table)
                 except KeyError:
                     return powerschool_error(404, f"no extension table named {raw_table!r}")
-                return await _table(table, rest, request)
+                return await _table(table, rest, request, who)
         return powerschool_error(404, "no such resource")
 
     async def _query(name: str, request: Request, *, count_only: bool) -> Response:
@@ -110,9 +135,8 @@ def powerschool_router(
         start, size = _page(request)
         return JSONResponse({"name": name, "record": result.page(start, size)})
 
-    async def _table(table: str, rest: list[str], request: Request) -> Response:
+    async def _table(table: str, rest: list[str], request: Request, who: str) -> Response:
         method = request.method
-        who = "truancy-sync API client"
         match rest:
             case [] if method == "GET":
                 start, size = _page(request)

@@ -47,8 +47,10 @@ def _url(sock: socket.socket, host: str) -> str:
     return f"http://[{reachable}]:{port}" if ":" in reachable else f"http://{reachable}:{port}"
 
 
-def _uvicorn(district: District, client_id: str, client_secret: str) -> uvicorn.Server:
-    app = create_app(district, client_id=client_id, client_secret=client_secret)
+def _uvicorn(
+    district: District, client_id: str, client_secret: str, fragments_dir: Path | None = None
+) -> uvicorn.Server:
+    app = create_app(district, client_id=client_id, client_secret=client_secret, fragments_dir=fragments_dir)
     config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="off")
     return uvicorn.Server(config)
 
@@ -93,9 +95,10 @@ def serve(
     *,
     client_id: str = DEMO_CLIENT_ID,
     client_secret: str = DEMO_CLIENT_SECRET,
+    fragments_dir: Path | None = None,
 ) -> None:
     """Serve a generated district in the foreground until interrupted."""
-    server = _uvicorn(generate_district(students, seed), client_id, client_secret)
+    server = _uvicorn(generate_district(students, seed), client_id, client_secret, fragments_dir)
     sock = _listening_socket(host, port)
     url = _url(sock, host)
     if write_config is not None:
@@ -117,8 +120,11 @@ class SandboxServer:
         in_process: bool = True,
         client_id: str = DEMO_CLIENT_ID,
         client_secret: str = DEMO_CLIENT_SECRET,
+        fragments_dir: Path | None = None,
     ) -> None:
+        """``fragments_dir``: a PowerSchool plugin's ``web_root`` to insert into the pages."""
         self._students, self._seed, self._host, self._port = students, seed, host, port
+        self._fragments_dir = fragments_dir
         self._in_process = in_process
         self._client_id, self._client_secret = client_id, client_secret
         self._district: District | None = None
@@ -167,7 +173,7 @@ class SandboxServer:
 
     def _start_thread(self) -> None:
         self._district = generate_district(self._students, self._seed)
-        server = _uvicorn(self._district, self._client_id, self._client_secret)
+        server = _uvicorn(self._district, self._client_id, self._client_secret, self._fragments_dir)
         sock = _listening_socket(self._host, self._port)
         self.url = _url(sock, self._host)
         self._server = server
@@ -185,6 +191,8 @@ class SandboxServer:
             sys.executable, "-m", "truancy.sandbox.server", "--host", self._host, "--port", str(self._port),
             "--students", str(self._students), "--seed", str(self._seed), "--client-id", self._client_id,
         ]  # fmt: skip
+        if self._fragments_dir is not None:
+            command += ["--fragments-dir", str(self._fragments_dir)]
         environment = {**os.environ, _SECRET_ENV: self._client_secret}
         self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=environment)  # noqa: S603
         assert self._process.stdout is not None
@@ -204,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--write-config", type=Path, default=None)
     parser.add_argument("--client-id", default=DEMO_CLIENT_ID)
+    parser.add_argument("--fragments-dir", type=Path, default=None, help="a PowerSchool plugin's web_root")
     args = parser.parse_args(argv)
     secret = os.environ.get(_SECRET_ENV, DEMO_CLIENT_SECRET)
     serve(
@@ -214,6 +223,7 @@ def main(argv: list[str] | None = None) -> None:
         args.write_config,
         client_id=args.client_id,
         client_secret=secret,
+        fragments_dir=args.fragments_dir,
     )
 
 
