@@ -262,10 +262,15 @@ class Evaluator:
 def _note_change(
     result: Evaluation, student_id: str, sis_ref: str | None, previous: CaseState | None, case: CaseState
 ) -> None:
-    before = tuple(sorted(previous.designations)) if previous is not None else ()
-    after = tuple(sorted(case.designations))
+    before = _in_force(previous) if previous is not None else ()
+    after = _in_force(case)
     if before != after:
         result.designation_changes[student_id] = DesignationChange(sis_ref, before, after)
+
+
+def _in_force(case: CaseState) -> tuple[str, ...]:
+    """Designations the case holds now (a retracted one stays in the record, no longer in force)."""
+    return tuple(sorted(d for d, held in case.designations.items() if held.active))
 
 
 def _binary_order(engine: Engine) -> Callable[[ColumnElement[str]], ColumnElement[str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from truancy.connector.errors import ConnectorError
+from truancy.daemon.impact import Impact, preview_impact
 from truancy.daemon.mapping_check import (
     CheckReport,
     check_code_map,
@@ -20,10 +22,10 @@ from truancy.daemon.mapping_check import (
     check_paths,
     check_policy_override,
 )
-from truancy.daemon.runtime import build_plugin
+from truancy.daemon.runtime import build_plugin, build_policy, store_engine
 from truancy.daemon.settings import Settings, SettingsError, load_settings, resolve_path
 from truancy.daemon.store import StoreError
-from truancy.mappings.codemap import load_code_map
+from truancy.mappings.codemap import CodeEntry, CodeMap, load_code_map
 from truancy.mappings.discover import (
     MapDifference,
     Suggestion,
@@ -31,6 +33,7 @@ from truancy.mappings.discover import (
     render_code_map,
     suggest_all,
 )
+from truancy.mappings.facts import Category
 from truancy.mappings.yaml_source import MappingFileError
 from truancy.plugins.base import PluginConfigError, SisPlugin, load_plugin
 
@@ -249,3 +252,71 @@ def _print_report(report: CheckReport, console: Console) -> None:
         style = "bold red" if finding.level == "error" else "yellow"
         console.print(f"[{style}]{finding.level}:[/] {finding}", highlight=False)
     console.print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+
+
+@mappings_app.command("impact")
+def impact(
+    config: RequiredConfig,
+    code: Annotated[str | None, typer.Option("--code", help="attendance code to re-map")] = None,
+    category: Annotated[Category | None, typer.Option("--as", help="its new category")] = None,
+    partial_day: Annotated[
+        bool | None, typer.Option("--partial-day/--whole-day", help="default: as the code is mapped now")
+    ] = None,
+    edited_map: Annotated[Path | None, typer.Option("--map", help="an edited code map to compare")] = None,
+    as_json: JsonOption = False,
+    secrets_dir: SecretsOption = None,
+) -> None:
+    """Which students would gain or lose which designation under a changed code map.
+
+    Evaluates the state store's attendance; writes nothing, to the store or the SIS.
+    """
+    if (edited_map is None) == (code is None or category is None):
+        raise _fail("pass either --code X --as CATEGORY, or --map EDITED.yaml")
+    try:
+        settings = load_settings(config, secrets_dir=secrets_dir)
+        policy = build_policy(settings)
+        plugin = build_plugin(settings)
+        try:
+            current = load_code_map(_code_map_path(plugin))
+        finally:
+            plugin.close()
+        if code is not None and category is not None:
+            proposed = _remapped(current, code, category, partial_day)
+        else:
+            proposed = load_code_map(edited_map or Path())
+        engine = store_engine(settings)
+        try:
+            result = preview_impact(engine, policy, current, proposed, date.today())
+        finally:
+            engine.dispose()
+    except USER_ERRORS as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(result.as_json(), indent=2))
+    else:
+        _print_impact(result, Console())
+
+
+def _remapped(current: CodeMap, code: str, category: Category, partial_day: bool | None) -> CodeMap:
+    entries = dict(current.entries)
+    before = entries.get(code)
+    entries[code] = CodeEntry(
+        category=category,
+        description=before.description if before else "",
+        partial_day=partial_day if partial_day is not None else bool(before and before.partial_day),
+    )
+    return CodeMap(entries, source=f"{current.source} with {code} as {category.value}", digest="")
+
+
+def _print_impact(result: Impact, console: Console) -> None:
+    for change in result.changes:
+        rows = result.stored_rows.get(change.code, 0)
+        now, then = change.current or "unmapped", change.proposed or "unmapped"
+        console.print(f"{change.code}: {now} → {then} ({rows:,} stored row(s))", highlight=False)
+    for note in result.not_previewable:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    table = Table("designation", "students gaining", "students losing", title="If the map changed")
+    for designation in sorted(result.gained.keys() | result.lost.keys()):
+        table.add_row(designation, f"{result.gained[designation]:,}", f"{result.lost[designation]:,}")
+    console.print(table)
+    console.print(f"{len(result.students):,} student(s) would change; nothing was written.")
