@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import select
 
 from truancy.connector.errors import ConnectorError
 from truancy.daemon.impact import Impact, preview_impact
@@ -23,8 +24,9 @@ from truancy.daemon.mapping_check import (
     check_policy_override,
 )
 from truancy.daemon.runtime import build_plugin, build_policy, store_engine
+from truancy.daemon.schema import mapping_files
 from truancy.daemon.settings import Settings, SettingsError, load_settings, resolve_path
-from truancy.daemon.store import StoreError
+from truancy.daemon.store import StoreError, upgrade
 from truancy.mappings.codemap import CodeEntry, CodeMap, load_code_map
 from truancy.mappings.discover import (
     MapDifference,
@@ -320,3 +322,47 @@ def _print_impact(result: Impact, console: Console) -> None:
         table.add_row(designation, f"{result.gained[designation]:,}", f"{result.lost[designation]:,}")
     console.print(table)
     console.print(f"{len(result.students):,} student(s) would change; nothing was written.")
+
+
+@mappings_app.command("history")
+def history(config: RequiredConfig, as_json: JsonOption = False, secrets_dir: SecretsOption = None) -> None:
+    """Every mapping file and policy version the daemon has used, and from which cycle.
+
+    Answers "which map was in force when this student got a letter": each cycle row names its digests.
+    """
+    try:
+        settings = load_settings(config, secrets_dir=secrets_dir)
+        engine = store_engine(settings)
+        try:
+            upgrade(engine)
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    select(mapping_files).order_by(mapping_files.c.first_cycle, mapping_files.c.kind)
+                ).all()
+        finally:
+            engine.dispose()
+    except USER_ERRORS as exc:
+        raise _fail(str(exc)) from None
+    versions = [
+        {
+            "kind": row.kind,
+            "path": row.path,
+            "digest": row.digest,
+            "first_cycle": row.first_cycle,
+            "first_seen": row.first_seen.isoformat(),
+        }
+        for row in rows
+    ]
+    if as_json:
+        typer.echo(json.dumps({"versions": versions}, indent=2))
+        return
+    table = Table("first cycle", "first seen", "kind", "digest", "file", title="Mapping files used")
+    for version in versions:
+        table.add_row(
+            str(version["first_cycle"]),
+            str(version["first_seen"])[:19],
+            str(version["kind"]),
+            str(version["digest"])[:12],
+            str(version["path"] or ""),
+        )
+    Console().print(table)

@@ -170,7 +170,7 @@ class SyncPipeline:
 
     def _run(self, summary: CycleSummary, today: date, *, full: bool) -> None:
         ingest = Ingest(self.engine, self.plugin, summary.cycle_id, self.reporter)
-        new_code_map = self._record_mapping_file("code_map", self.plugin.code_map_digest, summary.cycle_id)
+        new_code_map = self._record_mappings_in_force(summary.cycle_id)
         self._enter(ROSTER_STREAM)
         ingest.roster(full=full or self._reconcile_due(ROSTER_STREAM))
         self._enter(CALENDAR_STREAM)
@@ -248,7 +248,29 @@ class SyncPipeline:
             ).first()
         return found is not None
 
-    def _record_mapping_file(self, kind: str, digest: str, cycle_id: int) -> bool:
+    def _record_mappings_in_force(self, cycle_id: int) -> bool:
+        """Record every mapping file and the policy this cycle runs with; True when the code map is new."""
+        sources = {source.kind: source for source in self.plugin.mapping_sources}
+        new_code_map = False
+        for kind, source in sources.items():
+            new = self._record_mapping_file(kind, source.digest, cycle_id, path=source.path)
+            new_code_map = new_code_map or (new and kind == "code_map")
+        self._record_mapping_file(
+            "policy", self.policy.digest, cycle_id, path=" + ".join(self.policy.sources)
+        )
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(cycles)
+                .where(cycles.c.id == cycle_id)
+                .values(
+                    code_map_digest=sources["code_map"].digest if "code_map" in sources else None,
+                    field_map_digest=sources["field_map"].digest if "field_map" in sources else None,
+                    policy_digest=self.policy.digest,
+                )
+            )
+        return new_code_map
+
+    def _record_mapping_file(self, kind: str, digest: str, cycle_id: int, *, path: str | None = None) -> bool:
         """Remember each mapping version the daemon used (and from which cycle); True when new."""
         with self.engine.begin() as connection:
             known = connection.execute(
@@ -264,6 +286,7 @@ class SyncPipeline:
                         "digest": digest,
                         "kind": kind,
                         "source": self.plugin.name,
+                        "path": path,
                         "first_cycle": cycle_id,
                         "first_seen": utcnow(),
                     }

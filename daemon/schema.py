@@ -137,6 +137,10 @@ cycles = Table(
     Column("status", String(16), nullable=False),
     Column("summary", JSON),
     Column("error_class", String(32)),
+    # the mapping files in force (digests in ``mapping_files``): which map decided this cycle
+    Column("code_map_digest", String(64)),
+    Column("field_map_digest", String(64)),
+    Column("policy_digest", String(64)),
 )
 
 mapping_files = Table(
@@ -145,6 +149,7 @@ mapping_files = Table(
     Column("digest", String(64), primary_key=True),
     Column("kind", String(32), nullable=False),
     Column("source", Text, nullable=False),
+    Column("path", Text),
     Column("first_cycle", Integer, nullable=False),
     Column("first_seen", DateTime(timezone=True), nullable=False),
 )
