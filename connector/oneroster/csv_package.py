@@ -104,7 +104,7 @@ class CsvPackage:
             raise ProtocolError(f"{self.path.name}: manifest.csv file.{bad[0]} must be bulk, delta or absent")
         self.stamp = datetime.fromtimestamp(self.path.stat().st_mtime, UTC)
         self._ids: dict[str, frozenset[str]] = {}
-        self._roles: dict[str, list[Record]] | None = None
+        self._roles: dict[str, list[tuple[str, Record]]] | None = None
 
     def close(self) -> None:
         if self._zip is not None:
@@ -215,22 +215,31 @@ class CsvPackage:
         return self._ids[file]
 
     def roles_of(self, user_id: str) -> list[Record]:
-        """1.2 only: the user's rows of ``roles.csv`` (read once, grouped by user)."""
+        """1.2 only: the user's active rows of ``roles.csv`` (read once, grouped by user).
+
+        A deleted user's role rows are deleted with it; those are returned when none is active, so the
+        deletion still parses and reaches the store.
+        """
         if self._roles is None:
-            roles: dict[str, list[Record]] = defaultdict(list)
-            if self.mode("roles") != "absent":
-                for _, row in self._rows("roles"):
-                    if isinstance(row, RowError) or (row.get("status") or "active") != "active":
-                        continue
-                    roles[row.get("userSourcedId", "")].append(
-                        {
-                            "roleType": row.get("roleType") or "primary",
-                            "role": row.get("role", ""),
-                            "org": _ref(row.get("orgSourcedId", "")),
-                        }
-                    )
-            self._roles = dict(roles)
-        return self._roles.get(user_id, [])
+            self._roles = self._read_roles()
+        rows = self._roles.get(user_id, [])
+        active = [role for status, role in rows if status == "active"]
+        return active or [role for _, role in rows]
+
+    def _read_roles(self) -> dict[str, list[tuple[str, Record]]]:
+        roles: dict[str, list[tuple[str, Record]]] = defaultdict(list)
+        if self.mode("roles") == "absent":
+            return roles
+        for _, row in self._rows("roles"):
+            if isinstance(row, RowError):
+                continue
+            role = {
+                "roleType": row.get("roleType") or "primary",
+                "role": row.get("role", ""),
+                "org": _ref(row.get("orgSourcedId", "")),
+            }
+            roles[row.get("userSourcedId", "")].append(((row.get("status") or "active").lower(), role))
+        return dict(roles)
 
 
 def _plain(package: CsvPackage, row: Row) -> Record:
@@ -286,7 +295,7 @@ def _user(package: CsvPackage, row: Row) -> Record:
         return record
     roles = package.roles_of(row["sourcedId"])
     if not roles:
-        raise RowError("the user has no active row in roles.csv")
+        raise RowError("the user has no row in roles.csv")
     record["roles"] = roles
     record["primaryOrg"] = _ref(row.get("primaryOrgSourcedId", ""))
     return record
