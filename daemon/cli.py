@@ -178,10 +178,39 @@ def sandbox_serve(
         Path | None, typer.Option("--write-config", help="write a daemon config pointing at this sandbox")
     ] = None,
 ) -> None:
-    """Serve a simulated district SIS (OneRoster 1.2, PowerSchool) in the foreground."""
+    """Serve a simulated district SIS (OneRoster 1.2, PowerSchool) in the foreground, with the
+    PowerSchool plugin's page fragments in its student pages."""
+    from truancy.plugins.powerschool.build import bundle_dir
     from truancy.sandbox.server import serve
 
-    serve(host=host, port=port, students=students, seed=seed, write_config=write_config)
+    serve(
+        host=host,
+        port=port,
+        students=students,
+        seed=seed,
+        write_config=write_config,
+        fragments_dir=bundle_dir() / "web_root",
+    )
+
+
+@plugin_app.command("build")
+def plugin_build(
+    product: Annotated[str, typer.Argument(help="the SIS product; only powerschool has a bundle")],
+    out: Annotated[Path, typer.Option("--out", help="directory to write the installable zip into")],
+    contact_email: Annotated[
+        str | None, typer.Option("--contact-email", help="the district's contact shown in PowerSchool")
+    ] = None,
+) -> None:
+    """Build the plugin zip a district installs in its SIS (versioned from this package)."""
+    from truancy.plugins.powerschool.build import BundleError, build_plugin_zip
+
+    if product != "powerschool":
+        raise _fail(f"no plugin bundle for {product!r}; available: powerschool")
+    try:
+        built = build_plugin_zip(out, contact_email=contact_email)
+    except BundleError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(str(built))
 
 
 @db_app.command("upgrade")

@@ -18,6 +18,7 @@ from truancy.daemon.report import print_summary
 from truancy.daemon.runtime import Runtime, runtime
 from truancy.daemon.schema import cases, students
 from truancy.daemon.settings import load_settings
+from truancy.plugins.powerschool.build import bundle_dir
 from truancy.sandbox.server import SandboxServer, write_daemon_config
 
 STATE_FILE = "truancy-state.db"
@@ -30,7 +31,8 @@ def run_demo(*, students: int, seed: int, workdir: Path, serve: bool, console: C
         stale.unlink()  # a fresh sandbox needs a fresh state file
     config_path = workdir / "truancy.toml"
     console.print(f"Starting the sandbox district ({students:,} students, seed {seed}) …")
-    with SandboxServer(students=students, seed=seed, in_process=False) as server:
+    fragments = bundle_dir() / "web_root"
+    with SandboxServer(students=students, seed=seed, in_process=False, fragments_dir=fragments) as server:
         write_daemon_config(config_path, server.url)
         settings = load_settings(config_path)
         started = time.perf_counter()
@@ -65,6 +67,7 @@ def _where_to_look(
     console.print(f"  daemon config:  {config}  (try `truancy status --config {config}`)")
     if flagged is not None:
         console.print(f"  a flagged student's SIS page: {url}/admin/students/home.html?frn=001{flagged}")
+    console.print(f"  open cases (start page):      {url}/admin/home.html")
     console.print(f"  the district's index page:    {url}/")
     if not serve:
         console.print(
