@@ -47,7 +47,8 @@ class Synced:
 def truth(
     district: District, without: frozenset[str] = frozenset()
 ) -> tuple[set[StudentRow], set[EnrollmentRow]]:
-    students, enrollments = set(), set()
+    students: set[StudentRow] = set()
+    enrollments: set[EnrollmentRow] = set()
     for student in district.students:
         if student.sourced_id in without:
             continue
