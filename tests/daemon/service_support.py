@@ -49,3 +49,10 @@ class VirtualClock:
         if action is not None:
             action()
         self.now += timedelta(seconds=seconds)
+
+
+def sync_once(config: str) -> None:
+    """``truancy sync --once`` in a forked child (a forkserver has the imports ready, so it starts fast)."""
+    from truancy.daemon.cli import app
+
+    app(["sync", "--once", "--config", config, "--json"], standalone_mode=False)
