@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from truancy.sandbox.auth import TokenStore
 from truancy.sandbox.control import Fault, FaultPlan, RequestStats
+from truancy.sandbox.edfi import edfi_router
 from truancy.sandbox.extension_tables import ExtensionTables
 from truancy.sandbox.fragments import STATIC_TYPES, PageFragments
 from truancy.sandbox.model import AttendanceError, District
@@ -167,6 +168,7 @@ def create_app(
     app.include_router(
         powerschool_router(district, tables, powerschool_tokens, client_id, client_secret, sessions)
     )
+    app.include_router(edfi_router(district, client_id, client_secret))
     _control_routes(app, district, faults, stats, roster_tokens, powerschool_tokens, sessions)
 
     @app.get("/", response_class=HTMLResponse)
