@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -20,10 +20,12 @@ class Problem:
 
     type: str
     summary: str
+    raw_text: str = field(default="", repr=False)
+    """The unscrubbed message, only for matching: it may echo record values, so it is never shown."""
 
     def is_a(self, *fragments: str) -> bool:
         """Whether the type URN, or for older servers the message, mentions any fragment."""
-        text = f"{self.type} {self.summary}".lower()
+        text = f"{self.type} {self.raw_text}".lower()
         return any(fragment in text for fragment in fragments)
 
 
@@ -49,7 +51,8 @@ def parse_problem(payload: Any) -> Problem:
         "",
     )
     parts = [part for part in (head, *_messages(payload)) if part]
-    return Problem(kind, scrub_server_text("; ".join(parts)) if parts else "")
+    text = "; ".join(parts)
+    return Problem(kind, scrub_server_text(text) if text else "", text)
 
 
 def describe_problem(response: requests.Response) -> Problem:
