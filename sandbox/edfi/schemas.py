@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 OPENAPI_ENV = "TRUANCY_SANDBOX_EDFI_OPENAPI"
 # The required fields of the writable DS 5.0 resources, for when the OpenAPI file is absent.
 _REQUIRED = {
@@ -35,7 +36,8 @@ class ResourceSchemas:
         self._components: dict[str, Any] | None = None
         self._validators: dict[str, jsonschema.Draft4Validator] = {}
         if path is not None:
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+            # libyaml's loader reads the 4 MB file several times faster than the pure-Python one.
+            document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
             self._components = document["components"]
 
     @property
