@@ -19,7 +19,7 @@ from truancy.connector.errors import ConfigurationError
 from truancy.mappings.codemap import load_code_map
 from truancy.mappings.facts import Category
 from truancy.mappings.writes import DesiredWrite, WriteKind
-from truancy.plugins.base import ConnectionOptions
+from truancy.plugins.base import ConnectionOptions, PluginConfigError
 from truancy.plugins.edfi import EdFiPlugin
 from truancy.sandbox.edfi.schemas import OPENAPI_ENV
 from truancy.sandbox.model import District
@@ -328,3 +328,16 @@ def test_an_organization_the_key_cannot_reach_is_a_configuration_error(
         plugin.create(flag, strict_server.district.students[0].student_number)
     assert strict_server.district.students[0].student_number not in str(raised.value)
     plugin.close()
+
+
+def test_settings_errors_name_the_key(tmp_path: Path) -> None:
+    settings = {
+        "edfi": {
+            "base_url": "http://127.0.0.1:9",
+            "client_id": "x",
+            "client_secret": "y",
+            "school_year": 2026,
+        }
+    }
+    with pytest.raises(PluginConfigError, match=r"sis\.edfi\.education_organization_id"):
+        EdFiPlugin(settings, options=ConnectionOptions(), config_dir=tmp_path)
