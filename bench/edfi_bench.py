@@ -8,6 +8,11 @@ The sandbox runs in its own process, so the figures are this process's (the daem
    state policy. Records per second and peak RSS are reported.
 2. Baseline: the same attendance pages fetched with plain ``requests`` and ``json.loads`` in the
    same run, to tell the client's cost from the sandbox's serving rate.
+
+Measured on the shared 2-core machine (100,000 students, 1,056,884 attendance events, 2,467 requests):
+the plugin pulled 7,655 events/s against 7,848/s for plain requests + json.loads (0.98: the sandbox's
+serving rate is the limit); evaluating every student under CA took 12 s; peak RSS 505 MB, most of it
+the year of events the benchmark holds in memory to evaluate.
 """
 
 from __future__ import annotations
