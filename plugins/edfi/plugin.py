@@ -1,0 +1,369 @@
+"""Ed-Fi: enrollments, calendars and attendance from an ODS/API; flags, notes and tasks written back.
+
+Bookmarks are change versions. A first sync records the newest version and reads everything; each
+later sync reads only the window after its bookmark: changed records, then deletes. Student names
+and birth dates are never read: enrollments carry the student's unique id, school and grade.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from truancy.connector.edfi import ChangeWindow, EdFiClient, discover, open_session
+from truancy.connector.http import HttpSession, RetryPolicy
+from truancy.mappings.case import OfficerAction
+from truancy.mappings.codemap import CodeEntry, CodeMap, load_code_map
+from truancy.mappings.discover import ObservedCode
+from truancy.mappings.facts import AttendanceEvent, Category, Enrollment, SchoolCalendar, Student
+from truancy.mappings.writes import DesiredWrite, WriteKind, is_sync_key
+from truancy.plugins.base import (
+    AttendanceChange,
+    AttendancePage,
+    ConnectionOptions,
+    MappingSource,
+    OfficerRowError,
+    Rejected,
+    RemoteRow,
+    RosterPage,
+    StudentResolver,
+)
+from truancy.plugins.edfi.config import EdFiConfig
+from truancy.plugins.edfi.fieldmap import load_edfi_field_map
+from truancy.plugins.edfi.writeback import EdFiWriteBack
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_CODE_MAP = HERE / "codes.yaml"
+DEFAULT_FIELD_MAP = HERE / "fieldmap.yaml"
+ENROLLMENTS = "ed-fi/studentSchoolAssociations"
+STUDENTS = "ed-fi/students"
+CALENDAR_DATES = "ed-fi/calendarDates"
+EVENTS = "ed-fi/studentSchoolAttendanceEvents"
+CATEGORIES = "ed-fi/attendanceEventCategoryDescriptors"
+INSTRUCTIONAL_EVENTS = frozenset({"instructional day", "make-up day"})
+GRADES = {
+    "kindergarten": "KG", "first grade": "01", "second grade": "02", "third grade": "03",
+    "fourth grade": "04", "fifth grade": "05", "sixth grade": "06", "seventh grade": "07",
+    "eighth grade": "08", "ninth grade": "09", "tenth grade": "10", "eleventh grade": "11",
+    "twelfth grade": "12",
+}  # fmt: skip
+# What the daemon keeps in step per kind; the rest of a row belongs to the officer.
+_DAEMON_FIELDS = {
+    WriteKind.FLAG: ("label", "since_date"),
+    WriteKind.NOTE: ("note_text", "category", "note_date", "author"),
+}
+_OFFICER_FIELDS = {
+    WriteKind.FLAG: ("status", "dismissed_date"),
+    WriteKind.TASK: ("status", "completed_date", "outcome"),
+}
+
+
+def code_value(descriptor: str) -> str:
+    """``uri://ed-fi.org/GradeLevelDescriptor#Ninth grade`` → ``Ninth grade``."""
+    return descriptor.rsplit("#", 1)[-1]
+
+
+class EdFiPlugin:
+    """Glue between an Ed-Fi ODS/API and canonical facts and writes."""
+
+    name = "edfi"
+
+    def __init__(self, config: Mapping[str, Any], *, options: ConnectionOptions, config_dir: Path) -> None:
+        self.config = EdFiConfig.from_mapping(config, config_dir)
+        self._code_map_path = self.config.code_map or DEFAULT_CODE_MAP
+        self._field_map_path = self.config.field_map or DEFAULT_FIELD_MAP
+        self.code_map: CodeMap = load_code_map(self._code_map_path)
+        self._codes = {code.strip().lower(): entry for code, entry in self.code_map.entries.items()}
+        api = self.config.edfi
+        retry = RetryPolicy(max_attempts=options.max_attempts)
+        timeout = (options.connect_timeout, options.read_timeout)
+        urls = discover(
+            api.base_url, school_year=api.school_year, instance=api.instance, timeout=timeout, retry=retry,
+            verify=options.verify_tls,
+        )  # fmt: skip
+        self.session: HttpSession = open_session(
+            urls, api.client_id, api.secret(), timeout=timeout, retry=retry, verify=options.verify_tls
+        )
+        self.client = EdFiClient(
+            self.session,
+            urls.change_queries,
+            page_size=api.page_size,
+            paging=api.paging,
+            change_window=api.change_window,
+            use_snapshot=api.use_snapshot,
+        )
+        field_map = load_edfi_field_map(self._field_map_path)
+        self.writes = EdFiWriteBack(self.client, field_map, api.education_organization_id, api.school_year)
+
+    @property
+    def code_map_digest(self) -> str:
+        return self.code_map.digest
+
+    @property
+    def mapping_sources(self) -> tuple[MappingSource, ...]:
+        field_map_digest = hashlib.sha256(self._field_map_path.read_bytes()).hexdigest()
+        return (
+            MappingSource("code_map", str(self._code_map_path.resolve()), self.code_map.digest),
+            MappingSource("field_map", str(self._field_map_path.resolve()), field_map_digest),
+        )
+
+    @classmethod
+    def writable_tables(cls) -> dict[str, frozenset[str]]:
+        """The Ed-Fi resources written back, with the properties the plugin sets."""
+        return {
+            "STUDENTEDUCATIONORGANIZATIONASSOCIATIONS": frozenset({"studentindicators"}),
+            "STUDENTINTERVENTIONASSOCIATIONS": frozenset({"diagnosticstatement"}),
+            "INTERVENTIONS": frozenset({"interventionidentificationcode"}),
+        }
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- change windows ------------------------------------------------------------------------
+
+    def _window(self, since: str | None) -> tuple[ChangeWindow | None, int]:
+        """The versions to read after ``since`` (None: read everything) and the bookmark to hand out.
+
+        The newest version is taken before reading, so a change made mid-read lands in the next window."""
+        newest = self.client.available_change_versions().max_version
+        if since is None:
+            return None, newest
+        return ChangeWindow(int(since) + 1, newest), max(newest, int(since))
+
+    # -- rosters -------------------------------------------------------------------------------
+
+    def roster_pages(self, since: str | None) -> Iterator[RosterPage]:
+        window, bookmark = self._window(since)
+        if window is None or window.min_version <= window.max_version:
+            for records in self.client.pages(ENROLLMENTS, window=window):
+                yield self._roster_page(records)
+            if window is not None:
+                for tombstones in self.client.deletes(ENROLLMENTS, window):
+                    yield RosterPage(deleted_enrollments=[str(entry["id"]) for entry in tombstones])
+                for tombstones in self.client.deletes(STUDENTS, window):
+                    yield RosterPage(
+                        deleted_students=[_key(entry, "studentUniqueId") for entry in tombstones]
+                    )
+        yield RosterPage(bookmark=str(bookmark))
+
+    def _roster_page(self, records: list[dict[str, Any]]) -> RosterPage:
+        page = RosterPage()
+        for record in records:
+            record_id = str(record.get("id", ""))
+            student = str(record.get("studentReference", {}).get("studentUniqueId", ""))
+            school = record.get("schoolReference", {}).get("schoolId")
+            try:
+                begin = date.fromisoformat(str(record["entryDate"]))
+                end = (
+                    date.fromisoformat(record["exitWithdrawDate"]) if record.get("exitWithdrawDate") else None
+                )
+            except (KeyError, ValueError):
+                page.rejected.append(
+                    Rejected("enrollments", record_id, "malformed entryDate or exitWithdrawDate")
+                )
+                continue
+            if not student or school is None or not record_id:
+                page.rejected.append(
+                    Rejected("enrollments", record_id or "<missing id>", "no student, school or id")
+                )
+                continue
+            grade = code_value(str(record.get("entryGradeLevelDescriptor", "")))
+            page.students.append(
+                Student(student, student, str(school), GRADES.get(grade.lower(), grade) or None)
+            )
+            page.enrollments.append(Enrollment(record_id, student, str(school), begin, end))
+        return page
+
+    # -- calendar and attendance ---------------------------------------------------------------
+
+    def calendars(self) -> list[SchoolCalendar]:
+        days: dict[str, set[date]] = defaultdict(set)
+        year = self.config.edfi.school_year
+        for records in self.client.pages(CALENDAR_DATES, {"schoolYear": str(year)}):
+            for record in records:
+                events = {
+                    code_value(str(e.get("calendarEventDescriptor", ""))).lower()
+                    for e in record.get("calendarEvents", ())
+                }
+                if events & INSTRUCTIONAL_EVENTS:
+                    school = str(record.get("calendarReference", {}).get("schoolId", ""))
+                    days[school].add(date.fromisoformat(str(record["date"])))
+        return [SchoolCalendar(school, tuple(sorted(d))) for school, d in sorted(days.items())]
+
+    def attendance_pages(self, since: str | None, resolve: StudentResolver) -> Iterator[AttendancePage]:
+        window, bookmark = self._window(since)
+        if window is None or window.min_version <= window.max_version:
+            for records in self.client.pages(EVENTS, window=window):
+                page = AttendancePage()
+                for record in records:
+                    self._attendance_event(record, resolve, page)
+                yield page
+            if window is not None:
+                for tombstones in self.client.deletes(EVENTS, window):
+                    yield AttendancePage(
+                        changes=[AttendanceChange(str(entry["id"]), None) for entry in tombstones]
+                    )
+        yield AttendancePage(bookmark=str(bookmark))
+
+    def categorize(self, descriptor: str) -> CodeEntry | None:
+        """Descriptor URIs compare case-insensitively (Ed-Fi's own docs vary in case)."""
+        return self._codes.get(descriptor.strip().lower())
+
+    def _attendance_event(
+        self, record: Mapping[str, Any], resolve: StudentResolver, page: AttendancePage
+    ) -> None:
+        source_key = str(record.get("id", ""))
+        student_id = resolve(str(record.get("studentReference", {}).get("studentUniqueId", "")))
+        if not source_key or student_id is None:
+            page.rejected.append(
+                Rejected("attendance", source_key or "<missing id>", "student is not in the roster")
+            )
+            return
+        session_year = record.get("sessionReference", {}).get("schoolYear")
+        if session_year is not None and session_year != self.config.edfi.school_year:
+            return
+        descriptor = str(record.get("attendanceEventCategoryDescriptor", ""))
+        entry = self.categorize(descriptor)
+        if entry is None:
+            page.unknown_codes[descriptor] += 1
+            page.rejected.append(
+                Rejected("attendance", source_key, f"descriptor {descriptor!r} is not in the code map")
+            )
+            return
+        if entry.category is Category.PRESENT:
+            page.changes.append(AttendanceChange(source_key, None))
+            return
+        try:
+            day = date.fromisoformat(str(record["eventDate"]))
+        except (KeyError, ValueError):
+            page.rejected.append(Rejected("attendance", source_key, "malformed eventDate"))
+            return
+        minutes = self._minutes(record) if entry.partial_day else None
+        if entry.partial_day and minutes is None:
+            page.rejected.append(
+                Rejected(
+                    "attendance",
+                    source_key,
+                    "partial-day event without schoolAttendanceDuration or eventDuration",
+                )
+            )
+            return
+        school = record.get("schoolReference", {}).get("schoolId")
+        event = AttendanceEvent(
+            student_id, day, entry.category, minutes, descriptor, None if school is None else str(school)
+        )
+        page.changes.append(AttendanceChange(source_key, event))
+
+    def _minutes(self, record: Mapping[str, Any]) -> int | None:
+        duration = record.get("schoolAttendanceDuration")
+        if isinstance(duration, int):
+            return duration
+        fraction = record.get("eventDuration")
+        if isinstance(fraction, int | float) and 0 < fraction < 1:
+            return round(fraction * self.config.edfi.school_day_minutes)
+        return None
+
+    # -- discovery -----------------------------------------------------------------------------
+
+    def discover_codes(self) -> list[ObservedCode]:
+        """The category descriptors the ODS defines, with how often each occurs this year."""
+        defined: dict[str, str] = {}
+        for records in self.client.pages(CATEGORIES):
+            for record in records:
+                uri = f"{record.get('namespace', '')}#{record.get('codeValue', '')}"
+                defined[uri] = str(record.get("shortDescription") or record.get("codeValue") or "")
+        used: Counter[str] = Counter()
+        with_minutes: Counter[str] = Counter()
+        for records in self.client.pages(EVENTS):
+            for record in records:
+                descriptor = str(record.get("attendanceEventCategoryDescriptor", ""))
+                used[descriptor] += 1
+                with_minutes[descriptor] += record.get("schoolAttendanceDuration") is not None
+        return [
+            ObservedCode(
+                code=code,
+                description=defined.get(code, ""),
+                occurrences=used[code],
+                with_minutes=with_minutes[code],
+            )
+            for code in sorted((set(defined) | set(used)) - {""})
+        ]
+
+    # -- write-back ----------------------------------------------------------------------------
+
+    def read_back(self) -> Iterator[RemoteRow]:
+        return self.writes.read_back()
+
+    def officer_action(self, remote: RemoteRow) -> OfficerAction | None:
+        if not is_sync_key(remote.sync_key):
+            return None
+        status = remote.columns.get("status", "")
+        if remote.kind is WriteKind.TASK and status == "done":
+            outcome = remote.columns.get("outcome") or None
+            return OfficerAction(
+                "task_done",
+                _officer_date(remote, "completed_date"),
+                outcome=outcome,
+                sync_key=remote.sync_key,
+            )
+        if remote.kind is WriteKind.FLAG and status == "dismissed":
+            return OfficerAction(
+                "flag_dismissed", _officer_date(remote, "dismissed_date"), sync_key=remote.sync_key
+            )
+        return None
+
+    def overrides(self, remote: RemoteRow, write: DesiredWrite) -> tuple[str, ...]:
+        return tuple(
+            name
+            for name in _OFFICER_FIELDS.get(write.kind, ())
+            if name in write.fields and remote.columns.get(name, "") not in ("", write.fields[name])
+        )
+
+    def needs_update(self, remote: RemoteRow, write: DesiredWrite) -> bool:
+        if write.kind is WriteKind.TASK:
+            return remote.columns.get("diagnosticStatement", "") != self.writes.statement(write)
+        wanted = self.writes.indicator(write)
+        rendered = {
+            "label": wanted["indicatorGroup"],
+            "note_text": wanted["indicatorGroup"],
+            "since_date": wanted["periods"][0]["beginDate"],
+            "note_date": wanted["periods"][0]["beginDate"],
+            "category": wanted["indicator"],
+            "author": wanted["designatedBy"],
+        }
+        return any(remote.columns.get(name, "") != rendered[name] for name in _DAEMON_FIELDS[write.kind])
+
+    def may_retract(self, remote: RemoteRow) -> bool:
+        if remote.kind is WriteKind.NOTE:
+            return False
+        open_value = "open" if remote.kind is WriteKind.TASK else "active"
+        return remote.columns.get("status", "") == open_value
+
+    def create(self, write: DesiredWrite, sis_ref: str) -> str:
+        return self.writes.create(write, sis_ref)
+
+    def update(self, remote: RemoteRow, write: DesiredWrite) -> None:
+        self.writes.update(remote, write)
+
+    def delete(self, remote: RemoteRow) -> None:
+        self.writes.delete(remote)
+
+
+def _key(tombstone: Mapping[str, Any], name: str) -> str:
+    """A natural-key value of a tombstone (ODS/API 5.3+ sends ``keyValues``)."""
+    values = tombstone.get("keyValues")
+    return str(values.get(name, "")) if isinstance(values, Mapping) else ""
+
+
+def _officer_date(remote: RemoteRow, field: str) -> date:
+    try:
+        return date.fromisoformat(remote.columns.get(field, ""))
+    except ValueError:
+        raise OfficerRowError(
+            f"{remote.kind.value} {remote.remote_id}: {field} is not a YYYY-MM-DD date; set it in the SIS "
+            "and the next sync applies it"
+        ) from None

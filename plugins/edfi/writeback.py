@@ -1,0 +1,283 @@
+"""Flags, notes and tasks as Ed-Fi records, and back.
+
+Flags and notes are student indicators inside the student's studentEducationOrganizationAssociation.
+That association holds the SIS's own indicators too (and much else), so a write is always read,
+merge, write: GET by id, replace only our indicator, PUT with ``If-Match``; a 412 means the SIS
+changed it meanwhile, and the merge starts again from a fresh read.
+
+Tasks are studentInterventionAssociations on one intervention per task type (upserted on first
+use); the association's ``diagnosticStatement`` carries the task and its sync key. An officer
+closes a task by recording a studentInterventionAttendanceEvent for it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date
+from typing import Any
+
+from truancy.connector.edfi import EdFiClient, StaleEtagError
+from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind
+from truancy.plugins.base import RemoteRow
+from truancy.plugins.edfi.fieldmap import EdFiFieldMap
+
+SEOA = "ed-fi/studentEducationOrganizationAssociations"
+INTERVENTIONS = "ed-fi/interventions"
+SIA = "ed-fi/studentInterventionAssociations"
+SIAE = "ed-fi/studentInterventionAttendanceEvents"
+MERGE_ATTEMPTS = 3
+_KEY_IN_STATEMENT = re.compile(r"^\[truancy-sync ([0-9a-f]{40})\] ")
+# The length limits of DS 5.0, applied before comparing, so an over-long value is not rewritten forever.
+_LIMITS = {"indicatorGroup": 200, "indicator": 60, "designatedBy": 60, "diagnosticStatement": 1024}
+Replacement = Callable[[Mapping[str, Any] | None], dict[str, Any] | None]
+_OUTCOME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def clip(field: str, value: str) -> str:
+    limit = _LIMITS[field]
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+class EdFiWriteBack:
+    def __init__(
+        self, client: EdFiClient, field_map: EdFiFieldMap, education_organization_id: int, school_year: int
+    ) -> None:
+        self.client = client
+        self.field_map = field_map
+        self.org_id = education_organization_id
+        self.begin_date = date(school_year - 1, 7, 1).isoformat()
+        self._interventions: set[str] = set()
+
+    # -- rendering -----------------------------------------------------------------------------
+
+    def _prefix(self, kind: WriteKind) -> str:
+        return (
+            self.field_map.flag.indicator_name_prefix
+            if kind is WriteKind.FLAG
+            else self.field_map.note.indicator_name_prefix
+        )
+
+    def indicator(
+        self, write: DesiredWrite, keep_officer_fields: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The student indicator for a flag or note; a flag keeps the officer's status and end date."""
+        fields = write.fields
+        name = self._prefix(write.kind) + write.sync_key
+        if write.kind is WriteKind.FLAG:
+            officer = keep_officer_fields or {}
+            period: dict[str, Any] = {"beginDate": fields["since_date"]}
+            end = officer.get("endDate")
+            if end:
+                period["endDate"] = end
+            return {
+                "indicatorName": name,
+                "indicatorGroup": clip("indicatorGroup", fields.get("label", "")),
+                "indicator": clip("indicator", officer.get("indicator") or fields.get("status", "active")),
+                "designatedBy": AUTHOR,
+                "periods": [period],
+            }
+        return {
+            "indicatorName": name,
+            "indicatorGroup": clip("indicatorGroup", fields.get("note_text", "")),
+            "indicator": clip("indicator", fields.get("category", "")),
+            "designatedBy": clip("designatedBy", fields.get("author", AUTHOR)),
+            "periods": [{"beginDate": fields["note_date"]}],
+        }
+
+    def statement(self, write: DesiredWrite) -> str:
+        fields = write.fields
+        text = f"[truancy-sync {write.sync_key}] {fields.get('title', '')}, due {fields.get('due_date', '')}."
+        for extra in (fields.get("citation"), fields.get("detail")):
+            if extra:
+                text += f" {extra}"
+        return clip("diagnosticStatement", text)
+
+    def intervention_code(self, task_type: str) -> str:
+        return (self.field_map.task.intervention_code_prefix + task_type.upper())[:60]
+
+    # -- reading back --------------------------------------------------------------------------
+
+    def read_back(self) -> Iterator[RemoteRow]:
+        for page in self.client.pages(SEOA, {"educationOrganizationId": str(self.org_id)}):
+            for association in page:
+                yield from self._indicator_rows(association)
+        done = self._done_events()
+        prefix = self.field_map.task.intervention_code_prefix
+        for page in self.client.pages(SIA, {"educationOrganizationId": str(self.org_id)}):
+            for association in page:
+                code = str(
+                    association.get("interventionReference", {}).get("interventionIdentificationCode", "")
+                )
+                if code.startswith(prefix):
+                    yield self._task_row(association, code, done)
+
+    def _indicator_rows(self, association: Mapping[str, Any]) -> Iterator[RemoteRow]:
+        student = str(association.get("studentReference", {}).get("studentUniqueId", ""))
+        for indicator in association.get("studentIndicators") or ():
+            name = str(indicator.get("indicatorName", ""))
+            for kind in (WriteKind.FLAG, WriteKind.NOTE):
+                if name.startswith(self._prefix(kind)):
+                    yield RemoteRow(
+                        kind=kind,
+                        remote_id=f"{association['id']}/{name}",
+                        sync_key=name.removeprefix(self._prefix(kind)),
+                        sis_ref=student,
+                        columns=_indicator_columns(kind, indicator),
+                    )
+
+    def _done_events(self) -> dict[tuple[str, str], Mapping[str, Any]]:
+        """The latest intervention attendance event per (intervention code, student)."""
+        latest: dict[tuple[str, str], Mapping[str, Any]] = {}
+        for page in self.client.pages(SIAE, {"educationOrganizationId": str(self.org_id)}):
+            for event in page:
+                code = str(event.get("interventionReference", {}).get("interventionIdentificationCode", ""))
+                student = str(event.get("studentReference", {}).get("studentUniqueId", ""))
+                known = latest.get((code, student))
+                if known is None or str(event.get("eventDate", "")) > str(known.get("eventDate", "")):
+                    latest[(code, student)] = event
+        return latest
+
+    def _task_row(
+        self, association: Mapping[str, Any], code: str, done: Mapping[tuple[str, str], Mapping[str, Any]]
+    ) -> RemoteRow:
+        student = str(association.get("studentReference", {}).get("studentUniqueId", ""))
+        statement = str(association.get("diagnosticStatement") or "")
+        found = _KEY_IN_STATEMENT.match(statement)
+        event = done.get((code, student))
+        columns = {
+            "diagnosticStatement": statement,
+            "status": "open" if event is None else "done",
+            "_etag": str(association.get("_etag", "")),
+        }
+        if event is not None:
+            columns["completed_date"] = str(event.get("eventDate", ""))
+            reason = str(event.get("attendanceEventReason") or "").strip().lower()
+            columns["outcome"] = reason if _OUTCOME.match(reason) else "other" if reason else ""
+        return RemoteRow(
+            WriteKind.TASK, str(association["id"]), found.group(1) if found else None, student, columns
+        )
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def create(self, write: DesiredWrite, student: str) -> str:
+        if write.kind is WriteKind.TASK:
+            code = self._ensure_intervention(write.fields.get("task_type", "task"))
+            body = {
+                "interventionReference": {
+                    "educationOrganizationId": self.org_id,
+                    "interventionIdentificationCode": code,
+                },
+                "studentReference": {"studentUniqueId": student},
+                "diagnosticStatement": self.statement(write),
+            }
+            return self.client.post(SIA, body).id
+        indicator = self.indicator(write)
+        found = self.client.find(
+            SEOA, {"educationOrganizationId": str(self.org_id), "studentUniqueId": student}
+        )
+        if not found:
+            body = {
+                "educationOrganizationReference": {"educationOrganizationId": self.org_id},
+                "studentReference": {"studentUniqueId": student},
+                "studentIndicators": [indicator],
+            }
+            association_id = self.client.post(SEOA, body).id
+        else:
+            association_id = str(found[0]["id"])
+            self._merge(association_id, indicator["indicatorName"], lambda _current: indicator)
+        return f"{association_id}/{indicator['indicatorName']}"
+
+    def update(self, remote: RemoteRow, write: DesiredWrite) -> None:
+        if write.kind is WriteKind.TASK:
+            self._update_task(remote.remote_id, write)
+            return
+        association_id, name = remote.remote_id.split("/", 1)
+        self._merge(association_id, name, lambda current: self.indicator(write, _officer_part(current)))
+
+    def delete(self, remote: RemoteRow) -> None:
+        if remote.kind is WriteKind.TASK:
+            current = self.client.get(SIA, remote.remote_id)
+            if current is not None:
+                self.client.delete(SIA, remote.remote_id, current[1])
+            return
+        association_id, name = remote.remote_id.split("/", 1)
+        self._merge(association_id, name, lambda _current: None)
+
+    def _update_task(self, record_id: str, write: DesiredWrite) -> None:
+        for _ in range(MERGE_ATTEMPTS):
+            current = self.client.get(SIA, record_id)
+            if current is None:
+                return
+            body, etag = current
+            try:
+                self.client.put(SIA, record_id, {**body, "diagnosticStatement": self.statement(write)}, etag)
+                return
+            except StaleEtagError:
+                continue
+        raise StaleEtagError(
+            f"{self.client.name}: a studentInterventionAssociation kept changing while we wrote it"
+        )
+
+    def _merge(self, association_id: str, name: str, replace: Replacement) -> None:
+        """Swap our one indicator (``replace(ours) -> new, or None to drop it``) into a fresh read."""
+        for _ in range(MERGE_ATTEMPTS):
+            current = self.client.get(SEOA, association_id)
+            if current is None:
+                return
+            body, etag = current
+            indicators = list(body.get("studentIndicators") or ())
+            ours = next((item for item in indicators if item.get("indicatorName") == name), None)
+            others = [item for item in indicators if item.get("indicatorName") != name]
+            new = replace(ours)
+            body["studentIndicators"] = others if new is None else [*others, new]
+            try:
+                self.client.put(SEOA, association_id, body, etag)
+                return
+            except StaleEtagError:
+                continue
+        raise StaleEtagError(
+            f"{self.client.name}: a studentEducationOrganizationAssociation kept changing while we wrote it"
+        )
+
+    def _ensure_intervention(self, task_type: str) -> str:
+        code = self.intervention_code(task_type)
+        if code not in self._interventions:
+            task_map = self.field_map.task
+            self.client.post(
+                INTERVENTIONS,
+                {
+                    "interventionIdentificationCode": code,
+                    "educationOrganizationReference": {"educationOrganizationId": self.org_id},
+                    "deliveryMethodDescriptor": task_map.delivery_method_descriptor,
+                    "interventionClassDescriptor": task_map.intervention_class_descriptor,
+                    "beginDate": self.begin_date,
+                },
+            )
+            self._interventions.add(code)
+        return code
+
+
+def _officer_part(indicator: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What the officer owns in a flag indicator: its value (active/dismissed) and the period's end."""
+    if indicator is None:
+        return {}
+    periods = indicator.get("periods") or [{}]
+    return {"indicator": indicator.get("indicator"), "endDate": periods[0].get("endDate")}
+
+
+def _indicator_columns(kind: WriteKind, indicator: Mapping[str, Any]) -> dict[str, str]:
+    period = (indicator.get("periods") or [{}])[0]
+    if kind is WriteKind.FLAG:
+        return {
+            "label": str(indicator.get("indicatorGroup") or ""),
+            "status": str(indicator.get("indicator") or ""),
+            "since_date": str(period.get("beginDate") or ""),
+            "dismissed_date": str(period.get("endDate") or ""),
+        }
+    return {
+        "note_text": str(indicator.get("indicatorGroup") or ""),
+        "category": str(indicator.get("indicator") or ""),
+        "note_date": str(period.get("beginDate") or ""),
+        "author": str(indicator.get("designatedBy") or ""),
+    }
