@@ -84,6 +84,7 @@ def sync(
                 reporter=progress,
                 dry_run=dry_run,
                 reconcile_every=timedelta(hours=settings.sync.full_reconcile_hours),
+                timezone=settings.district.zone,
             )
             summary = pipeline.run_cycle(full=full)
     except USER_ERRORS as exc:

@@ -37,7 +37,9 @@ def run_demo(*, students: int, seed: int, workdir: Path, serve: bool, console: C
         settings = load_settings(config_path)
         started = time.perf_counter()
         with runtime(settings) as rt, reporter() as progress:
-            summary = SyncPipeline(rt.engine, rt.plugin, rt.policy, reporter=progress).run_cycle()
+            summary = SyncPipeline(
+                rt.engine, rt.plugin, rt.policy, reporter=progress, timezone=settings.district.zone
+            ).run_cycle()
             flagged = _flagged_student_ref(rt)
         elapsed = time.perf_counter() - started
         print_summary(summary, console)

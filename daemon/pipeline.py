@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, func, select, update
@@ -131,7 +131,9 @@ class SyncPipeline:
         dry_run: bool = False,
         reconcile_every: timedelta = timedelta(hours=24),
         observer: CycleObserver | None = None,
+        timezone: tzinfo = UTC,
     ) -> None:
+        self.timezone = timezone
         self.reconcile_every = reconcile_every
         self.observer = observer or NoObserver()
         self._stream: str | None = None
@@ -147,7 +149,7 @@ class SyncPipeline:
         self._stream = None
         self.observer.cycle_started(cycle_id)
         try:
-            self._run(summary, today or date.today(), full=full)
+            self._run(summary, today or datetime.now(self.timezone).date(), full=full)
         except CycleInterrupted:
             self._finish_cycle(summary, "interrupted", None)
             raise

@@ -217,6 +217,7 @@ class SyncService:
             reporter=_StopAwareReporter(self),
             reconcile_every=timedelta(hours=self.settings.sync.full_reconcile_hours),
             observer=self,
+            timezone=self.settings.district.zone,
         )
         try:
             return self._outcome(pipeline, full)

@@ -10,6 +10,7 @@ import tomllib
 from datetime import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -41,6 +42,20 @@ class DistrictSettings(BaseModel):
     name: str = "School district"
     state: str = Field(default="CA", description="policy pack: CA, TX, PA, IL, FL, NY or federal")
     timezone: str = "America/Los_Angeles"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. America/Chicago)") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The district's time zone: "today" for the law is the district's today."""
+        return ZoneInfo(self.timezone)
 
 
 class StoreSettings(BaseModel):

@@ -97,3 +97,10 @@ def test_plugin_section_errors_name_the_key(config: Path) -> None:
 def test_missing_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="does not exist"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_unknown_time_zone_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "tz.toml"
+    path.write_text('[district]\ntimezone = "America/Springfield"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match="IANA time zone"):
+        load_settings(path)
