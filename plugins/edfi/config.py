@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from truancy.plugins.base import PluginConfigError
-from truancy.plugins.powerschool.config import ClientCredentialsConfig
+from truancy.plugins.config import ClientCredentialsConfig, relative_to, validate_section
 
 
 class EdFiApiConfig(ClientCredentialsConfig):
@@ -40,27 +39,14 @@ class EdFiConfig(BaseModel):
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], config_dir: Path) -> EdFiConfig:
-        try:
-            config = cls.model_validate(raw)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"sis.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-            )
-            raise PluginConfigError(problems) from None
+        config = validate_section(cls, raw)
         secret_file = config.edfi.client_secret_file
         return config.model_copy(
             update={
-                "code_map": _under(config.code_map, config_dir),
-                "field_map": _under(config.field_map, config_dir),
+                "code_map": relative_to(config.code_map, config_dir),
+                "field_map": relative_to(config.field_map, config_dir),
                 "edfi": config.edfi.model_copy(
-                    update={"client_secret_file": _under(secret_file, config_dir)}
+                    update={"client_secret_file": relative_to(secret_file, config_dir)}
                 ),
             }
         )
-
-
-def _under(path: Path | None, base: Path) -> Path | None:
-    """Relative paths in the settings file are relative to the file's folder."""
-    if path is None or path.is_absolute():
-        return path
-    return base / path

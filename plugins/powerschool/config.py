@@ -6,46 +6,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from truancy.plugins.base import PluginConfigError
+from truancy.plugins.config import ClientCredentialsConfig, SecretSource, relative_to, validate_section
 
 ROSTER_SCOPES = (
     "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly",
     "https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly",
 )
-
-
-class SecretSource(BaseModel):
-    """A client secret given inline or in a file (e.g. a systemd credential)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    client_secret: SecretStr | None = None
-    client_secret_file: Path | None = None
-
-    def secret(self) -> str:
-        if self.client_secret is not None:
-            return self.client_secret.get_secret_value()
-        assert self.client_secret_file is not None
-        try:
-            return self.client_secret_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise PluginConfigError(
-                f"client_secret_file {self.client_secret_file} cannot be read ({exc.strerror})"
-            ) from None
-
-
-class ClientCredentialsConfig(SecretSource):
-    """OAuth 2 client credentials."""
-
-    client_id: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _one_secret_source(self) -> ClientCredentialsConfig:
-        if (self.client_secret is None) == (self.client_secret_file is None):
-            raise ValueError("set exactly one of client_secret or client_secret_file")
-        return self
 
 
 class OneRosterConfig(SecretSource):
@@ -103,33 +71,21 @@ class PowerSchoolConfig(BaseModel):
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], config_dir: Path) -> PowerSchoolConfig:
-        try:
-            config = cls.model_validate(raw)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"sis.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-            )
-            raise PluginConfigError(problems) from None
+        config = validate_section(cls, raw)
         return config.model_copy(
             update={
-                "code_map": _relative_to(config.code_map, config_dir),
-                "field_map": _relative_to(config.field_map, config_dir),
+                "code_map": relative_to(config.code_map, config_dir),
+                "field_map": relative_to(config.field_map, config_dir),
                 "oneroster": config.oneroster.model_copy(
                     update={
-                        "client_secret_file": _relative_to(config.oneroster.client_secret_file, config_dir),
-                        "csv_package": _relative_to(config.oneroster.csv_package, config_dir),
+                        "client_secret_file": relative_to(config.oneroster.client_secret_file, config_dir),
+                        "csv_package": relative_to(config.oneroster.csv_package, config_dir),
                     }
                 ),
                 "powerschool": config.powerschool.model_copy(
                     update={
-                        "client_secret_file": _relative_to(config.powerschool.client_secret_file, config_dir)
+                        "client_secret_file": relative_to(config.powerschool.client_secret_file, config_dir)
                     }
                 ),
             }
         )
-
-
-def _relative_to(path: Path | None, base: Path) -> Path | None:
-    if path is None or path.is_absolute():
-        return path
-    return base / path
