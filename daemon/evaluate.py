@@ -9,6 +9,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import groupby
@@ -220,12 +221,17 @@ class Evaluator:
     def _merged_streams(
         self,
     ) -> Iterator[tuple[str, str | None, list[AttendanceEvent], CaseState | None]]:
-        """(student, SIS key, events, previous case) for every active student, in id order."""
+        """(student, SIS key, events, previous case) for every active student, in id order.
+
+        The cursors are closed explicitly: a half-read SQLite cursor kept alive by a traceback would
+        otherwise hold its read lock past the connection's return to the pool and lock out the next cycle.
+        """
         by_id = _binary_order(self.engine)
         with (
             self.engine.connect() as s_conn,
             self.engine.connect() as a_conn,
             self.engine.connect() as c_conn,
+            ExitStack() as cursors,
         ):
             student_rows = s_conn.execution_options(yield_per=2000).execute(
                 select(students.c.student_id, students.c.sis_ref)
@@ -249,6 +255,9 @@ class Evaluator:
                     select(cases.c.student_id, cases.c.state).order_by(by_id(cases.c.student_id))
                 )
             )
+            cursors.callback(student_rows.close)
+            cursors.callback(event_rows.close)
+            cursors.callback(case_rows.close)
             for student_id, sis_ref in student_rows:
                 events = [
                     AttendanceEvent(sid, day, Category(category), minutes, code, school)
@@ -284,8 +293,12 @@ class _PeekableRows:
     """Rows ordered by student id, consumed one student at a time."""
 
     def __init__(self, rows: Any) -> None:
+        self._result = rows
         self._rows = iter(rows)
         self._head: Any = next(self._rows, None)
+
+    def close(self) -> None:
+        self._result.close()
 
     def take_while(self, student_id: str) -> list[Any]:
         while self._head is not None and self._head[0] < student_id:
