@@ -7,7 +7,6 @@ session; what the officer does there reaches the case on the next sync cycle. Ne
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.daemon.browser import chromium, new_tab, require_playwright, screenshot
 from tests.daemon.sandbox_sync import District
 from truancy.daemon.runtime import runtime
 from truancy.daemon.schema import cases, students
@@ -23,24 +23,10 @@ from truancy.mappings.case import CaseState, case_from_dict
 from truancy.plugins.powerschool.build import bundle_dir
 from truancy.sandbox.server import SandboxServer, write_daemon_config
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
+sync_api = require_playwright()
 pytestmark = pytest.mark.slow
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 NOTE_TEXT = "<b>Called</b> mum & \"dad\" <script>alert('x')</script> — 母亲说明天来 — مكالمة مع الأم"
-WAIT_MS = 20_000
 
 
 @pytest.fixture
@@ -53,14 +39,8 @@ def district(tmp_path: Path) -> Iterator[District]:
 
 @pytest.fixture
 def page() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            tab = browser.new_page()
-            tab.set_default_timeout(WAIT_MS)
-            yield tab
-        finally:
-            browser.close()
+    with chromium(sync_api) as browser:
+        yield new_tab(browser)
 
 
 def case_of(district: District, studentsdcid: str) -> CaseState:
@@ -70,11 +50,6 @@ def case_of(district: District, studentsdcid: str) -> CaseState:
         ).scalar_one()
         state = connection.execute(select(cases.c.state).where(cases.c.student_id == student_id)).scalar_one()
     return case_from_dict(state)
-
-
-def screenshot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"officer-{name}.png"), full_page=True)
 
 
 def test_an_officer_works_the_case_in_the_student_page(district: District, page: Any) -> None:
@@ -93,14 +68,14 @@ def test_an_officer_works_the_case_in_the_student_page(district: District, page:
     evidence.first.wait_for()
     assert evidence.count() >= 1
     assert flag["citation"] in page.locator("#truancy-sync-evidence").inner_text()
-    screenshot(page, "1-banner-and-evidence")
+    screenshot(page, "officer-1-banner-and-evidence")
 
     page.get_by_role("tab", name="Tasks").click()
     line = page.locator("tr.truancy-sync-task", has_text=task["title"])
     line.locator("select").select_option("conference_held")
     line.get_by_role("button", name="Mark done").click()
     page.locator("tr.truancy-sync-task", has_text=task["title"]).filter(has_text="conference_held").wait_for()
-    screenshot(page, "2-task-done")
+    screenshot(page, "officer-2-task-done")
 
     page.get_by_role("tab", name="Notes").click()
     page.locator("textarea[name=note_text]").fill(NOTE_TEXT)
@@ -109,7 +84,7 @@ def test_an_officer_works_the_case_in_the_student_page(district: District, page:
     shown.wait_for()
     assert shown.inner_text() == NOTE_TEXT
     assert page.locator(".truancy-sync-note-text b, .truancy-sync-note-text script").count() == 0
-    screenshot(page, "3-note-added")
+    screenshot(page, "officer-3-note-added")
 
     applied = district.sync()
     assert applied.ok, applied.errors
@@ -127,7 +102,7 @@ def test_an_officer_works_the_case_in_the_student_page(district: District, page:
     page.reload()
     page.get_by_role("tab", name="Notes").click()
     assert page.locator(".truancy-sync-note-text", has_text="mum").inner_text() == NOTE_TEXT
-    screenshot(page, "4-after-sync")
+    screenshot(page, "officer-4-after-sync")
 
 
 def test_the_start_page_lists_open_cases_with_filters(district: District, page: Any) -> None:
@@ -146,7 +121,7 @@ def test_the_start_page_lists_open_cases_with_filters(district: District, page: 
     page.locator("input[name=due_by]").dispatch_event("change")
     page.locator(".truancy-sync-status", has_text="0 of").wait_for()
     assert listed.count() == 0
-    screenshot(page, "5-open-cases")
+    screenshot(page, "officer-5-open-cases")
 
 
 def test_the_api_refuses_a_cross_site_write_with_the_session_cookie(district: District, page: Any) -> None:
