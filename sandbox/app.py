@@ -33,7 +33,21 @@ DEMO_CLIENT_SECRET = "sandbox"  # noqa: S105
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
+class InjectedDropError(Exception):
+    """Raised after the response has started, so the server aborts the connection with no body."""
+
+
+class _DroppingResponse(Response):
+    """Headers promising a body, then an abort: to the client, a connection that broke mid-response."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]})
+        raise InjectedDropError("injected fault: connection dropped")
+
+
 def _fault_response(path: str, fault: Fault) -> Response:
+    if fault.drop:
+        return _DroppingResponse()
     headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
     description = f"injected fault: HTTP {fault.status}"
     if path.startswith((BASE_PATH, V1P1_PATH, "/oauth/token")):
@@ -54,10 +68,11 @@ def _control_routes(
                 status=int(body.get("status", 500)),
                 remaining=int(body.get("count", 1)),
                 retry_after=None if body.get("retry_after") is None else int(body["retry_after"]),
+                drop=bool(body.get("drop", False)),
             )
         except (KeyError, TypeError, ValueError):
             return JSONResponse(
-                {"message": "expected path_prefix, status, count and optional retry_after"}, 400
+                {"message": "expected path_prefix, status, count and optional retry_after or drop"}, 400
             )
         faults.add(fault)
         return JSONResponse({"status": "queued"})

@@ -18,6 +18,8 @@ class Fault:
     status: int
     remaining: int
     retry_after: int | None
+    drop: bool = False
+    """Drop the connection mid-response instead of answering with ``status``."""
 
 
 class FaultPlan:
