@@ -35,6 +35,15 @@ class OneRosterRecord(BaseModel):
     status: str
     date_last_modified: datetime = Field(alias="dateLastModified")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        """The spec says a missing value is left out, but providers send null (Ed-Fi's OneRoster
+        service sends ``"grades": null``, ``"userIds": null``): treat the two alike."""
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
+
     @field_validator("status", mode="before")
     @classmethod
     def _known_status(cls, value: Any) -> str:

@@ -365,3 +365,21 @@ def test_given_orgs_classes_and_sessions_when_parsed_then_refs_become_sourced_id
     assert klass.term_sourced_ids == ("t1", "t2")
     assert session.school_year == "2026"
     assert session.end_date == date(2026, 6, 4)
+
+
+def test_null_fields_read_as_absent() -> None:
+    """Ed-Fi's OneRoster service sends nulls the spec says to leave out; they must not quarantine a user."""
+    raw = {
+        "sourcedId": "staff-1",
+        "status": "active",
+        "dateLastModified": "2025-08-01T00:00:00Z",
+        "enabledUser": "true",
+        "roles": [{"roleType": "primary", "role": "teacher", "org": {"sourcedId": "school-100"}}],
+        "grades": None,
+        "userIds": None,
+        "identifier": None,
+    }
+    users, rejected = parse_records(OneRosterUser, [raw])
+    assert rejected == []
+    assert users[0].grades == ()
+    assert users[0].user_ids == ()
