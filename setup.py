@@ -4,7 +4,7 @@ pyproject.toml cannot express "every package under connector/ becomes truancy.co
 so the package list and the folder mapping are computed here from the layer folders.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 LAYERS = ("connector", "mappings", "plugins", "daemon", "sandbox")
 DATA_EXTENSIONS = ("yaml", "yml", "toml", "json", "html", "js", "css", "xml", "ini", "mako", "csv", "txt")
@@ -16,7 +16,9 @@ for layer in LAYERS:
     root = f"truancy.{layer}"
     packages.append(root)
     package_dir[root] = layer
-    for sub in find_packages(layer):
+    # Namespace discovery includes the data-only folders (policy packs, the plugin bundle) as packages,
+    # so their files ship in the wheel with the package_data patterns below.
+    for sub in find_namespace_packages(layer, exclude=["*__pycache__*"]):
         packages.append(f"{root}.{sub}")
         package_dir[f"{root}.{sub}"] = f"{layer}/{sub.replace('.', '/')}"
 
