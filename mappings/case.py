@@ -312,12 +312,17 @@ class _Draft:
         self._add_reports(updated, designation, notes)
 
     def _add_reports(self, held: HeldDesignation, designation: Designation, notes: NoteTemplates) -> None:
-        """Reports beyond those held, dated by the latest counted record (the one that made them)."""
+        """Reports beyond those held, each dated by the day the engine says it was met (the record
+        that made it); without per-report dates, by the latest counted record."""
         if designation.occasions <= held.occasions:
             return
         latest = max((e.date for e in designation.evidence), default=designation.met_on)
-        reported_on = max(latest, designation.met_on)
+        fallback = max(latest, designation.met_on)
+        dates: list[date] = []
         for occasion in range(held.occasions + 1, designation.occasions + 1):
+            known = designation.report_dates
+            reported_on = known[occasion - 1] if len(known) >= occasion else fallback
+            dates.append(reported_on)
             text = notes.render(
                 "reported",
                 label=designation.label,
@@ -326,8 +331,7 @@ class _Draft:
                 occasion=str(occasion),
             )
             self.record(reported_on, "reported", text, designation=designation.id)
-        extra = (reported_on,) * (designation.occasions - held.occasions)
-        self.designations[designation.id] = replace(held, report_dates=(*held.report_dates, *extra))
+        self.designations[designation.id] = replace(held, report_dates=(*held.report_dates, *dates))
 
     def move_tiers(self, policy: CasePolicy, calendar: SchoolCalendar, as_of: date) -> None:
         """Enter each tier whose condition now holds; leave (and log) each whose condition no longer does."""

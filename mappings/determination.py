@@ -28,7 +28,8 @@ class Designation:
 
     ``met_on`` is the school day the threshold was first crossed (the trigger for deadlines);
     ``occasions`` counts how many times the rule has been met this school year where the law
-    counts repeated reports (e.g. California 48261), else 1.
+    counts repeated reports (e.g. California 48261), else 1; ``report_dates`` holds the day each of
+    those occasions was met, in order (empty where the rule has no repeated reports).
     """
 
     id: str
@@ -41,6 +42,7 @@ class Designation:
     unit: str
     evidence: tuple[Evidence, ...]
     occasions: int = 1
+    report_dates: tuple[date, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -248,6 +248,7 @@ def _designation(
         unit=rule.unit,
         evidence=tuple(evidence),
         occasions=len(outcome.reports) if rule.repeat is not None else 1,
+        report_dates=tuple(report.on for report in outcome.reports) if rule.repeat is not None else (),
     )
 
 

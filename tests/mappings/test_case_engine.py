@@ -71,3 +71,16 @@ def test_ca_excused_absences_retract_the_designations_and_keep_the_log() -> None
     assert corrected.history[: len(case.history)] == case.history
     assert tasks(corrected, date(2026, 1, 28), excused) == {}
     assert cycle(corrected, date(2026, 1, 28), excused) == corrected
+
+
+def test_reports_found_in_one_evaluation_keep_their_own_dates() -> None:
+    """A first sync at the end of the year sees every report at once; each is still dated by the
+    absence that made it (§ 48261), not all by the last one."""
+    case = cycle(None, date(2026, 1, 30), ABSENCES)
+    assert case.designations["truant"].report_dates == (
+        date(2026, 1, 16),
+        date(2026, 1, 21),
+        date(2026, 1, 23),
+    )
+    reports = [event.on for event in case.history if event.kind == "reported"]
+    assert reports == [date(2026, 1, 21), date(2026, 1, 23)]
