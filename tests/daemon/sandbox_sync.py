@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from sqlalchemy import select
 
 from truancy.connector.http import HttpSession
 from truancy.connector.powerschool import PowerSchoolClient, powerschool_auth
 from truancy.daemon.pipeline import CycleSummary, SyncPipeline
 from truancy.daemon.runtime import runtime
+from truancy.daemon.schema import cases, students
 from truancy.daemon.settings import Settings, load_settings
+from truancy.mappings.case import CaseState, case_from_dict
 from truancy.sandbox.server import SandboxServer, write_daemon_config
 
 TABLES = ("U_TRUANCY_FLAGS", "U_TRUANCY_NOTES", "U_TRUANCY_TASKS")
@@ -36,12 +39,28 @@ class District:
         response.raise_for_status()
         return response
 
+    @contextmanager
+    def powerschool(self) -> Iterator[PowerSchoolClient]:
+        """The SIS's own API, as an officer's browser or a test reads and edits it."""
+        url = self.server.url
+        with HttpSession(url, auth=powerschool_auth(url, "sandbox", "sandbox")) as session:
+            yield PowerSchoolClient(session)
+
     def sis_rows(self) -> dict[str, list[dict[str, str]]]:
         """Every row of the three truancy tables, read through the SIS's own API."""
-        session = HttpSession(self.server.url, auth=powerschool_auth(self.server.url, "sandbox", "sandbox"))
-        with session:
-            client = PowerSchoolClient(session)
+        with self.powerschool() as client:
             return {table: [row for page in client.iter_table(table) for row in page] for table in TABLES}
+
+    def case_of(self, studentsdcid: str) -> CaseState:
+        """The daemon's stored case for the student with this PowerSchool DCID."""
+        with runtime(self.settings) as rt, rt.engine.connect() as connection:
+            student_id = connection.execute(
+                select(students.c.student_id).where(students.c.sis_ref == studentsdcid)
+            ).scalar_one()
+            state = connection.execute(
+                select(cases.c.state).where(cases.c.student_id == student_id)
+            ).scalar_one()
+        return case_from_dict(state)
 
 
 @contextmanager

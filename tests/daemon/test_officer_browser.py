@@ -12,14 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from tests.daemon.browser import chromium, new_tab, require_playwright, screenshot
 from tests.daemon.sandbox_sync import District
-from truancy.daemon.runtime import runtime
-from truancy.daemon.schema import cases, students
 from truancy.daemon.settings import load_settings
-from truancy.mappings.case import CaseState, case_from_dict
 from truancy.plugins.powerschool.build import bundle_dir
 from truancy.sandbox.server import SandboxServer, write_daemon_config
 
@@ -41,15 +37,6 @@ def district(tmp_path: Path) -> Iterator[District]:
 def page() -> Iterator[Any]:
     with chromium(sync_api) as browser:
         yield new_tab(browser)
-
-
-def case_of(district: District, studentsdcid: str) -> CaseState:
-    with runtime(district.settings) as rt, rt.engine.connect() as connection:
-        student_id = connection.execute(
-            select(students.c.student_id).where(students.c.sis_ref == studentsdcid)
-        ).scalar_one()
-        state = connection.execute(select(cases.c.state).where(cases.c.student_id == student_id)).scalar_one()
-    return case_from_dict(state)
 
 
 def test_an_officer_works_the_case_in_the_student_page(district: District, page: Any) -> None:
@@ -88,7 +75,7 @@ def test_an_officer_works_the_case_in_the_student_page(district: District, page:
 
     applied = district.sync()
     assert applied.ok, applied.errors
-    case = case_of(district, dcid)
+    case = district.case_of(dcid)
     assert task["task_type"] in case.completed_tasks
     assert case.completed_tasks[task["task_type"]].outcome == "conference_held"
     note = next(row for row in district.sis_rows()["U_TRUANCY_NOTES"] if row.get("author") == "officer")

@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from tests.daemon.sandbox_sync import District, sandbox_district
-from truancy.connector.http import HttpSession
-from truancy.connector.powerschool import PowerSchoolClient, powerschool_auth
-from truancy.daemon.runtime import runtime
-from truancy.daemon.schema import cases, students
-from truancy.mappings.case import CaseState, case_from_dict
+from tests.daemon.sandbox_sync import sandbox_district
 
 pytestmark = pytest.mark.slow
 
 NOTE_TEXT = "<b>Called</b> mum & \"dad\"; 'ok' — 母亲说明天来 — مكالمة مع الأم"
 TODAY = date.today().isoformat()
-
-
-@contextmanager
-def officer(district: District) -> Iterator[PowerSchoolClient]:
-    url = district.server.url
-    with HttpSession(url, auth=powerschool_auth(url, "sandbox", "sandbox")) as session:
-        yield PowerSchoolClient(session)
-
-
-def case_of(district: District, studentsdcid: str) -> CaseState:
-    with runtime(district.settings) as rt, rt.engine.connect() as connection:
-        student_id = connection.execute(
-            select(students.c.student_id).where(students.c.sis_ref == studentsdcid)
-        ).scalar_one()
-        state = connection.execute(select(cases.c.state).where(cases.c.student_id == student_id)).scalar_one()
-    return case_from_dict(state)
 
 
 def test_officer_work_advances_the_case_and_is_never_overwritten(tmp_path: Path) -> None:
@@ -46,7 +22,7 @@ def test_officer_work_advances_the_case_and_is_never_overwritten(tmp_path: Path)
         task = next(row for row in rows["U_TRUANCY_TASKS"] if row["status"] == "open")
         dcid = task["studentsdcid"]
         flag = next(row for row in rows["U_TRUANCY_FLAGS"] if row["studentsdcid"] == dcid)
-        with officer(district) as sis:
+        with district.powerschool() as sis:
             done = {"status": "done", "completed_date": TODAY, "outcome": "letter_sent"}
             sis.update_row("U_TRUANCY_TASKS", task["id"], done)
             sis.update_row(
@@ -68,7 +44,7 @@ def test_officer_work_advances_the_case_and_is_never_overwritten(tmp_path: Path)
         applied = district.sync()
         assert applied.ok, applied.errors
         assert applied.officer_actions >= 3
-        case = case_of(district, dcid)
+        case = district.case_of(dcid)
         kinds = {event.kind: event for event in case.history}
         assert kinds["task_done"].on == date.today()
         assert task["task_type"] in kinds["task_done"].detail
@@ -89,18 +65,18 @@ def test_officer_work_advances_the_case_and_is_never_overwritten(tmp_path: Path)
         quiet = district.sync()
         assert quiet.ok, quiet.errors
         assert (quiet.writes.created, quiet.writes.updated, quiet.writes.deleted) == (0, 0, 0)
-        assert case_of(district, dcid) == case
+        assert district.case_of(dcid) == case
 
 
 def test_an_officer_edit_against_the_desired_state_wins_and_is_logged_once(tmp_path: Path) -> None:
     with sandbox_district(tmp_path) as district:
         assert district.sync().ok
         task = next(row for row in district.sis_rows()["U_TRUANCY_TASKS"] if row["status"] == "open")
-        with officer(district) as sis:
+        with district.powerschool() as sis:
             sis.update_row("U_TRUANCY_TASKS", task["id"], {"status": "cancelled"})
 
         assert district.sync().ok
-        case = case_of(district, task["studentsdcid"])
+        case = district.case_of(task["studentsdcid"])
         overrides = [event for event in case.history if event.kind == "officer_override"]
         assert len(overrides) == 1
         assert task["sync_key"] in overrides[0].detail
@@ -110,4 +86,4 @@ def test_an_officer_edit_against_the_desired_state_wins_and_is_logged_once(tmp_p
 
         quiet = district.sync()
         assert (quiet.writes.created, quiet.writes.updated, quiet.writes.deleted) == (0, 0, 0)
-        assert case_of(district, task["studentsdcid"]) == case
+        assert district.case_of(task["studentsdcid"]) == case
