@@ -16,7 +16,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, select
+from sqlalchemy import ColumnElement, Engine, func, select
 
 from truancy.daemon.officer import OfficerWork
 from truancy.daemon.progress import Reporter
@@ -131,8 +131,10 @@ class Evaluator:
         result = Evaluation(as_of=as_of, school_year=school_year_of(as_of))
         windows = self._enrollment_windows()
         with self.engine.connect() as connection:
-            total = connection.execute(select(students.c.student_id).where(~students.c.deleted)).all()
-        phase = self.reporter.phase("Evaluating policy", total=len(total))
+            total = connection.execute(
+                select(func.count()).select_from(students).where(~students.c.deleted)
+            ).scalar_one()
+        phase = self.reporter.phase("Evaluating policy", total=total)
         pending: list[dict[str, Any]] = []
         for student_id, sis_ref, events, previous in self._merged_streams():
             phase.advance()

@@ -7,9 +7,10 @@ so a sync interrupted anywhere resumes from the last complete pass and loses not
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
@@ -96,12 +97,31 @@ class Ingest:
             since = None if full else read_bookmark(connection, ROSTER_STREAM)
         phase = self.reporter.phase("Rosters (OneRoster)")
         for page in self.plugin.roster_pages(since):
-            with self.engine.begin() as connection:
-                self._apply_roster_page(connection, page)
-                _later_bookmark(connection, ROSTER_STREAM, page.bookmark)
-                if since is None and page.bookmark is not None:
-                    self._retire_unseen_roster(connection)
+            self._commit_page(
+                ROSTER_STREAM,
+                page.bookmark,
+                full=since is None,
+                apply=partial(self._apply_roster_page, page=page),
+                retire=self._retire_unseen_roster,
+            )
             phase.advance(len(page.students) + len(page.enrollments))
+
+    def _commit_page(
+        self,
+        stream: str,
+        bookmark: str | None,
+        *,
+        full: bool,
+        apply: Callable[[Connection], None],
+        retire: Callable[[Connection], None],
+    ) -> None:
+        """One page in one transaction, with the stream's bookmark; the last page of a full pass
+        also retires what the pass did not see."""
+        with self.engine.begin() as connection:
+            apply(connection)
+            _later_bookmark(connection, stream, bookmark)
+            if full and bookmark is not None:
+                retire(connection)
 
     def _retire_unseen_roster(self, connection: Connection) -> None:
         unseen = students.c.seen_cycle != self.cycle_id
@@ -175,11 +195,13 @@ class Ingest:
             )
         phase = self.reporter.phase("Attendance (PowerQuery)")
         for page in self.plugin.attendance_pages(since, refs.get):
-            with self.engine.begin() as connection:
-                self._apply_attendance_page(connection, page)
-                _later_bookmark(connection, ATTENDANCE_STREAM, page.bookmark)
-                if since is None and page.bookmark is not None:
-                    self._retire_unseen_attendance(connection)
+            self._commit_page(
+                ATTENDANCE_STREAM,
+                page.bookmark,
+                full=since is None,
+                apply=partial(self._apply_attendance_page, page=page),
+                retire=self._retire_unseen_attendance,
+            )
             phase.advance(len(page.changes) + len(page.rejected))
 
     def _retire_unseen_attendance(self, connection: Connection) -> None:
