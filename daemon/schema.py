@@ -150,6 +150,23 @@ mapping_files = Table(
     Column("kind", String(32), nullable=False),
     Column("source", Text, nullable=False),
     Column("path", Text),
+    Column("version", String(128)),
     Column("first_cycle", Integer, nullable=False),
     Column("first_seen", DateTime(timezone=True), nullable=False),
+)
+
+store_instance = Table(
+    "store_instance",
+    metadata,
+    # random, made once per store; every row the daemon writes to the SIS carries it
+    Column("instance_id", String(32), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+adopted_instances = Table(
+    "adopted_instances",
+    metadata,
+    # other stores' instance ids whose SIS rows this store took over (`truancy db adopt`)
+    Column("instance_id", String(32), primary_key=True),
+    Column("adopted_at", DateTime(timezone=True), nullable=False),
 )
