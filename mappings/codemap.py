@@ -1,22 +1,37 @@
 """Attendance-code maps: the district's own codes, translated into what the law counts.
 
 The map is data an admin edits and can read, so that a district sees (and can defend) how every
-local code is counted. A code missing from the map is never guessed: the caller quarantines it.
+local code is counted. A code missing from the map is never guessed: the row is quarantined.
+
+``normalise`` is the one function that turns a raw SIS mark into what the law counts. The daemon
+keeps every raw mark (present and unknown codes included) and normalises at each evaluation, so a
+new map applies to the stored year at the next cycle, with no re-read of the SIS.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from truancy.mappings.facts import Category
+from truancy.mappings.facts import AttendanceEvent, Category
 from truancy.mappings.yaml_source import MappingFileError, parse_yaml, validation_error
 
-__all__ = ["CodeEntry", "CodeMap", "MappingFileError", "load_code_map"]
+__all__ = [
+    "CodeEntry",
+    "CodeLookup",
+    "CodeMap",
+    "MappingFileError",
+    "Quarantined",
+    "RawMark",
+    "load_code_map",
+    "normalise",
+]
 
 
 class CodeEntry(BaseModel):
@@ -76,3 +91,53 @@ def load_code_map(path: Path | str) -> CodeMap:
     except UnicodeDecodeError as exc:
         raise MappingFileError(path.name, None, "", f"not UTF-8 text (byte {exc.start})") from None
     return CodeMap.from_yaml_text(text, source=path.name)
+
+
+CodeLookup = Callable[[str], CodeEntry | None]
+"""How a plugin reads its code map (PowerSchool codes as written, Ed-Fi descriptors case-blind)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawMark:
+    """One SIS attendance row as the SIS holds it: the school's own code and the minutes it gives.
+
+    ``minutes`` is whatever the SIS recorded, kept even for a whole-day code, so that remapping a
+    code to a part-day one needs no re-read.
+    """
+
+    student_id: str
+    date: date
+    code: str
+    minutes: int | None = None
+    school_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A mark the map cannot count yet: it neither counts as present nor as absent until fixed.
+
+    ``reason`` names the code, never the student or the row.
+    """
+
+    code: str
+    reason: str
+
+
+def normalise(mark: RawMark, lookup: CodeLookup) -> AttendanceEvent | Quarantined | None:
+    """What ``mark`` counts as under the map: an event, None for a present day, or a quarantine."""
+    code = mark.code.strip()
+    entry = lookup(mark.code)
+    if entry is None:
+        return Quarantined(code, f"attendance code {code!r} is not in the code map")
+    if entry.partial_day and mark.minutes is None:
+        return Quarantined(code, f"partial-day code {code!r} without minutes")
+    if entry.category is Category.PRESENT:
+        return None
+    return AttendanceEvent(
+        student_id=mark.student_id,
+        date=mark.date,
+        category=entry.category,
+        minutes_absent=mark.minutes if entry.partial_day else None,
+        code=mark.code,
+        school_id=mark.school_id,
+    )
