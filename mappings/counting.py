@@ -38,11 +38,11 @@ class Selector:
 
     __slots__ = ("_categories", "_full_days", "_minimum_minutes")
 
-    def __init__(self, counts: Counts) -> None:
+    def __init__(self, counts: Counts, day_minutes: int | None = None) -> None:
         self._categories = frozenset(counts.categories)
         self._full_days = counts.full_days
         partial = counts.partial_days
-        self._minimum_minutes = partial.minimum_minutes if partial is not None else None
+        self._minimum_minutes = partial.minimum_minutes_of(day_minutes) if partial is not None else None
 
     def select(self, records: Sequence[Record], after: int = -1) -> list[Record]:
         """The counted records after school-day position ``after``, one per day (the strongest
@@ -155,3 +155,87 @@ class Share:
         if self._denominator == "window_days" and self._length is not None:
             return 100.0 * counted / self._length
         return 100.0 * counted / self.enrolled(position)
+
+
+def minutes_of(record: Record, day_minutes: int) -> int:
+    """The instructional minutes a counted record missed: a whole day is the district's day, a part
+    day its minutes (at most a day; a tardy without minutes is one minute, the least it can be)."""
+    event = record[0]
+    minutes = event.minutes_absent
+    if minutes is None:
+        return 1 if event.category is _TARDY else day_minutes
+    return min(max(minutes, 1), day_minutes)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeCrossing:
+    """Like ``Crossing`` for hours: the records of the first period reaching the minutes needed
+    (the shortest run of them that does), and ``peak``, the most minutes in any one period."""
+
+    records: tuple[Record, ...] | None
+    peak: int
+
+    @property
+    def met_on(self) -> date | None:
+        return self.records[-1][0].date if self.records else None
+
+
+def first_time_crossing(
+    records: Sequence[Record], minutes: Sequence[int], needed: int, within: Within
+) -> TimeCrossing:
+    """Slide a window over the counted records, summing their minutes: the first window holding
+    ``needed`` minutes crosses, on the record that brought it there."""
+    start = 0
+    total = 0
+    peak = 0
+    crossing: tuple[Record, ...] | None = None
+    for end, record in enumerate(records):
+        total += minutes[end]
+        while not within(records[start], record):
+            total -= minutes[start]
+            start += 1
+        peak = max(peak, total)
+        if crossing is None and total >= needed:
+            first, kept = end, minutes[end]
+            while kept < needed:
+                first -= 1
+                kept += minutes[first]
+            crossing = tuple(records[first : end + 1])
+    return TimeCrossing(crossing, peak)
+
+
+def first_consecutive_crossing(
+    records: Sequence[Record], minutes: Sequence[int], needed: int
+) -> TimeCrossing:
+    """The first run of consecutive school hours reaching ``needed`` minutes (Ohio's "thirty or more
+    consecutive hours").
+
+    A run is whole days absent on consecutive school days (weekends and holidays are not school
+    days, so they do not break it), and may end with a late arrival on the next school day, whose
+    missed minutes are the start of that day. Any other part day (an early departure or a missed
+    period, whose place in the day the SIS does not give) ends the run before it and starts none:
+    its minutes are never assumed to touch the days around it.
+    """
+    run: list[Record] = []
+    total = 0
+    peak = 0
+    crossing: tuple[Record, ...] | None = None
+    previous = -2
+    for index, record in enumerate(records):
+        event, position = record
+        whole = event.minutes_absent is None and event.category is not _TARDY
+        late_arrival = event.category is _TARDY
+        joins = position == previous + 1 and run and run[-1][0].minutes_absent is None
+        joins = joins and run[-1][0].category is not _TARDY
+        if whole or late_arrival:
+            if not joins:
+                run, total = [], 0
+            run.append(record)
+            total += minutes[index]
+        else:
+            run, total = [], 0
+        previous = position
+        peak = max(peak, total)
+        if crossing is None and total >= needed:
+            crossing = tuple(run)
+    return TimeCrossing(crossing, peak)

@@ -16,11 +16,23 @@ from operator import itemgetter
 from types import MappingProxyType
 from typing import NamedTuple
 
-from truancy.mappings.counting import Crossing, Record, Selector, Share, day_of, first_crossing, within_window
+from truancy.mappings.counting import (
+    Crossing,
+    Record,
+    Selector,
+    Share,
+    TimeCrossing,
+    day_of,
+    first_consecutive_crossing,
+    first_crossing,
+    first_time_crossing,
+    minutes_of,
+    within_window,
+)
 from truancy.mappings.determination import Designation, Determination, Evidence
 from truancy.mappings.facts import Category, StudentAttendance
 from truancy.mappings.policy import Policy
-from truancy.mappings.policy_schema import Criterion, Rule
+from truancy.mappings.policy_schema import DAY_MINUTES, Criterion, Rule
 
 __all__ = ["evaluate", "evaluate_many"]
 
@@ -29,6 +41,7 @@ _NO_STUDENT_CONDITIONS: Mapping[str, Mapping[str, date]] = MappingProxyType({})
 _POSITION = itemgetter(1)
 _CALENDARS_KEPT = 256
 _TARDY = Category.TARDY
+_CONSECUTIVE = "consecutive_school_days"
 _ABSENT = frozenset({Category.EXCUSED, Category.UNEXCUSED, Category.SUSPENSION})
 
 
@@ -54,6 +67,7 @@ class _Student(NamedTuple):
     enrolled_days: int
     records: tuple[Record, ...]
     school_days: tuple[date, ...]
+    grade: str | None = None
 
 
 def evaluate(
@@ -62,13 +76,16 @@ def evaluate(
     as_of: date,
     *,
     conditions: Mapping[str, date] = _NO_CONDITIONS,
+    conditions_through: date | None = None,
 ) -> Determination:
     """The designations ``student`` meets under ``policy`` on ``as_of``.
 
     ``conditions`` are officer-confirmed facts read back from the SIS (e.g. the date a parent
-    conference was attempted); a condition dated after ``as_of`` has not happened yet.
+    conference was attempted); one dated after ``conditions_through`` (default ``as_of``) has not
+    happened yet. After the last school day the daemon evaluates attendance as of that day but
+    conditions through today, so a conference held in June still counts, dated when it was held.
     """
-    return _evaluate(policy, student, as_of, conditions, None)
+    return _evaluate(policy, student, as_of, conditions, None, conditions_through or as_of)
 
 
 def _evaluate(
@@ -77,6 +94,7 @@ def _evaluate(
     as_of: date,
     conditions: Mapping[str, date],
     calendars: _Calendars | None,
+    conditions_through: date | None = None,
 ) -> Determination:
     facts = _prepare(student, as_of, calendars)
     outcomes: dict[str, _Outcome] = {}
@@ -90,7 +108,7 @@ def _evaluate(
         counts[compiled.count_key] = outcome.value
         met_on = outcome.reports[0].on if outcome.reports else None
         if met_on is not None and compiled.has_requirements:
-            met_on = _requirements_met(compiled.rule, met_on, met, conditions, as_of)
+            met_on = _requirements_met(compiled.rule, met_on, met, conditions, conditions_through or as_of)
         if met_on is None:
             continue
         met[compiled.rule_id] = met_on
@@ -139,7 +157,7 @@ def _prepare(student: StudentAttendance, as_of: date, calendars: _Calendars | No
     records.sort(key=_POSITION)
     if len({record[1] for record in records}) < len(records):
         records.sort(key=_strongest_first)
-    return _Student(end, tuple(records), days)
+    return _Student(end, tuple(records), days, student.grade)
 
 
 class _Calendars:
@@ -204,16 +222,17 @@ def _percent(part: int, whole: int) -> float:
 
 
 def _requirements_met(
-    rule: Rule, met_on: date, met: Mapping[str, date], conditions: Mapping[str, date], as_of: date
+    rule: Rule, met_on: date, met: Mapping[str, date], conditions: Mapping[str, date], through: date
 ) -> date | None:
-    """The day every requirement of ``rule`` held, or None: a designation needs all of them."""
+    """The day every requirement of ``rule`` held, or None: a designation needs all of them
+    (a condition dated after ``through`` has not happened yet)."""
     for other in rule.requires.designations:
         if other not in met:
             return None
         met_on = max(met_on, met[other])
     for condition in rule.requires.conditions:
         happened = conditions.get(condition)
-        if happened is None or happened > as_of:
+        if happened is None or happened > through:
             return None
         met_on = max(met_on, happened)
     return met_on
@@ -259,6 +278,7 @@ def _describe(rule: Rule, criterion: Criterion) -> str:
     upper = f" and less than {rule.threshold_max:g}" if rule.threshold_max is not None else ""
     if rule.unit == "reports":
         return f"{bound} {criterion.threshold:g} reports as {rule.reports_of} in school_year"
+    bands = "; ".join(f"{band.threshold:g} in {','.join(band.grades)}" for band in rule.grade_thresholds)
     if not rule.is_percent:
         unit = f" {rule.unit.replace('_', ' ')}"
     elif rule.denominator == "window_days":
@@ -269,21 +289,23 @@ def _describe(rule: Rule, criterion: Criterion) -> str:
     what = ", ".join(category.value for category in rule.counts.categories)
     partial = rule.counts.partial_days
     if partial is not None:
-        minutes = (
-            f"over {partial.more_than_minutes} min"
-            if partial.more_than_minutes is not None
-            else f"of {partial.at_least_minutes}+ min"
-        )
+        if partial.more_than_minutes is not None:
+            minutes = f"over {partial.more_than_minutes} min"
+        elif partial.at_least_minutes is not None:
+            minutes = f"of {partial.at_least_minutes}+ min"
+        else:
+            minutes = f"over {partial.more_than_day_fraction:g} of the day"
         what += f"; part days {minutes}" if rule.counts.full_days else f"; only part days {minutes}"
-    return f"{bound} {criterion.threshold:g}{upper}{unit} ({what}) in {criterion.window.describe()}"
+    by_grade = f"; by grade: {bands}" if bands else ""
+    return f"{bound} {criterion.threshold:g}{upper}{unit} ({what}) in {criterion.window.describe()}{by_grade}"
 
 
 class _Counted:
     """Days, days-or-parts and occasions: each counted date is one, up to the threshold's crossing."""
 
-    def __init__(self, rule: Rule) -> None:
+    def __init__(self, rule: Rule, day_minutes: int | None) -> None:
         assert rule.counts is not None
-        self._selector = Selector(rule.counts)
+        self._selector = Selector(rule.counts, day_minutes)
         self._criteria = [
             (_needed(criterion.threshold, rule.compare), criterion.threshold, within_window(criterion.window))
             for criterion in rule.criteria()
@@ -291,7 +313,7 @@ class _Counted:
         self._whole_year = rule.window.kind == "school_year" and not rule.alternatives
         repeat = rule.repeat
         self._every = repeat.every if repeat is not None else 0
-        self._repeat = Selector(repeat.counts or rule.counts) if repeat is not None else None
+        self._repeat = Selector(repeat.counts or rule.counts, day_minutes) if repeat is not None else None
 
     def outcome(self, facts: _Student, outcomes: Mapping[str, _Outcome]) -> _Outcome:
         counted = self._selector.select(facts.records)
@@ -338,10 +360,10 @@ class _Percent:
     """A share of enrolled days, measured to date: a status that holds from the start of its
     current run (``met_on``), since a rising attendance rate can end it."""
 
-    def __init__(self, rule: Rule) -> None:
+    def __init__(self, rule: Rule, day_minutes: int | None) -> None:
         assert rule.counts is not None
         self._rule = rule
-        self._selector = Selector(rule.counts)
+        self._selector = Selector(rule.counts, day_minutes)
         self._whole_year = rule.window.kind == "school_year"
 
     def outcome(self, facts: _Student, outcomes: Mapping[str, _Outcome]) -> _Outcome:
@@ -387,6 +409,53 @@ class _Percent:
         return starts[index]
 
 
+class _Hours:
+    """Hours missed (Ohio): each counted record weighs its minutes, a whole day the district's
+    instructional day; met when a period's minutes reach the threshold in hours."""
+
+    def __init__(self, rule: Rule, day_minutes: int) -> None:
+        assert rule.counts is not None
+        self._rule = rule
+        self._day = day_minutes
+        self._selector = Selector(rule.counts, day_minutes)
+        self._criteria = [
+            (criterion, None if criterion.window.kind == _CONSECUTIVE else within_window(criterion.window))
+            for criterion in rule.criteria()
+        ]
+
+    def outcome(self, facts: _Student, outcomes: Mapping[str, _Outcome]) -> _Outcome:
+        counted = self._selector.select(facts.records)
+        minutes = [minutes_of(record, self._day) for record in counted]
+        best: tuple[date, int, float, TimeCrossing] | None = None
+        primary: tuple[int, float] = (0, self._rule.threshold)
+        for index, (criterion, within) in enumerate(self._criteria):
+            threshold = self._rule.threshold_for(facts.grade) if index == 0 else criterion.threshold
+            needed = _needed_minutes(threshold, self._rule.compare)
+            if within is None:
+                crossing = first_consecutive_crossing(counted, minutes, needed)
+            else:
+                crossing = first_time_crossing(counted, minutes, needed, within)
+            primary = (crossing.peak, threshold) if index == 0 else primary
+            met_on = crossing.met_on
+            if met_on is not None and (best is None or met_on < best[0]):
+                best = (met_on, index, threshold, crossing)
+        if best is None:
+            return _Outcome(_hours(primary[0]), primary[1])
+        met_on, index, threshold, crossing = best
+        assert crossing.records is not None
+        return _Outcome(_hours(crossing.peak), threshold, (_Report(met_on, crossing.records),), index)
+
+
+def _hours(minutes: int) -> float:
+    return round(minutes / 60, 2)
+
+
+def _needed_minutes(hours: float, compare: str) -> int:
+    """Minutes needed to meet an hours threshold ("at least 30 hours" needs 1,800)."""
+    exact = hours * 60
+    return math.floor(exact) + 1 if compare == "more_than" else math.ceil(exact - 1e-9)
+
+
 class _Reports:
     """CA 48262: how many times another rule has been met (reported) this school year."""
 
@@ -411,7 +480,7 @@ def _needed(threshold: float, compare: str) -> int:
     return math.floor(threshold) + 1 if compare == "more_than" else math.ceil(threshold)
 
 
-_Evaluator = _Counted | _Percent | _Reports
+_Evaluator = _Counted | _Percent | _Hours | _Reports
 
 
 class _Compiled(NamedTuple):
@@ -427,6 +496,7 @@ class _Compiled(NamedTuple):
 def _compiled(policy: Policy) -> tuple[_Compiled, ...]:
     """Each enabled rule of ``policy`` in dependency order, with its counting prepared once."""
     compiled: list[_Compiled] = []
+    day_minutes = policy.parameters.get(DAY_MINUTES)
     for rule_id in policy.rule_order:
         rule = policy.rules[rule_id]
         if not rule.enabled:
@@ -434,10 +504,14 @@ def _compiled(policy: Policy) -> tuple[_Compiled, ...]:
         evaluator: _Evaluator
         if rule.unit == "reports":
             evaluator = _Reports(rule)
+        elif rule.unit == "hours":
+            # load_policy refuses a pack whose hour rules lack the day's length.
+            assert day_minutes is not None, f"{rule_id} counts hours without {DAY_MINUTES}"
+            evaluator = _Hours(rule, day_minutes)
         elif rule.is_percent:
-            evaluator = _Percent(rule)
+            evaluator = _Percent(rule, day_minutes)
         else:
-            evaluator = _Counted(rule)
+            evaluator = _Counted(rule, day_minutes)
         descriptions = tuple(_describe(rule, criterion) for criterion in rule.criteria())
         requirements = bool(rule.requires.designations or rule.requires.conditions)
         key = f"{rule_id}.{rule.unit}"

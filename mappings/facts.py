@@ -47,11 +47,13 @@ class StudentAttendance:
 
     ``school_days`` lists every instructional day the student was enrolled on, sorted, up to the
     evaluation date; days without an event were attended. ``events`` holds the non-present days.
+    ``grade`` (``K``, ``1``-``12``, or None when unknown) picks grade-banded thresholds (Ohio).
     """
 
     student_id: str
     school_days: tuple[date, ...]
     events: tuple[AttendanceEvent, ...]
+    grade: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from truancy.mappings.case_policy import CasePolicy
-from truancy.mappings.policy_schema import CaseFile, OverrideFile, PolicyPack, Rule
+from truancy.mappings.policy_schema import CaseFile, OverrideFile, Parameter, PartialDays, PolicyPack, Rule
 from truancy.mappings.yaml_source import MappingFileError, YamlDocument, parse_yaml, validation_error
 
 __all__ = ["MappingFileError", "Policy", "available_policies", "load_policy"]
@@ -34,6 +34,8 @@ class Policy:
     rule_order: tuple[str, ...]
     warnings: tuple[str, ...] = ()
     sources: tuple[str, ...] = field(default=())
+    parameters: Mapping[str, int] = field(default_factory=dict)
+    """District parameters in force (the override's value, else the pack's sourced default)."""
 
     @property
     def id(self) -> str:
@@ -73,7 +75,9 @@ def load_policy(policy: str | Path, *, overrides: Path | None = None) -> Policy:
         digest.update(case_text.encode("utf-8"))
     base_pack = _validate_pack(base.data, base, None)
     if overrides is None:
-        return Policy(base_pack, digest.hexdigest(), _rule_order(base_pack, base), (), (path.name,))
+        parameters = _parameters(base_pack, {}, base, None)
+        order = _rule_order(base_pack, base)
+        return Policy(base_pack, digest.hexdigest(), order, (), (path.name,), parameters)
     override_text = _read(overrides)
     override = parse_yaml(override_text, overrides.name)
     override_file = _validate_override(override, base_pack)
@@ -82,7 +86,39 @@ def load_policy(policy: str | Path, *, overrides: Path | None = None) -> Policy:
     pack = pack.model_copy(update={"version": f"{pack.version}+{override.source}"})
     digest.update(override_text.encode("utf-8"))
     warnings = tuple(_looser(base_pack, pack, override_file, override))
-    return Policy(pack, digest.hexdigest(), _rule_order(pack, base), warnings, (path.name, override.source))
+    parameters = _parameters(pack, override_file.parameters, base, override)
+    sources = (path.name, override.source)
+    return Policy(pack, digest.hexdigest(), _rule_order(pack, base), warnings, sources, parameters)
+
+
+def _parameters(
+    pack: PolicyPack, given: Mapping[str, int], base: YamlDocument, override: YamlDocument | None
+) -> dict[str, int]:
+    """The parameter values in force; a rule's parameter with no value is an error, never a guess."""
+    specs: dict[str, Parameter] = dict(pack.parameters.items())
+    for name, value in given.items():
+        assert override is not None
+        declared = specs.get(name)
+        if declared is None:
+            known = ", ".join(sorted(pack.parameters)) or "none"
+            problem = f"{pack.policy} has no parameter {name!r}; its parameters: {known}"
+            raise override.error(("parameters", name), problem)
+        out_of_range = declared.problem(value)
+        if out_of_range is not None:
+            raise override.error(("parameters", name), f"{value} {out_of_range}")
+    values = {name: given.get(name, spec.default) for name, spec in pack.parameters.items()}
+    resolved: dict[str, int] = {name: value for name, value in values.items() if value is not None}
+    for rule_id, rule in pack.rules.items():
+        missing = sorted(name for name in rule.parameters_needed if name not in resolved)
+        if missing and rule.enabled:
+            name = missing[0]
+            problem = (
+                f"rule {rule_id!r} needs {name} ({specs[name].description}) and the law "
+                f"leaves it to the district: set `parameters: {{{name}: ...}}` in the district "
+                f"override file (with version: 1 and policy: {pack.policy})"
+            )
+            raise (override or base).error(("parameters", name), problem)
+    return resolved
 
 
 def _read(path: Path) -> str:
@@ -235,6 +271,16 @@ def _counts_loosened(statute: Rule, district: Rule) -> list[tuple[str, str]]:
     if statute.counts.full_days and not district.counts.full_days:
         found.append(("full_days", "whole-day absences no longer count"))
     before, after = statute.counts.partial_days, district.counts.partial_days
-    if before is not None and (after is None or after.minimum_minutes > before.minimum_minutes):
+    if before is not None and (after is None or _fewer_parts(before, after)):
         found.append(("partial_days", "counts fewer part-day absences than the statute"))
     return found
+
+
+def _fewer_parts(statute: PartialDays, district: PartialDays) -> bool:
+    """Whether the district's part-day rule counts fewer part days (a day fraction compares only
+    with another fraction, since the day's length may differ between them)."""
+    if (statute.more_than_day_fraction is None) != (district.more_than_day_fraction is None):
+        return True
+    if statute.more_than_day_fraction is not None and district.more_than_day_fraction is not None:
+        return district.more_than_day_fraction > statute.more_than_day_fraction
+    return district.minimum_minutes_of(None) > statute.minimum_minutes_of(None)

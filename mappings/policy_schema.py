@@ -14,18 +14,22 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from truancy.mappings.case_policy import CasePolicy
 from truancy.mappings.facts import Category
 
-Unit = Literal["days", "days_or_parts", "occasions", "percent_of_enrolled_days", "reports"]
+Unit = Literal["days", "days_or_parts", "occasions", "percent_of_enrolled_days", "reports", "hours"]
 WindowKind = Literal[
     "school_year",
     "calendar_month",
+    "consecutive_school_days",
     "rolling_school_days",
     "rolling_calendar_days",
     "rolling_weeks",
     "rolling_months",
     "past_school_days",
 ]
-_LENGTHLESS = ("school_year", "calendar_month")
+_LENGTHLESS = ("school_year", "calendar_month", "consecutive_school_days")
 _COUNT_UNITS = ("days", "days_or_parts", "occasions")
+DAY_MINUTES = "school_day_minutes"
+ParameterName = Literal["school_day_minutes"]
+"""District parameters the engine knows; a pack declares those its rules need (Ohio: the day's length)."""
 
 
 class _Strict(BaseModel):
@@ -33,26 +37,33 @@ class _Strict(BaseModel):
 
 
 class PartialDays(_Strict):
-    """Which part-day records count: ``more_than_minutes: 30`` (CA) or ``at_least_minutes: 1``.
+    """Which part-day records count: ``more_than_minutes: 30`` (CA), ``at_least_minutes: 1``, or
+    ``more_than_day_fraction: 0.5`` (MI: "missed more than half the day", which needs the
+    ``school_day_minutes`` parameter).
 
     A tardy whose minutes the SIS did not record is taken as one minute late: the least it can be.
     """
 
     more_than_minutes: int | None = Field(default=None, ge=0)
     at_least_minutes: int | None = Field(default=None, ge=1)
+    more_than_day_fraction: float | None = Field(default=None, gt=0, lt=1)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> PartialDays:
-        if (self.more_than_minutes is None) == (self.at_least_minutes is None):
-            raise ValueError("give exactly one of more_than_minutes or at_least_minutes")
+        given = (self.more_than_minutes, self.at_least_minutes, self.more_than_day_fraction)
+        if sum(value is not None for value in given) != 1:
+            raise ValueError("give one of more_than_minutes, at_least_minutes or more_than_day_fraction")
         return self
 
-    @property
-    def minimum_minutes(self) -> int:
+    def minimum_minutes_of(self, day_minutes: int | None) -> int:
+        """The fewest minutes absent that count; a day fraction needs the day's length."""
         if self.more_than_minutes is not None:
             return self.more_than_minutes + 1
-        assert self.at_least_minutes is not None
-        return self.at_least_minutes
+        if self.at_least_minutes is not None:
+            return self.at_least_minutes
+        assert self.more_than_day_fraction is not None
+        assert day_minutes is not None, "a day fraction needs school_day_minutes"
+        return math.floor(day_minutes * self.more_than_day_fraction) + 1
 
 
 class Counts(_Strict):
@@ -99,6 +110,47 @@ class Window(_Strict):
         return self.kind if self.length is None else f"{self.kind}: {self.length}"
 
 
+class Parameter(_Strict):
+    """A value the law leaves to the district (Ohio: the length of its instructional day).
+
+    A pack may give a ``default`` only with the ``source`` that sets it; without one, a district
+    must set the value in its override file, and the pack does not load until it does.
+    """
+
+    description: str = Field(min_length=1)
+    minimum: int = Field(default=1, ge=1)
+    maximum: int | None = Field(default=None, ge=1)
+    default: int | None = Field(default=None, ge=1)
+    source: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _sourced_default(self) -> Parameter:
+        if self.default is not None and self.source is None:
+            raise ValueError("a default needs the source that sets it (source: ...)")
+        if self.maximum is not None and self.maximum < self.minimum:
+            raise ValueError("maximum must not be below minimum")
+        if self.default is not None and self.problem(self.default):
+            raise ValueError(f"default {self.default}: {self.problem(self.default)}")
+        return self
+
+    def problem(self, value: int) -> str | None:
+        """Why ``value`` is out of range, or None."""
+        if value < self.minimum or (self.maximum is not None and value > self.maximum):
+            upper = f" and {self.maximum}" if self.maximum is not None else ""
+            return f"must be between {self.minimum}{upper}" if upper else f"must be at least {self.minimum}"
+        return None
+
+
+Grade = Literal["K", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"]
+
+
+class GradeThreshold(_Strict):
+    """A threshold for some grades only (Ohio: 10% of 910 hours in K-6, of 1,001 in 7-12)."""
+
+    grades: tuple[Grade, ...] = Field(min_length=1)
+    threshold: float = Field(gt=0)
+
+
 class Criterion(_Strict):
     """An alternative way to meet a rule (FL: 5 in a calendar month, or 10 in 90 calendar days)."""
 
@@ -137,6 +189,7 @@ class Rule(_Strict):
     alternatives: tuple[Criterion, ...] = ()
     repeat: Repeat | None = None
     requires: Requires = Requires()
+    grade_thresholds: tuple[GradeThreshold, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
@@ -149,8 +202,42 @@ class Rule(_Strict):
     def is_percent(self) -> bool:
         return self.unit == "percent_of_enrolled_days"
 
+    @property
+    def parameters_needed(self) -> frozenset[str]:
+        """District parameters this rule cannot be counted without (hours, day fractions)."""
+        partial = self.counts.partial_days if self.counts is not None else None
+        fraction = partial is not None and partial.more_than_day_fraction is not None
+        return frozenset({DAY_MINUTES}) if self.unit == "hours" or fraction else frozenset()
+
     def criteria(self) -> tuple[Criterion, ...]:
         return (Criterion(window=self.window, threshold=self.threshold), *self.alternatives)
+
+    def threshold_for(self, grade: str | None) -> float:
+        """The threshold for a student in ``grade``: its band's, else ``threshold``."""
+        for band in self.grade_thresholds:
+            if grade in band.grades:
+                return band.threshold
+        return self.threshold
+
+
+def _grade_problems(rule: Rule) -> list[str]:
+    """Grade bands pick the threshold by the student's grade; ``threshold`` is the one for a student
+    whose grade is unknown, so it must be one that every grade's threshold is met by."""
+    if not rule.grade_thresholds:
+        return []
+    problems: list[str] = []
+    grades = [grade for band in rule.grade_thresholds for grade in band.grades]
+    repeated = sorted({grade for grade in grades if grades.count(grade) > 1})
+    if repeated:
+        problems.append(f"grade {repeated[0]} is in more than one of grade_thresholds")
+    if rule.unit != "hours" or rule.alternatives:
+        problems.append("grade_thresholds apply to unit 'hours' without alternatives")
+    highest = max(band.threshold for band in rule.grade_thresholds)
+    if rule.threshold < highest:
+        problems.append(
+            f"threshold (for a student of unknown grade) must be at least every band's, here {highest:g}"
+        )
+    return problems
 
 
 def _rule_problems(rule: Rule) -> list[str]:
@@ -167,6 +254,12 @@ def _rule_problems(rule: Rule) -> list[str]:
         problems.append("reports_of is only for unit 'reports'")
     if rule.unit == "days" and rule.counts is not None and rule.counts.partial_days is not None:
         problems.append("unit 'days' counts whole days: use days_or_parts to count partial days")
+    windows = [rule.window.kind, *(alt.window.kind for alt in rule.alternatives)]
+    if rule.unit != "hours" and "consecutive_school_days" in windows:
+        problems.append("consecutive_school_days counts a run of hours: use it with unit 'hours'")
+    if rule.unit == "hours" and rule.repeat is not None:
+        problems.append("repeat reports apply to counted days and occasions, not hours")
+    problems += _grade_problems(rule)
     if rule.is_percent:
         if rule.threshold > 100:
             problems.append("a percentage threshold cannot exceed 100")
@@ -175,7 +268,7 @@ def _rule_problems(rule: Rule) -> list[str]:
         if rule.alternatives or rule.repeat is not None:
             problems.append("alternatives and repeat apply to counted days and occasions, not percentages")
     else:
-        if not math.isclose(rule.threshold, round(rule.threshold)):
+        if rule.unit != "hours" and not math.isclose(rule.threshold, round(rule.threshold)):
             problems.append(f"a count threshold must be a whole number, not {rule.threshold}")
         if rule.window.kind == "past_school_days":
             problems.append("past_school_days is for percentages; counts use rolling_school_days")
@@ -189,7 +282,7 @@ def _rule_problems(rule: Rule) -> list[str]:
         problems.append("threshold_max must be greater than threshold")
     if rule.repeat is not None and rule.window.kind != "school_year":
         problems.append("repeat reports are counted over the school_year window only")
-    if rule.unit in _COUNT_UNITS and any(alt.window.kind == "past_school_days" for alt in rule.alternatives):
+    if rule.unit in (*_COUNT_UNITS, "hours") and "past_school_days" in windows[1:]:
         problems.append("past_school_days is for percentages; counts use rolling_school_days")
     return problems
 
@@ -200,8 +293,16 @@ class PolicyPack(_Strict):
     policy: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
     name: str = Field(min_length=1)
     version: str = Field(min_length=1)
+    parameters: dict[ParameterName, Parameter] = Field(default_factory=dict)
     rules: dict[str, Rule] = Field(min_length=1)
     case: CasePolicy | None = None
+
+    @model_validator(mode="after")
+    def _parameters_declared(self) -> PolicyPack:
+        for rule_id, rule in self.rules.items():
+            for name in sorted(rule.parameters_needed - set(self.parameters)):
+                raise ValueError(f"rule {rule_id!r} needs parameter {name!r}: declare it under parameters")
+        return self
 
 
 class CaseFile(_Strict):
@@ -216,5 +317,6 @@ class OverrideFile(_Strict):
     version: Literal[1]
     policy: str
     name: str | None = None
+    parameters: dict[str, int] = Field(default_factory=dict)
     rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
     case: dict[str, Any] | None = None
