@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import select
 
+from truancy.daemon.files import private_dir
 from truancy.daemon.pipeline import SyncPipeline
 from truancy.daemon.progress import reporter
 from truancy.daemon.report import print_summary
@@ -26,7 +27,7 @@ STATE_FILE = "truancy-state.db"
 
 def run_demo(*, students: int, seed: int, workdir: Path, serve: bool, console: Console) -> None:
     workdir = workdir.resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
+    private_dir(workdir)  # the state file and the config (with the sandbox's secret) live here
     for stale in workdir.glob(f"{STATE_FILE}*"):
         stale.unlink()  # a fresh sandbox needs a fresh state file
     config_path = workdir / "truancy.toml"

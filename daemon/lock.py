@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import stat
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -24,6 +25,18 @@ def _advisory_key(district_id: str) -> int:
     """A signed 64-bit key for ``pg_try_advisory_lock``, stable for the district id."""
     digest = hashlib.sha256(f"truancy-sync:{district_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _open_lock_file(path: Path) -> IO[str]:
+    """The lock file, with the store's own permissions (as SQLite gives its journal): it names the
+    store's holder, and a file others can open could also be flock()ed by them to stall the daemon."""
+    try:
+        mode = stat.S_IMODE(os.stat(path.with_suffix("")).st_mode) & 0o660
+    except FileNotFoundError:
+        mode = 0o600
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, mode or 0o600)
+    os.fchmod(fd, mode or 0o600)
+    return os.fdopen(fd, "a+", encoding="utf-8")
 
 
 class DistrictLock:
@@ -70,7 +83,7 @@ class DistrictLock:
 
     def _acquire_file(self) -> None:
         path = self.lock_path()
-        handle = path.open("a+", encoding="utf-8")
+        handle = _open_lock_file(path)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from truancy.daemon.files import Privacy
 from truancy.daemon.settings import Settings, SettingsError, resolve_path
 from truancy.daemon.store import create_store_engine, upgrade
 from truancy.mappings.policy import Policy, load_policy
@@ -44,13 +45,38 @@ def build_plugin(settings: Settings) -> SisPlugin:
     return factory(raw, options=settings.http.connection_options(), config_dir=settings.config_dir)
 
 
-def store_engine(settings: Settings) -> Engine:
+SQLITE_PREFIX = "sqlite:///"
+
+
+def store_url(settings: Settings) -> str:
     url = settings.store.url
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+    if url.startswith(SQLITE_PREFIX) and not url.startswith(SQLITE_PREFIX + "/") and ":memory:" not in url:
         # A relative SQLite path is relative to the settings file, not to wherever the CLI runs.
-        url = prefix + str(resolve_path(settings, Path(url[len(prefix) :])))
-    return create_store_engine(url)
+        url = SQLITE_PREFIX + str(resolve_path(settings, Path(url[len(SQLITE_PREFIX) :])))
+    return url
+
+
+def sqlite_files(settings: Settings) -> list[Path]:
+    """The files of a SQLite store (database, journal, WAL, shared memory, lock); none for PostgreSQL."""
+    url = store_url(settings)
+    if not url.startswith(SQLITE_PREFIX) or ":memory:" in url:
+        return []
+    database = Path(url[len(SQLITE_PREFIX) :].split("?", 1)[0])
+    return [database, *(database.with_name(database.name + s) for s in ("-journal", "-wal", "-shm", ".lock"))]
+
+
+def store_engine(settings: Settings) -> Engine:
+    url = store_url(settings)
+    store = settings.store
+    ca = store.sslrootcert
+    if ca is not None and ca != "system":
+        ca = str(resolve_path(settings, Path(ca)))
+    return create_store_engine(url, privacy=privacy(settings), sslmode=store.sslmode, sslrootcert=ca)
+
+
+def privacy(settings: Settings) -> Privacy:
+    """Who may read the files the daemon writes: its own user, or the group ``files.group`` names."""
+    return Privacy(settings.files.group)
 
 
 @contextmanager

@@ -6,10 +6,11 @@ double underscore in the environment: ``TRUANCY_SIS__POWERSCHOOL__CLIENT_SECRET`
 
 from __future__ import annotations
 
+import grp
 import tomllib
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -58,11 +59,64 @@ class DistrictSettings(BaseModel):
         return ZoneInfo(self.timezone)
 
 
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+
 class StoreSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(default="sqlite:///truancy-state.db", description="SQLAlchemy URL of the state store")
     batch_size: int = Field(default=1000, ge=1)
+    sslmode: SslMode | None = Field(
+        default=None,
+        description="PostgreSQL TLS (libpq sslmode); unset: verify-full for a remote host, libpq's "
+        "default on loopback or a Unix socket",
+    )
+    sslrootcert: str | None = Field(
+        default=None,
+        description='PostgreSQL: the CA file that signed the server\'s certificate, or "system"',
+    )
+
+
+class FilesSettings(BaseModel):
+    """Who may read what the daemon writes (store, letters, packets, reports): its user, or one group."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group: str | None = Field(
+        default=None, description="files 0640 and folders 0750 for this group; unset: 0600 and 0700"
+    )
+
+    @field_validator("group")
+    @classmethod
+    def _known_group(cls, group: str | None) -> str | None:
+        if group is not None:
+            try:
+                grp.getgrnam(group)
+            except KeyError:
+                raise ValueError(f"group {group!r} does not exist on this machine (groupadd it)") from None
+        return group
+
+
+class RetentionSettings(BaseModel):
+    """How long each kind of record is kept once nothing needs it (days); unset: kept until purged by hand.
+
+    ``truancy purge`` destroys what is older; ``nightly = true`` has ``truancy run`` do it after the
+    nightly reconcile. Records an open case or a pending referral needs are never purged.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    nightly: bool = False
+    closed_cases_days: int | None = Field(default=None, ge=0, description="after the case closed")
+    notices_days: int | None = Field(default=None, ge=0, description="notices and delivery evidence")
+    packets_days: int | None = Field(default=None, ge=0, description="SARB/court/SAIC packets")
+    contacts_days: int | None = Field(default=None, ge=0, description="guardian contacts")
+    write_journal_days: int | None = Field(default=None, ge=0, description="the outbox journal")
+
+    def days(self, kind: str) -> int | None:
+        value: int | None = getattr(self, f"{kind}_days", None)
+        return value
 
 
 class HttpSettings(BaseModel):
@@ -183,6 +237,8 @@ class Settings(BaseSettings):
 
     district: DistrictSettings = DistrictSettings()
     store: StoreSettings = StoreSettings()
+    files: FilesSettings = FilesSettings()
+    retention: RetentionSettings = RetentionSettings()
     http: HttpSettings = HttpSettings()
     sync: SyncSettings = SyncSettings()
     mappings: MappingSettings = MappingSettings()

@@ -12,11 +12,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from truancy.daemon.files import OWNER_ONLY, Privacy, create_private_file
 from truancy.daemon.schema import bookmarks
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -30,9 +31,50 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def create_store_engine(url: str) -> Engine:
-    """An engine with SQLite tuned for one writer and crash safety (WAL, foreign keys, busy wait)."""
-    engine = create_engine(url, future=True)
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def postgres_tls(url: URL, sslmode: str | None, sslrootcert: str | None) -> dict[str, str]:
+    """libpq TLS options for a PostgreSQL store: verified TLS by default unless the server is local.
+
+    ``verify-full`` checks the certificate chain and that the certificate names the host, so a
+    network attacker can neither read the traffic nor impersonate the server. Options already in the
+    URL's query string win over the defaults (not over explicit settings).
+    """
+    options: dict[str, str] = {}
+    local = url.host is None or url.host in LOOPBACK or url.host.startswith("/")
+    if sslmode is not None:
+        options["sslmode"] = sslmode
+    elif not local and "sslmode" not in url.query:
+        options["sslmode"] = "verify-full"
+        if sslrootcert is None and "sslrootcert" not in url.query:
+            options["sslrootcert"] = "system"  # the operating system's CA store (libpq 16+)
+    if sslrootcert is not None:
+        options["sslrootcert"] = sslrootcert
+    return options
+
+
+def create_store_engine(
+    url: str,
+    *,
+    privacy: Privacy = OWNER_ONLY,
+    sslmode: str | None = None,
+    sslrootcert: str | None = None,
+) -> Engine:
+    """An engine with SQLite tuned for one writer and crash safety (WAL, foreign keys, busy wait).
+
+    A new SQLite file is created private (``privacy``) before SQLite opens it, so the database and
+    the journal, WAL and shared-memory files SQLite derives from it are never readable by others.
+    """
+    parsed = make_url(url)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        connect_args = postgres_tls(parsed, sslmode, sslrootcert)
+    elif parsed.get_backend_name() == "sqlite" and parsed.database and ":memory:" not in parsed.database:
+        database = Path(parsed.database)
+        if database.parent.is_dir():
+            create_private_file(database, privacy)
+    engine = create_engine(url, future=True, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
