@@ -365,9 +365,12 @@ class _Percent:
         self._rule = rule
         self._selector = Selector(rule.counts, day_minutes)
         self._whole_year = rule.window.kind == "school_year"
+        self._outside = frozenset(rule.outside_membership_codes)
 
     def outcome(self, facts: _Student, outcomes: Mapping[str, _Outcome]) -> _Outcome:
         rule = self._rule
+        if self._outside:
+            facts = _in_membership(facts, self._outside)
         last = facts.enrolled_days - 1
         if last < 0:
             return _Outcome(0.0, rule.threshold)
@@ -407,6 +410,23 @@ class _Percent:
         while index > 0 and self._holds(share, starts[index] - 1):
             index -= 1
         return starts[index]
+
+
+def _in_membership(facts: _Student, outside: frozenset[str]) -> _Student:
+    """The student's year without the days recorded with an ``outside`` code (NJ State-excused
+    absences): those days are neither absences nor days in membership."""
+    dropped = sorted({position for event, position in facts.records if event.code in outside})
+    if not dropped:
+        return facts
+    gone = set(dropped)
+    records = tuple(
+        (event, position - bisect_left(dropped, position))
+        for event, position in facts.records
+        if position not in gone
+    )
+    enrolled = facts.school_days[: facts.enrolled_days]
+    days = tuple(day for index, day in enumerate(enrolled) if index not in gone)
+    return _Student(len(days), records, days, facts.grade)
 
 
 class _Hours:

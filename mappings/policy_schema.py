@@ -190,6 +190,8 @@ class Rule(_Strict):
     repeat: Repeat | None = None
     requires: Requires = Requires()
     grade_thresholds: tuple[GradeThreshold, ...] = ()
+    outside_membership_codes: tuple[str, ...] = ()
+    """SIS codes of days that are neither absences nor days in membership (NJ State-excused)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
@@ -260,6 +262,8 @@ def _rule_problems(rule: Rule) -> list[str]:
     if rule.unit == "hours" and rule.repeat is not None:
         problems.append("repeat reports apply to counted days and occasions, not hours")
     problems += _grade_problems(rule)
+    if rule.outside_membership_codes and (not rule.is_percent or rule.window.kind != "school_year"):
+        problems.append("outside_membership_codes apply to a percentage over the school_year")
     if rule.is_percent:
         if rule.threshold > 100:
             problems.append("a percentage threshold cannot exceed 100")
