@@ -12,11 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.mappings.attendance_factory import CALENDAR
+from tests.mappings.packs import load_pack
 from truancy.mappings.engine import evaluate
 from truancy.mappings.facts import AttendanceEvent, Category, StudentAttendance
-from truancy.mappings.policy import Policy, available_policies, load_policy
+from truancy.mappings.policy import Policy, available_policies
 
-PACKS = {code: load_policy(code) for code in available_policies()}
+PACKS = {code: load_pack(code) for code in available_policies()}
 YEAR = CALENDAR[:100]
 CONDITIONS = {"parent_conference_attempted": YEAR[20]}
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.mappings.attendance_factory import absence, day, student
+from tests.mappings.packs import load_pack
 from truancy.mappings.engine import evaluate
 from truancy.mappings.policy import MappingFileError, available_policies, load_policy
 
@@ -39,9 +40,12 @@ def error_for(tmp_path: Path, pack: str, override: str | None = None) -> Mapping
 
 
 def test_every_built_in_pack_loads_with_its_case_section() -> None:
-    assert set(available_policies()) == {"CA", "TX", "PA", "IL", "FL", "NY", "FEDERAL"}
+    assert set(available_policies()) == {
+        *("CA", "TX", "PA", "IL", "FL", "NY", "FEDERAL"),
+        *("OH", "WA", "GA", "NC", "MI", "NJ"),
+    }
     for code in available_policies():
-        policy = load_policy(code.lower())
+        policy = load_pack(code.lower())
         assert policy.case is not None
         assert policy.rules
         assert all(rule.citation and rule.statute_text for rule in policy.rules.values())
