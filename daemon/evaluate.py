@@ -27,7 +27,7 @@ from truancy.mappings.case import (
     advance_case,
     case_from_dict,
     case_to_dict,
-    conditions_from,
+    conditions_with,
     desired_writes,
     record_overrides,
 )
@@ -126,6 +126,7 @@ class Evaluator:
         self.remap = remap
 
     def run(self, today: date) -> Evaluation:
+        self.today = today
         calendars = load_calendars(self.engine)
         as_of = evaluation_date(calendars, today)
         result = Evaluation(as_of=as_of, school_year=school_year_of(as_of))
@@ -166,15 +167,20 @@ class Evaluator:
         if not events and previous is None:
             return None
         facts = StudentAttendance(student_id, days, tuple(e for e in events if e.date <= result.as_of))
-        conditions = conditions_from(previous) if previous is not None else {}
-        determination = evaluate(self.policy, facts, result.as_of, conditions=conditions)
+        actions = self.officer.actions_for(sis_ref) if self.officer is not None else []
+        # This cycle's officer work counts this cycle, and through today: a conference held after
+        # the last school day still makes the habitual truant (dated the day it was held).
+        conditions = conditions_with(previous, actions, self.case_policy)
+        determination = evaluate(
+            self.policy, facts, result.as_of, conditions=conditions, conditions_through=self.today
+        )
         case = advance_case(
             previous,
             determination,
             case_policy=self.case_policy,
             calendar=calendar,
             school_year=result.school_year,
-            officer_actions=self.officer.actions_for(sis_ref) if self.officer is not None else (),
+            officer_actions=actions,
         )
         if case is None:
             return None

@@ -190,12 +190,9 @@ class SyncPipeline:
         phase = self.reporter.phase("Reading back the SIS")
         remote = list(self.plugin.read_back())
         phase.advance(len(remote))
-        officer = OfficerWork.from_rows(remote, self.plugin)
+        officer = OfficerWork.from_rows(remote, self.plugin, today=today)
         summary.officer_actions = officer.action_count
-        if officer.unreadable:
-            summary.errors.append(
-                f"data: {officer.unreadable} officer-edited row(s) without a readable date were not applied"
-            )
+        summary.errors.extend(officer.errors())
 
         self._enter(EVALUATE_STREAM)
         evaluator = Evaluator(

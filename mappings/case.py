@@ -24,6 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 from truancy.mappings.case_policy import CasePolicy, EnterWhen, NoteTemplates, TaskTemplate, Tier
 from truancy.mappings.determination import Designation, Determination
 from truancy.mappings.facts import SchoolCalendar
+from truancy.mappings.task_outcomes import options_json
 from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind, sync_key
 
 CaseStatus = Literal["open", "closed"]
@@ -377,15 +378,23 @@ class _Draft:
                 self._note_action(action)
 
     def _complete_task(self, action: OfficerAction, policy: CasePolicy) -> None:
+        """A task done, with the officer's outcome; only an outcome that fulfils the task (a
+        conference held or attempted, not a referral declined) meets the condition it satisfies.
+        An outcome the task's type does not list (an older code) is taken as done and fulfilling."""
         found = self._task_named(action, policy)
         if found is None:
             return
         tier, task = found
         if task.id in self.completed_tasks or self.snapshot().last_entry(tier.id) is None:
             return
+        outcome = task.outcome(action.outcome)
+        if outcome is not None and not outcome.closes:
+            return
         self.completed_tasks[task.id] = CompletedTask(action.on, action.outcome)
         detail = f"Task {task.id} done on {action.on.isoformat()}"
-        if task.satisfies is not None:
+        if outcome is not None:
+            detail += f" ({outcome.label})"
+        if task.satisfies is not None and (outcome is None or outcome.fulfils):
             earlier = self.conditions.get(task.satisfies)
             self.conditions[task.satisfies] = min(action.on, earlier) if earlier is not None else action.on
             detail += f"; condition {task.satisfies} met"
@@ -579,6 +588,7 @@ def _task(
         "status": "open" if done is None else "done",
         "citation": task.citation,
         "detail": " ".join(parts),
+        "outcome_options": options_json(task.type),
     }
     if done is not None:
         fields["completed_date"] = done.on.isoformat()
@@ -629,6 +639,23 @@ def _unit(unit: str) -> str:
 def conditions_from(case: CaseState) -> Mapping[str, date]:
     """The officer-fulfilled conditions the engine evaluates the next cycle with."""
     return dict(case.conditions)
+
+
+def conditions_with(
+    previous: CaseState | None, actions: Sequence[OfficerAction], policy: CasePolicy
+) -> Mapping[str, date]:
+    """The conditions to evaluate this cycle with: the case's, and those the officer actions read
+    back this cycle fulfil, so a conference recorded today counts today, not a cycle later.
+
+    Only tasks of tiers already entered can be done, so the previous case is enough to tell.
+    """
+    if previous is None:
+        return {}
+    if not actions or previous.status == "closed":
+        return dict(previous.conditions)
+    draft = _Draft.of(previous)
+    draft.apply_officer_actions(actions, policy)
+    return dict(draft.conditions)
 
 
 _CASE_ADAPTER: TypeAdapter[CaseState] = TypeAdapter(CaseState)

@@ -31,6 +31,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from truancy.mappings.task_outcomes import Outcome, TaskType, outcome_of
+
 _ID = r"^[a-z][a-z0-9_]*$"
 
 
@@ -50,6 +52,8 @@ class TaskTemplate(_Strict):
 
     ``satisfies`` names the condition an officer fulfils by marking the task done (e.g. the CA
     48262 conference attempt a habitual-truant designation requires); the engine reads it back.
+    ``type`` picks the outcomes the officer chooses from (:mod:`truancy.mappings.task_outcomes`):
+    a conference is held or not, a notice is sent by some means, a referral is made or declined.
     """
 
     id: str = Field(pattern=_ID)
@@ -58,6 +62,11 @@ class TaskTemplate(_Strict):
     due_school_days: int = Field(ge=0)
     checklist: tuple[str, ...] = ()
     satisfies: str | None = Field(default=None, pattern=_ID)
+    type: TaskType = "task"
+
+    def outcome(self, code: str | None) -> Outcome | None:
+        """The outcome ``code`` names for this task; None for none or one its type does not offer."""
+        return outcome_of(self.type, code)
 
 
 class Tier(_Strict):

@@ -46,7 +46,8 @@ class DesiredWrite:
     Canonical fields by kind (the plugin's field map turns them into SIS columns):
     flag: flag_type, label, citation, status, since_date, detail, tier (the case's tier label);
     note: note_date, category, author, note_text;
-    task: task_type, title, due_date, status, citation, detail (and, once done, completed_date, outcome).
+    task: task_type, title, due_date, status, citation, detail, outcome_options (the outcomes the
+    officer picks from, as JSON) and, once done, completed_date and outcome.
     """
 
     kind: WriteKind
