@@ -4,6 +4,7 @@ instructional day, is loaded with a fixture override that sets it), and the poli
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,9 @@ def load_pack(code: str) -> Policy:
     return load_policy(code, overrides=DISTRICT_OVERRIDES.get(code.upper()))
 
 
-def attendance_csv(tmp_path: Path, rows: dict[str, dict[date, tuple[str, int | None]]], days: int) -> Path:
+def attendance_csv(
+    tmp_path: Path, rows: Mapping[str, Mapping[date, tuple[str, int | None]]], days: int
+) -> Path:
     """A canonical CSV of ``days`` school days per student: ``rows`` gives each student's non-present
     days as ``{date: (category, minutes)}``; every other day is a ``present`` row."""
     lines = ["student_id,date,category,minutes_absent,code,school_id"]
