@@ -34,7 +34,10 @@ def policy_group() -> None:
 @policy_app.command("evaluate")
 def evaluate_command(
     policy: Annotated[
-        str, typer.Option(help="Built-in pack (CA, TX, PA, IL, FL, NY, FEDERAL) or a pack file.")
+        str,
+        typer.Option(
+            help="Built-in pack (CA, TX, PA, IL, FL, NY, OH, WA, GA, NC, MI, NJ, FEDERAL) or a pack file."
+        ),
     ],
     attendance: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Canonical attendance CSV.")],
     as_of: Annotated[

@@ -41,7 +41,9 @@ class DistrictSettings(BaseModel):
 
     id: str = Field(default="district", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = "School district"
-    state: str = Field(default="CA", description="policy pack: CA, TX, PA, IL, FL, NY or federal")
+    state: str = Field(
+        default="CA", description="policy pack: CA, TX, PA, IL, FL, NY, OH, WA, GA, NC, MI, NJ or federal"
+    )
     timezone: str = "America/Los_Angeles"
 
     @field_validator("timezone")
