@@ -17,16 +17,27 @@ from typing import Any
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
-from truancy.daemon.files import require_private
+from truancy.daemon.files import FileAccessError, require_private
 from truancy.daemon.runtime import sqlite_files
-from truancy.daemon.settings import Settings, resolve_path
+from truancy.daemon.settings import Settings, SettingsError, resolve_path
 
 SECRET_KEY = re.compile(r"(secret|password|passwd|token|dsn|private_key|api_key)$", re.IGNORECASE)
 SECRET_FILE_KEY = re.compile(r"(secret|password|passwd|token|dsn|key)_file$", re.IGNORECASE)
 
 
+class ExposedFileError(SettingsError):
+    """A secret or the state store that others can read: fix its mode before the daemon starts."""
+
+
 def refuse_exposed(settings: Settings, config: Path | None, secrets_dir: Path | None) -> None:
-    """Raise :class:`~truancy.daemon.files.FileAccessError` for the first file others could read."""
+    """Raise :class:`ExposedFileError` naming the first file others could read, and its fix."""
+    try:
+        _check(settings, config, secrets_dir)
+    except FileAccessError as exc:
+        raise ExposedFileError(str(exc)) from None
+
+
+def _check(settings: Settings, config: Path | None, secrets_dir: Path | None) -> None:
     for path in sqlite_files(settings):
         require_private(path, "the state store's file")
     if secrets_dir is not None and secrets_dir.is_dir():

@@ -83,7 +83,12 @@ client_id = "sandbox"
 client_secret = "sandbox"
 """
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    # It holds the sandbox's client secret: owner-only (0600) whatever the umask, or `truancy run`
+    # and `sync` refuse it as they refuse any secret others can read.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def serve(
