@@ -52,7 +52,7 @@ def full_reconcile(url: str, config_dir: Path, page_size: int) -> dict[str, floa
     for page in plugin.roster_pages(None):
         students += len(page.students)
         enrollments += len(page.enrollments)
-        bookmark = page.bookmark or bookmark
+        bookmark = page.cursor or bookmark
     plugin.close()
     return {
         "students": students,

@@ -1,26 +1,44 @@
 """Pull streams from the SIS into the store: page by page, each page in one transaction.
 
-A stream's bookmark is written in the same transaction as its last page, and never moves back,
-so a sync interrupted anywhere resumes from the last complete pass and loses nothing.
+A stream's cursor belongs to the plugin: the daemon stores it verbatim, in the same transaction as
+the page that carried it, and keeps it only if it moves the stream on (``truancy.plugins.base.later``).
+A full pass is recorded while it runs (the cycle it started in, and on a sorted stream its latest
+checkpoint), so an interrupted pass resumes where it stopped; only the plugin's end of stream
+retires what the pass did not see.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from truancy.daemon.progress import Reporter
-from truancy.daemon.schema import attendance, calendar_days, enrollments, quarantine, students, unknown_codes
+from truancy.daemon.schema import (
+    attendance,
+    bookmarks,
+    calendar_days,
+    enrollments,
+    quarantine,
+    students,
+    unknown_codes,
+)
 from truancy.daemon.store import read_bookmark, upsert, utcnow, write_bookmark
-from truancy.plugins.base import AttendancePage, Rejected, RosterPage, SisPlugin
+from truancy.plugins.base import AttendancePage, Rejected, RosterPage, SisPlugin, StreamSpec, later
 
 ROSTER_STREAM = "roster"
 ATTENDANCE_STREAM = "attendance"
+PageT = TypeVar("PageT", RosterPage, AttendancePage)
+
+
+class StreamContractError(RuntimeError):
+    """A plugin's stream broke the contract (e.g. stopped without an end-of-stream page)."""
 
 
 @dataclass
@@ -30,17 +48,25 @@ class IngestCounts:
     unknown_codes: Counter[str] = field(default_factory=Counter)
 
 
-def _later_bookmark(connection: Connection, stream: str, candidate: str | None) -> None:
-    """Write ``candidate`` as the stream's bookmark unless it would move it backwards."""
-    if candidate is None:
-        return
-    current = read_bookmark(connection, stream)
-    if current is None or _as_instant(candidate) > _as_instant(current):
-        write_bookmark(connection, stream, candidate)
+@dataclass(frozen=True, slots=True)
+class StreamRead:
+    """One read of a stream: where it starts, and for a full pass the cycle the pass began in."""
+
+    stream: str
+    cursor: str | None
+    pass_cycle: int | None
 
 
-def _as_instant(value: str) -> datetime:
-    return datetime.fromisoformat(value).replace(tzinfo=None)
+def pass_key(stream: str) -> str:
+    return f"{stream}:pass"
+
+
+def _advance(connection: Connection, key: str, candidate: str | None) -> None:
+    """Store ``candidate`` under ``key`` unless it would move the stream backwards."""
+    current = read_bookmark(connection, key)
+    kept = later(current, candidate)
+    if kept is not None and kept != current:
+        write_bookmark(connection, key, kept)
 
 
 def reconciled_key(stream: str) -> str:
@@ -93,41 +119,78 @@ class Ingest:
 
     def roster(self, *, full: bool = False) -> None:
         """Students and enrollments; a full pass also retires what the SIS no longer has."""
-        with self.engine.connect() as connection:
-            since = None if full else read_bookmark(connection, ROSTER_STREAM)
-        phase = self.reporter.phase("Rosters (OneRoster)")
-        for page in self.plugin.roster_pages(since):
+        read = self._begin(ROSTER_STREAM, full=full)
+        phase = self.reporter.phase(self._spec(ROSTER_STREAM).label)
+        for page in self._until_end(read, self.plugin.roster_pages(read.cursor)):
             self._commit_page(
-                ROSTER_STREAM,
-                page.bookmark,
-                full=since is None,
+                read,
+                page.cursor,
+                end=page.end,
                 apply=partial(self._apply_roster_page, page=page),
                 retire=self._retire_unseen_roster,
             )
             phase.advance(len(page.students) + len(page.enrollments))
 
+    def _spec(self, stream: str) -> StreamSpec:
+        spec = self.plugin.streams.get(stream)
+        if spec is None:
+            raise StreamContractError(f"plugin {self.plugin.name} declares no {stream!r} stream")
+        return spec
+
+    def _begin(self, stream: str, *, full: bool) -> StreamRead:
+        """Resume an unfinished full pass at its checkpoint, start one, or read on from the cursor."""
+        with self.engine.begin() as connection:
+            unfinished = read_bookmark(connection, pass_key(stream))
+            if unfinished is not None:
+                state = json.loads(unfinished)
+                if state.get("cursor") is not None:
+                    return StreamRead(stream, state["cursor"], int(state["cycle"]))
+            stored = read_bookmark(connection, stream)
+            if full or stored is None or unfinished is not None:
+                write_bookmark(connection, pass_key(stream), json.dumps({"cycle": self.cycle_id}))
+                return StreamRead(stream, None, self.cycle_id)
+        return StreamRead(stream, stored, None)
+
+    def _until_end(self, read: StreamRead, pages: Iterator[PageT]) -> Iterator[PageT]:
+        """The plugin's pages; a stream that stops without its end page is a plugin fault, not an end."""
+        for page in pages:
+            yield page
+            if page.end:
+                return
+        raise StreamContractError(
+            f"plugin {self.plugin.name}: the {read.stream} stream stopped without an end-of-stream page"
+        )
+
     def _commit_page(
         self,
-        stream: str,
-        bookmark: str | None,
+        read: StreamRead,
+        cursor: str | None,
         *,
-        full: bool,
+        end: bool,
         apply: Callable[[Connection], None],
-        retire: Callable[[Connection], None],
+        retire: Callable[[Connection, int], None],
     ) -> None:
-        """One page in one transaction, with the stream's bookmark; the last page of a full pass
-        also retires what the pass did not see."""
+        """One page in one transaction, with its cursor (a sorted stream's checkpoint, or the end's);
+        the end of a full pass retires what the pass did not see."""
+        checkpoint = cursor if end or self._spec(read.stream).sorted else None
         with self.engine.begin() as connection:
             apply(connection)
-            _later_bookmark(connection, stream, bookmark)
-            if full and bookmark is not None:
-                retire(connection)
+            if read.pass_cycle is None or end:
+                _advance(connection, read.stream, checkpoint)
+            elif checkpoint is not None:
+                current = read_bookmark(connection, pass_key(read.stream))
+                held = json.loads(current).get("cursor") if current else None
+                state = {"cycle": read.pass_cycle, "cursor": later(held, checkpoint)}
+                write_bookmark(connection, pass_key(read.stream), json.dumps(state))
+            if end and read.pass_cycle is not None:
+                retire(connection, read.pass_cycle)
+                connection.execute(delete(bookmarks).where(bookmarks.c.stream == pass_key(read.stream)))
+                mark_reconciled(connection, read.stream)
 
-    def _retire_unseen_roster(self, connection: Connection) -> None:
-        unseen = students.c.seen_cycle != self.cycle_id
+    def _retire_unseen_roster(self, connection: Connection, since_cycle: int) -> None:
+        unseen = students.c.seen_cycle < since_cycle
         connection.execute(update(students).where(unseen).values(deleted=True))
-        connection.execute(delete(enrollments).where(enrollments.c.seen_cycle != self.cycle_id))
-        mark_reconciled(connection, ROSTER_STREAM)
+        connection.execute(delete(enrollments).where(enrollments.c.seen_cycle < since_cycle))
 
     def _apply_roster_page(self, connection: Connection, page: RosterPage) -> None:
         upsert(
@@ -186,33 +249,32 @@ class Ingest:
         phase.advance(len(rows))
 
     def attendance(self, *, full: bool = False) -> None:
+        read = self._begin(ATTENDANCE_STREAM, full=full)
         with self.engine.connect() as connection:
-            since = None if full else read_bookmark(connection, ATTENDANCE_STREAM)
             refs = dict(
                 connection.execute(
                     select(students.c.sis_ref, students.c.student_id).where(students.c.sis_ref.is_not(None))
                 ).all()
             )
-        phase = self.reporter.phase("Attendance (PowerQuery)")
-        for page in self.plugin.attendance_pages(since, refs.get):
+        phase = self.reporter.phase(self._spec(ATTENDANCE_STREAM).label)
+        for page in self._until_end(read, self.plugin.attendance_pages(read.cursor, refs.get)):
             self._commit_page(
-                ATTENDANCE_STREAM,
-                page.bookmark,
-                full=since is None,
+                read,
+                page.cursor,
+                end=page.end,
                 apply=partial(self._apply_attendance_page, page=page),
                 retire=self._retire_unseen_attendance,
             )
             phase.advance(len(page.changes) + len(page.rejected))
 
-    def _retire_unseen_attendance(self, connection: Connection) -> None:
+    def _retire_unseen_attendance(self, connection: Connection, since_cycle: int) -> None:
         """After a full pass: rows the SIS deleted (a day re-marked present) stop counting."""
-        connection.execute(delete(attendance).where(attendance.c.seen_cycle != self.cycle_id))
+        connection.execute(delete(attendance).where(attendance.c.seen_cycle < since_cycle))
         connection.execute(
             delete(quarantine).where(
-                quarantine.c.stream == ATTENDANCE_STREAM, quarantine.c.last_cycle != self.cycle_id
+                quarantine.c.stream == ATTENDANCE_STREAM, quarantine.c.last_cycle < since_cycle
             )
         )
-        mark_reconciled(connection, ATTENDANCE_STREAM)
 
     def _apply_attendance_page(self, connection: Connection, page: AttendancePage) -> None:
         present = [c.source_key for c in page.changes if c.event is None]

@@ -15,8 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import Engine, func, select
 
 from truancy.connector.http import HttpStats
-from truancy.daemon.schema import bookmarks, outbox, quarantine, unknown_codes
-from truancy.daemon.status import bookmark_instant
+from truancy.daemon.schema import outbox, quarantine, unknown_codes
+from truancy.daemon.status import stream_lags
 
 CYCLE_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 
@@ -65,8 +65,8 @@ class SyncMetrics:
             registry=self.registry,
         )  # fmt: skip
         self.bookmark_lag = Gauge(
-            "truancy_bookmark_lag_seconds", "Age of each stream's bookmark", [*labels, "stream"],
-            registry=self.registry,
+            "truancy_bookmark_lag_seconds", "How far each stream's cursor is behind the SIS",
+            [*labels, "stream"], registry=self.registry,
         )  # fmt: skip
         self.last_success = Gauge(
             "truancy_last_success_timestamp_seconds", "When each stream last completed",
@@ -131,7 +131,5 @@ class SyncMetrics:
             self.unknown_codes.labels(self.district).set(
                 connection.execute(select(func.count()).select_from(unknown_codes)).scalar_one()
             )
-            for stream, value in connection.execute(select(bookmarks.c.stream, bookmarks.c.value)):
-                instant = bookmark_instant(value)
-                if instant is not None and ":" not in stream:
-                    self.bookmark_lag.labels(self.district, stream).set((now - instant).total_seconds())
+            for stream, lag in stream_lags(connection, now).items():
+                self.bookmark_lag.labels(self.district, stream).set(lag)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from truancy.daemon.pipeline import STREAMS, WRITEBACK_STREAM
 from truancy.daemon.schema import bookmarks, cycles, outbox, quarantine, unknown_codes
 from truancy.daemon.store import StoreError
+from truancy.plugins.base import Cursor
 
 RECENT_CYCLES = 10
 STREAM_HISTORY = 200
@@ -171,11 +172,15 @@ def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def bookmark_instant(value: str) -> datetime | None:
-    try:
-        return as_utc(datetime.fromisoformat(value))
-    except ValueError:
-        return None
+def stream_lags(connection: Connection, now: datetime) -> dict[str, float]:
+    """Seconds each stream's stored cursor is behind ``now``, as its plugin reports it."""
+    lags: dict[str, float] = {}
+    for stream, value in connection.execute(select(bookmarks.c.stream, bookmarks.c.value)):
+        cursor = Cursor.loads(value) if ":" not in stream else None
+        lag = cursor.lag_seconds(now) if cursor is not None else None
+        if lag is not None:
+            lags[stream] = round(lag, 1)
+    return lags
 
 
 def _stream_status(connection: Connection) -> dict[str, StreamStatus]:
@@ -202,12 +207,9 @@ def _stream_status(connection: Connection) -> dict[str, StreamStatus]:
                     stream.failing = stream.last_success is None
             elif stream.last_success is None:
                 stream.last_success = _iso(row.finished_at)
-    now = datetime.now(UTC)
-    for stream, value in connection.execute(select(bookmarks.c.stream, bookmarks.c.value)):
-        if stream in streams:
-            instant = bookmark_instant(value)
-            if instant is not None:
-                streams[stream].lag_seconds = round((now - instant).total_seconds(), 1)
+    for name, lag in stream_lags(connection, datetime.now(UTC)).items():
+        if name in streams:
+            streams[name].lag_seconds = lag
     return streams
 
 

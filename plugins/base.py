@@ -7,9 +7,11 @@ the ``truancy.plugins`` entry-point group, so a district can ship its own.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,21 +53,101 @@ class Rejected:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """How far a stream has read. The daemon stores ``dumps()`` verbatim and hands it back.
+
+    The plugin picks ``position``, a number that only grows as the stream advances (a change
+    version, a POSIX timestamp of the newest modification read), so "never backwards" is decided
+    here and nowhere else. ``as_of`` is when the SIS, up to this position, was last read: the
+    stream's lag. ``state`` is anything else the plugin needs to resume, as JSON.
+    """
+
+    position: float
+    as_of: datetime | None = None
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+    def dumps(self) -> str:
+        body: dict[str, Any] = {"position": self.position}
+        if self.as_of is not None:
+            body["as_of"] = self.as_of.astimezone(UTC).isoformat(timespec="seconds")
+        if self.state:
+            body["state"] = dict(self.state)
+        return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, text: str | None) -> Cursor | None:
+        """The cursor a plugin handed out (None for a stream never read, or a value it did not write)."""
+        if text is None:
+            return None
+        try:
+            body = json.loads(text)
+            as_of = datetime.fromisoformat(body["as_of"]) if body.get("as_of") else None
+            return cls(float(body["position"]), as_of, dict(body.get("state") or {}))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    def ahead_of(self, other: Cursor | None) -> bool:
+        """Whether storing this cursor over ``other`` moves the stream on (or refreshes its lag)."""
+        if other is None:
+            return True
+        if self.position != other.position:
+            return self.position > other.position
+        return self.as_of is not None and (other.as_of is None or self.as_of > other.as_of)
+
+    def lag_seconds(self, now: datetime) -> float | None:
+        if self.as_of is None:
+            return None
+        as_of = self.as_of if self.as_of.tzinfo is not None else self.as_of.replace(tzinfo=UTC)
+        return max(0.0, (now - as_of).total_seconds())
+
+
+def later(stored: str | None, candidate: str | None) -> str | None:
+    """The cursor to keep of a stored one and a new one: a stream never moves backwards."""
+    new = Cursor.loads(candidate)
+    if new is None:
+        return stored
+    return candidate if new.ahead_of(Cursor.loads(stored)) else stored
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    """What the daemon needs to know about one source stream.
+
+    ``label`` names it on progress bars. A ``sorted`` stream reads in cursor order, so each page's
+    cursor is a checkpoint: an interrupted read resumes there instead of from the start.
+    """
+
+    label: str
+    sorted: bool = False
+
+
 @dataclass(slots=True)
 class RosterPage:
-    """One page of roster changes, applied to the store together with its bookmark."""
+    """One page of roster changes, applied to the store in one transaction.
+
+    ``cursor``: where the stream stands after this page (a checkpoint on a sorted stream).
+    ``end``: the stream is read to its end; only then are records a full read missed retired.
+    """
 
     students: list[Student] = field(default_factory=list)
     enrollments: list[Enrollment] = field(default_factory=list)
     deleted_students: list[str] = field(default_factory=list)
     deleted_enrollments: list[str] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
-    bookmark: str | None = None
+    cursor: str | None = None
+    end: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class AttendanceChange:
-    """The current state of one SIS attendance row: an event, or None when it no longer counts."""
+    """The current state of one SIS attendance row.
+
+    ``mark`` is the row as the SIS holds it (its own code, present and unknown codes included), or
+    None when the SIS deleted the row; the daemon stores it and normalises it at every evaluation.
+    ``event`` is what the mark counts as under the plugin's map today (None: present, deleted or
+    quarantined).
+    """
 
     source_key: str
     event: AttendanceEvent | None
@@ -73,10 +155,13 @@ class AttendanceChange:
 
 @dataclass(slots=True)
 class AttendancePage:
+    """One page of attendance changes; ``cursor`` and ``end`` as for :class:`RosterPage`."""
+
     changes: list[AttendanceChange] = field(default_factory=list)
     unknown_codes: Counter[str] = field(default_factory=Counter)
     rejected: list[Rejected] = field(default_factory=list)
-    bookmark: str | None = None
+    cursor: str | None = None
+    end: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +192,8 @@ class SisPlugin(Protocol):
     """What the sync pipeline needs from a SIS product."""
 
     name: str
+    streams: Mapping[str, StreamSpec]
+    """The source streams by the name their cursors are stored under (``roster``, ``attendance``)."""
 
     @property
     def code_map_digest(self) -> str: ...
@@ -114,11 +201,15 @@ class SisPlugin(Protocol):
     @property
     def mapping_sources(self) -> tuple[MappingSource, ...]: ...
 
-    def roster_pages(self, since: str | None) -> Iterator[RosterPage]: ...
+    def roster_pages(self, cursor: str | None) -> Iterator[RosterPage]:
+        """Roster changes after ``cursor`` (None: everything), ending with an ``end`` page."""
+        ...
 
     def calendars(self) -> list[SchoolCalendar]: ...
 
-    def attendance_pages(self, since: str | None, resolve: StudentResolver) -> Iterator[AttendancePage]: ...
+    def attendance_pages(self, cursor: str | None, resolve: StudentResolver) -> Iterator[AttendancePage]:
+        """Attendance changes after ``cursor`` (None: everything), ending with an ``end`` page."""
+        ...
 
     def discover_codes(self) -> list[ObservedCode]:
         """Every attendance code the SIS defines or uses this school year, with how often it occurs.

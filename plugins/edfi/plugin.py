@@ -1,7 +1,7 @@
 """Ed-Fi: enrollments, calendars and attendance from an ODS/API; flags, notes and tasks written back.
 
-Bookmarks are change versions. A first sync records the newest version and reads everything; each
-later sync reads only the window after its bookmark: changed records, then deletes. Student names
+Cursors are change versions. A first sync records the newest version and reads everything; each
+later sync reads only the window after its cursor: changed records, then deletes. Student names
 and birth dates are never read: enrollments carry the student's unique id, school and grade.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,13 @@ from truancy.plugins.base import (
     AttendanceChange,
     AttendancePage,
     ConnectionOptions,
+    Cursor,
     MappingSource,
     OfficerRowError,
     Rejected,
     RemoteRow,
     RosterPage,
+    StreamSpec,
     StudentResolver,
 )
 from truancy.plugins.edfi.config import EdFiConfig
@@ -71,6 +73,10 @@ class EdFiPlugin:
     """Glue between an Ed-Fi ODS/API and canonical facts and writes."""
 
     name = "edfi"
+    streams: Mapping[str, StreamSpec] = {
+        "roster": StreamSpec("Enrollments (Ed-Fi)"),
+        "attendance": StreamSpec("Attendance events (Ed-Fi)"),
+    }
 
     def __init__(self, config: Mapping[str, Any], *, options: ConnectionOptions, config_dir: Path) -> None:
         self.config = EdFiConfig.from_mapping(config, config_dir)
@@ -125,19 +131,23 @@ class EdFiPlugin:
 
     # -- change windows ------------------------------------------------------------------------
 
-    def _window(self, since: str | None) -> tuple[ChangeWindow | None, int]:
-        """The versions to read after ``since`` (None: read everything) and the bookmark to hand out.
+    def _window(self, cursor: str | None) -> tuple[ChangeWindow | None, str]:
+        """The versions to read after ``cursor`` (None: read everything) and the end cursor.
 
-        The newest version is taken before reading, so a change made mid-read lands in the next window."""
+        The newest version is taken before reading, so a change made mid-read lands in the next
+        window; the end cursor is current as of that moment (the stream's lag)."""
+        read_at = datetime.now(UTC)
         newest = self.client.available_change_versions().max_version
+        since = Cursor.loads(cursor)
         if since is None:
-            return None, newest
-        return ChangeWindow(int(since) + 1, newest), max(newest, int(since))
+            return None, Cursor(newest, read_at).dumps()
+        done = int(since.position)
+        return ChangeWindow(done + 1, newest), Cursor(max(newest, done), read_at).dumps()
 
     # -- rosters -------------------------------------------------------------------------------
 
-    def roster_pages(self, since: str | None) -> Iterator[RosterPage]:
-        window, bookmark = self._window(since)
+    def roster_pages(self, cursor: str | None) -> Iterator[RosterPage]:
+        window, end = self._window(cursor)
         if window is None or window.min_version <= window.max_version:
             for records in self.client.pages(ENROLLMENTS, window=window):
                 yield self._roster_page(records)
@@ -148,7 +158,7 @@ class EdFiPlugin:
                     yield RosterPage(
                         deleted_students=[_key(entry, "studentUniqueId") for entry in tombstones]
                     )
-        yield RosterPage(bookmark=str(bookmark))
+        yield RosterPage(cursor=end, end=True)
 
     def _roster_page(self, records: list[dict[str, Any]]) -> RosterPage:
         page = RosterPage()
@@ -194,8 +204,8 @@ class EdFiPlugin:
                     days[school].add(date.fromisoformat(str(record["date"])))
         return [SchoolCalendar(school, tuple(sorted(d))) for school, d in sorted(days.items())]
 
-    def attendance_pages(self, since: str | None, resolve: StudentResolver) -> Iterator[AttendancePage]:
-        window, bookmark = self._window(since)
+    def attendance_pages(self, cursor: str | None, resolve: StudentResolver) -> Iterator[AttendancePage]:
+        window, end = self._window(cursor)
         if window is None or window.min_version <= window.max_version:
             for records in self.client.pages(EVENTS, window=window):
                 page = AttendancePage()
@@ -207,7 +217,7 @@ class EdFiPlugin:
                     yield AttendancePage(
                         changes=[AttendanceChange(str(entry["id"]), None) for entry in tombstones]
                     )
-        yield AttendancePage(bookmark=str(bookmark))
+        yield AttendancePage(cursor=end, end=True)
 
     def categorize(self, descriptor: str) -> CodeEntry | None:
         """Descriptor URIs compare case-insensitively (Ed-Fi's own docs vary in case)."""

@@ -33,11 +33,13 @@ from truancy.plugins.base import (
     AttendanceChange,
     AttendancePage,
     ConnectionOptions,
+    Cursor,
     MappingSource,
     OfficerRowError,
     Rejected,
     RemoteRow,
     RosterPage,
+    StreamSpec,
     StudentResolver,
 )
 from truancy.plugins.powerschool.build import read_extension_tables
@@ -54,12 +56,17 @@ OUTCOME_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 """Task outcomes are codes picked from a list (``letter_sent``...); anything else is kept as ``other``."""
 CODES_QUERY = "com.truancysync.attendance.codes.table"
 ROSTER_WATERMARK_OVERLAP = timedelta(minutes=10)
+SECOND = timedelta(seconds=1)
 
 
 class PowerSchoolPlugin:
     """Glue between PowerSchool's APIs and canonical facts and writes."""
 
     name = "powerschool"
+    streams: Mapping[str, StreamSpec] = {
+        "roster": StreamSpec("Rosters (OneRoster)"),
+        "attendance": StreamSpec("Attendance (PowerQuery)", sorted=True),
+    }
 
     def __init__(self, config: Mapping[str, Any], *, options: ConnectionOptions, config_dir: Path) -> None:
         self.config = PowerSchoolConfig.from_mapping(config, config_dir)
@@ -113,14 +120,17 @@ class PowerSchoolPlugin:
 
     # -- rosters -------------------------------------------------------------------------------
 
-    def roster_pages(self, since: str | None) -> Iterator[RosterPage]:
-        """Schools in full (a handful), then students and enrollments changed since the bookmark.
+    def roster_pages(self, cursor: str | None) -> Iterator[RosterPage]:
+        """Schools in full (a handful), then students and enrollments changed since the cursor.
 
-        The bookmark (latest ``dateLastModified`` seen) is only handed out with the last page: a
-        sync interrupted halfway re-reads from the old bookmark instead of skipping records.
+        OneRoster collections are not read in modification order, so the cursor (the latest
+        ``dateLastModified`` seen) comes only with the end page: a read interrupted halfway starts
+        again from the old cursor instead of skipping records.
         """
+        started = datetime.now(UTC)
         school_numbers = self._school_numbers()
-        bookmark = _aware(datetime.fromisoformat(since)) if since is not None else None
+        since = Cursor.loads(cursor)
+        bookmark = datetime.fromtimestamp(since.position, UTC) if since is not None else None
         students = DeltaRead(self.roster_source.pages, "students", bookmark, overlap=ROSTER_WATERMARK_OVERLAP)
         for page in students.pages():
             users, rejects = parse_records(OneRosterUser, page.records)
@@ -159,7 +169,7 @@ class PowerSchoolPlugin:
                 )
             yield out
         watermark = _later(students.bookmark, enrollments_read.bookmark)
-        yield RosterPage(bookmark=watermark.isoformat() if watermark is not None else None)
+        yield RosterPage(cursor=_cursor(watermark, started), end=True)
 
     def _school_numbers(self) -> dict[str, str]:
         """OneRoster school sourcedId → PowerSchool school number (the org's ``identifier``)."""
@@ -188,20 +198,30 @@ class PowerSchoolPlugin:
                 days[row["schoolid"]].append(date.fromisoformat(row["date_value"]))
         return [SchoolCalendar(school, tuple(sorted(set(d)))) for school, d in sorted(days.items())]
 
-    def attendance_pages(self, since: str | None, resolve: StudentResolver) -> Iterator[AttendancePage]:
+    def attendance_pages(self, cursor: str | None, resolve: StudentResolver) -> Iterator[AttendancePage]:
+        """Rows modified after the cursor, in (whenmodified, dcid) order: each page is a checkpoint.
+
+        A checkpoint stands one second before the page's last ``whenmodified``, so rows sharing
+        that second that the next page would have carried are read again rather than skipped.
+        """
+        started = datetime.now(UTC)
+        since = Cursor.loads(cursor)
+        floor = watermark = _naive(since.position) if since is not None else None
         args: dict[str, str] = {}
-        if since is not None:
+        if floor is not None:
             overlap = timedelta(minutes=self.config.attendance_overlap_minutes)
-            args["modified_since"] = (datetime.fromisoformat(since) - overlap).isoformat(timespec="seconds")
-        watermark = datetime.fromisoformat(since) if since is not None else None
+            args["modified_since"] = (floor - overlap).isoformat(timespec="seconds")
         for rows in self.powerschool.iter_query(ATTENDANCE_QUERY, args):
             page = AttendancePage()
+            last: datetime | None = None
             for row in rows:
-                modified = _timestamp(row.get("whenmodified"))
-                watermark = _later(watermark, modified)
+                last = _later(last, _timestamp(row.get("whenmodified")))
                 self._attendance_row(row, resolve, page)
+            watermark = _later(watermark, last)
+            if last is not None:
+                page.cursor = _cursor(_later(floor, last - SECOND), None)
             yield page
-        yield AttendancePage(bookmark=watermark.isoformat() if watermark is not None else None)
+        yield AttendancePage(cursor=_cursor(watermark, started), end=True)
 
     def _attendance_row(self, row: Mapping[str, str], resolve: StudentResolver, page: AttendancePage) -> None:
         source_key = row.get("dcid", "")
@@ -369,9 +389,18 @@ def _rejected(stream: str, page: Page, rejects: list[OneRosterRejected]) -> list
     return [*(Rejected(stream, where, reason) for where, reason in page.rejected), *shaped]
 
 
-def _aware(moment: datetime) -> datetime:
-    """Bookmarks are written in UTC; one without a zone (an older store) is read as UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+def _cursor(watermark: datetime | None, read_at: datetime | None) -> str | None:
+    """A cursor at ``watermark`` (naive PowerSchool times count as UTC), current as of ``read_at``
+    (None for a checkpoint: the SIS is read up to the watermark only)."""
+    if watermark is None:
+        return None
+    aware = watermark if watermark.tzinfo is not None else watermark.replace(tzinfo=UTC)
+    return Cursor(aware.timestamp(), read_at or aware).dumps()
+
+
+def _naive(position: float) -> datetime:
+    """A cursor position as PowerSchool's zone-less ``whenmodified``."""
+    return datetime.fromtimestamp(position, UTC).replace(tzinfo=None)
 
 
 def _presence(value: str | None) -> bool | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from truancy.connector.http import HttpSession, RetryPolicy
 from truancy.connector.oauth1 import OAuth1Signer
 from truancy.connector.oauth2 import ClientCredentials
 from truancy.connector.oneroster import DeltaRead, OneRosterClient
-from truancy.plugins.base import ConnectionOptions, Rejected
+from truancy.plugins.base import ConnectionOptions, Cursor, Rejected
 from truancy.plugins.powerschool.plugin import PowerSchoolPlugin
 from truancy.sandbox.model import District
 from truancy.sandbox.roster import SUBJECTS
@@ -89,8 +89,15 @@ def sync(plugin: PowerSchoolPlugin, since: str | None = None) -> Synced:
         synced.deleted_students.update(page.deleted_students)
         synced.deleted_enrollments.update(page.deleted_enrollments)
         synced.rejected.extend(page.rejected)
-        synced.bookmark = page.bookmark or synced.bookmark
+        synced.bookmark = page.cursor or synced.bookmark
     return synced
+
+
+def watermark(cursor: str | None) -> datetime:
+    """The latest ``dateLastModified`` a roster cursor stands at."""
+    found = Cursor.loads(cursor)
+    assert found is not None
+    return datetime.fromtimestamp(found.position, UTC)
 
 
 def assert_equals_truth(synced: Synced, district: District, without: frozenset[str] = frozenset()) -> None:

@@ -19,7 +19,7 @@ from truancy.connector.errors import ConfigurationError
 from truancy.mappings.codemap import load_code_map
 from truancy.mappings.facts import Category
 from truancy.mappings.writes import DesiredWrite, WriteKind
-from truancy.plugins.base import ConnectionOptions, PluginConfigError
+from truancy.plugins.base import ConnectionOptions, Cursor, PluginConfigError
 from truancy.plugins.edfi import EdFiPlugin
 from truancy.sandbox.edfi.schemas import OPENAPI_ENV
 from truancy.sandbox.model import District
@@ -103,11 +103,18 @@ class Synced:
                         event.category,
                         event.minutes_absent,
                     )
-            if page.bookmark is not None:
-                self.bookmark = page.bookmark
+            if page.end:
+                self.bookmark = page.cursor
 
     def canonical(self) -> Canonical:
         return set(self.events.values())
+
+
+def version(cursor: str | None) -> int:
+    """The change version an Ed-Fi cursor stands at."""
+    found = Cursor.loads(cursor)
+    assert found is not None
+    return int(found.position)
 
 
 def control(server: SandboxServer, method: str, path: str, body: object = None) -> requests.Response:
@@ -143,9 +150,7 @@ def test_first_sync_and_deltas_equal_the_generators_truth(server: SandboxServer,
     )
     before = synced.bookmark
     synced.pull(plugin)
-    assert synced.bookmark is not None
-    assert before is not None
-    assert int(synced.bookmark) > int(before)
+    assert version(synced.bookmark) > version(before)
     assert synced.canonical() == truth(server.district)
     plugin.close()
 
@@ -154,18 +159,18 @@ def test_a_cycle_with_no_change_reads_only_the_change_window(server: SandboxServ
     plugin = make_plugin(server.url, code_map)
     synced = Synced()
     synced.pull(plugin)
-    roster_bookmark = next(page.bookmark for page in plugin.roster_pages(None) if page.bookmark)
+    roster_bookmark = next(page.cursor for page in plugin.roster_pages(None) if page.end)
     requests_before = plugin.session.stats.requests
     synced.pull(plugin)
     roster_pages = list(plugin.roster_pages(roster_bookmark))
     assert plugin.session.stats.requests - requests_before == 2  # availableChangeVersions, once per stream
-    assert [page.bookmark for page in roster_pages] == [roster_bookmark]
+    assert [(page.end, version(page.cursor)) for page in roster_pages] == [(True, version(roster_bookmark))]
     plugin.close()
 
 
 def test_an_enrollment_key_change_arrives_in_the_delta(server: SandboxServer, code_map: Path) -> None:
     plugin = make_plugin(server.url, code_map)
-    bookmark = next(page.bookmark for page in plugin.roster_pages(None) if page.bookmark)
+    bookmark = next(page.cursor for page in plugin.roster_pages(None) if page.end)
     student = server.district.students[5]
     control(
         server, "POST", f"edfi/enrollments/{student.student_number}/entryDate", {"entryDate": "2025-08-20"}
@@ -173,7 +178,8 @@ def test_an_enrollment_key_change_arrives_in_the_delta(server: SandboxServer, co
     pages = list(plugin.roster_pages(bookmark))
     enrollments = [enrollment for page in pages for enrollment in page.enrollments]
     assert [(e.student_id, e.begin) for e in enrollments] == [(student.student_number, date(2025, 8, 20))]
-    assert int(pages[-1].bookmark or 0) > int(bookmark or 0)
+    assert pages[-1].end
+    assert version(pages[-1].cursor) > version(bookmark)
     plugin.close()
 
 
