@@ -1,8 +1,11 @@
-"""The canonical attendance CSV: ``student_id,date,category[,minutes_absent,code,school_id]``.
+"""The canonical attendance CSV: ``student_id,date,category[,minutes_absent,code,school_id,grade]``.
 
 One row per student per enrolled school day (a ``present`` row makes the day an enrolled day).
 Rows are read one at a time; a bad row is reported with its line and reason, and the good rows
-still load. Messages never repeat a student id or a note: only line numbers and field problems.
+still load. ``grade`` (``K``, ``1``-``12``; ``KG`` and ``01`` also read) is the student's, for
+grade-banded thresholds (Ohio): empty is unknown, and a row giving another grade than an earlier
+row of the same student is rejected. Messages never repeat a student id or a note: only line
+numbers and field problems.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from truancy.mappings.facts import AttendanceEvent, Category, StudentAttendance
+from truancy.mappings.facts import AttendanceEvent, Category, StudentAttendance, canonical_grade
 
 __all__ = ["REQUIRED_COLUMNS", "CsvFormatError", "CsvRowError", "read_attendance_csv"]
 
 REQUIRED_COLUMNS = ("student_id", "date", "category")
-OPTIONAL_COLUMNS = ("minutes_absent", "code", "school_id")
+OPTIONAL_COLUMNS = ("minutes_absent", "code", "school_id", "grade")
 _CATEGORIES = ", ".join(category.value for category in Category)
 
 
@@ -42,6 +45,8 @@ class _Collected:
     days: set[date]
     events: list[AttendanceEvent]
     first_line: dict[date, int]
+    grade: tuple[str, int] | None = None
+    """The student's grade and the line that first gave it."""
 
 
 def read_attendance_csv(path: Path | str) -> tuple[list[StudentAttendance], list[CsvRowError]]:
@@ -63,7 +68,8 @@ def read_attendance_csv(path: Path | str) -> tuple[list[StudentAttendance], list
         # Students of one school share a calendar: keep one copy (memory, and the engine's lookups).
         days = calendars.setdefault(days, days)
         events = tuple(sorted(collected.events, key=lambda event: event.date))
-        result.append(StudentAttendance(student_id, days, events))
+        grade = collected.grade[0] if collected.grade is not None else None
+        result.append(StudentAttendance(student_id, days, events, grade))
     return result, errors
 
 
@@ -99,6 +105,15 @@ def _take(row: dict[str, str], line: int, students: dict[str, _Collected], error
         return
     student_id, day, category, minutes = parsed
     collected = students.setdefault(student_id, _Collected(set(), [], {}))
+    raw_grade = row.get("grade", "")
+    grade = canonical_grade(raw_grade)
+    if raw_grade and grade is None:
+        errors.append(CsvRowError(line, f"grade {raw_grade!r} is not K or 1-12"))
+        return
+    if grade is not None and collected.grade is not None and collected.grade[0] != grade:
+        known, first = collected.grade
+        errors.append(CsvRowError(line, f"grade {grade} differs from grade {known} on line {first}"))
+        return
     if day in collected.days:
         first = collected.first_line[day]
         errors.append(
@@ -107,6 +122,8 @@ def _take(row: dict[str, str], line: int, students: dict[str, _Collected], error
         return
     collected.days.add(day)
     collected.first_line[day] = line
+    if grade is not None and collected.grade is None:
+        collected.grade = (grade, line)
     if category is not Category.PRESENT:
         code, school = row.get("code") or None, row.get("school_id") or None
         collected.events.append(AttendanceEvent(student_id, day, category, minutes, code, school))

@@ -56,6 +56,20 @@ class StudentAttendance:
     grade: str | None = None
 
 
+GRADES = ("K", *(str(n) for n in range(1, 13)))
+
+
+def canonical_grade(raw: str | None) -> str | None:
+    """A grade as the engine's grade bands name it (``K``, ``1``-``12``), from the spellings SIS and
+    OneRoster/CEDS data use (``KG``, ``01``); None for anything else (pre-K, ungraded, unknown)."""
+    value = (raw or "").strip().upper()
+    if value in ("K", "KG", "0K"):
+        return "K"
+    if value.isdigit() and 1 <= int(value) <= 12:
+        return str(int(value))
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class SchoolCalendar:
     """The instructional days of one school, sorted: deadlines in the law are counted in these."""

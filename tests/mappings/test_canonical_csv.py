@@ -90,3 +90,41 @@ def test_students_of_one_school_share_one_calendar(tmp_path: Path) -> None:
     first, second = read_attendance_csv(path)[0]
 
     assert first.school_days is second.school_days
+
+
+def test_an_optional_grade_column_gives_each_student_a_grade(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "S1,2024-09-03,present,,,HS1,KG\n"
+        "S1,2024-09-04,unexcused,,,HS1,K\n"
+        "S2,2024-09-03,present,,,HS1,07\n"
+        "S2,2024-09-04,present,,,HS1,\n"
+        "S3,2024-09-03,present,,,HS1,\n",
+        header=HEADER.replace("school_id", "school_id,grade"),
+    )
+
+    students, errors = read_attendance_csv(path)
+
+    assert errors == []
+    assert [(s.student_id, s.grade) for s in students] == [("S1", "K"), ("S2", "7"), ("S3", None)]
+
+
+def test_a_bad_or_conflicting_grade_rejects_the_row(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "S1,2024-09-03,present,,,HS1,3\n"
+        "S1,2024-09-04,unexcused,,,HS1,4\n"
+        "S1,2024-09-05,present,,,HS1,PK\n"
+        "S1,2024-09-06,present,,,HS1,3\n",
+        header=HEADER.replace("school_id", "school_id,grade"),
+    )
+
+    students, errors = read_attendance_csv(path)
+
+    assert [str(e) for e in errors] == [
+        "line 3: grade 4 differs from grade 3 on line 2",
+        "line 4: grade 'PK' is not K or 1-12",
+    ]
+    (s1,) = students
+    assert s1.grade == "3"
+    assert s1.school_days == (date(2024, 9, 3), date(2024, 9, 6))

@@ -356,3 +356,22 @@ def test_policy_evaluate_without_the_day_length_names_the_parameter(tmp_path: Pa
 
     assert result.exit_code == 2
     assert "school_day_minutes" in result.stderr
+
+
+def test_policy_evaluate_takes_the_grade_from_the_csv(tmp_path: Path) -> None:
+    """96 hours missed: chronically absent in grade 4 (91 hours), not in grade 9 (100.1 hours)."""
+    lines = ["student_id,date,category,minutes_absent,code,school_id,grade"]
+    missed = {day(n) for n in range(1, 33, 2)}
+    for student_id, grade in (("S4", "4"), ("S9", "09")):
+        for on in CALENDAR[:60]:
+            category = "excused" if on in missed else "present"
+            lines.append(f"{student_id},{on.isoformat()},{category},,,HS1,{grade}")
+    csv = tmp_path / "graded.csv"
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = ["--policy", "OH", "--attendance", str(csv), "--overrides", str(DISTRICT_OVERRIDES["OH"])]
+    by_student = evaluate_cli(args)
+
+    assert by_student["S4"]["designations"] == ["chronically_absent"]
+    assert by_student["S4"]["evidence"]["chronically_absent"]["threshold"] == 91
+    assert by_student["S9"]["designations"] == []
+    assert by_student["S9"]["counts"]["chronically_absent.hours"] == 96
