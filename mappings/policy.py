@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from truancy.mappings.case_policy import CasePolicy
+from truancy.mappings.facts import GRADES
 from truancy.mappings.policy_schema import CaseFile, OverrideFile, Parameter, PartialDays, PolicyPack, Rule
 from truancy.mappings.yaml_source import MappingFileError, YamlDocument, parse_yaml, validation_error
 
@@ -256,6 +257,13 @@ def _loosened(statute: Rule, district: Rule) -> list[tuple[str, str]]:
         or set(district.requires.conditions) - set(statute.requires.conditions)
     ):
         found.append(("requires", "adds requirements the statute does not make"))
+    grades = sorted({grade for band in statute.grade_thresholds for grade in band.grades}, key=GRADES.index)
+    raised = [grade for grade in grades if district.threshold_for(grade) > statute.threshold_for(grade)]
+    if raised:
+        found.append(("grade_thresholds", f"raised for grade(s) {', '.join(raised)}"))
+    if set(district.outside_membership_codes) - set(statute.outside_membership_codes):
+        problem = "leaves more days out of membership: check each code is a State-excused absence"
+        found.append(("outside_membership_codes", problem))
     if statute.counts is not None and district.counts is not None:
         found += [(f"counts.{key}", problem) for key, problem in _counts_loosened(statute, district)]
     return found

@@ -141,3 +141,23 @@ def test_grade_bands_need_unit_hours(tmp_path: Path) -> None:
     )
 
     assert "grade_thresholds apply to unit 'hours'" in error(tmp_path, pack)
+
+
+def test_raising_a_grade_band_or_leaving_days_out_of_membership_is_reported(tmp_path: Path) -> None:
+    oh = tmp_path / "oh.yaml"
+    oh.write_text(
+        "version: 1\npolicy: OH\nparameters: {school_day_minutes: 360}\nrules:\n  chronically_absent:\n"
+        "    grade_thresholds:\n      - {grades: [K, '1', '2', '3', '4', '5', '6'], threshold: 95}\n"
+        "      - {grades: ['7', '8', '9', '10', '11', '12'], threshold: 100.1}\n",
+        encoding="utf-8",
+    )
+    nj = tmp_path / "nj.yaml"
+    nj.write_text(
+        "version: 1\npolicy: NJ\nrules:\n  chronically_absent: {outside_membership_codes: [RO]}\n",
+        encoding="utf-8",
+    )
+
+    (oh_warning,) = load_policy("OH", overrides=oh).warnings
+    assert "rules.chronically_absent.grade_thresholds: raised for grade(s) K, 1, 2, 3, 4, 5, 6" in oh_warning
+    (nj_warning,) = load_policy("NJ", overrides=nj).warnings
+    assert "outside_membership_codes: leaves more days out of membership" in nj_warning
