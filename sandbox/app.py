@@ -29,7 +29,7 @@ from truancy.sandbox.roster import BASE_PATH, build_roster
 CONTROL_PREFIX = "/_sandbox"
 # The sandbox's well-known demo credentials; it holds only generated data.
 DEMO_CLIENT_ID = "sandbox"
-DEMO_CLIENT_SECRET = "sandbox"  # noqa: S105
+DEMO_CLIENT_SECRET = "sandbox"  # noqa: S105 - the sandbox's published demo credential
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 

@@ -74,7 +74,7 @@ def oneroster_router(
         if not requested <= ROSTER_SCOPES:
             return JSONResponse({"error": "invalid_scope"}, 400)
         access_token = tokens.issue(requested)
-        body = {"access_token": access_token, "token_type": "bearer", "expires_in": 3600}
+        body = {"access_token": access_token, "token_type": "bearer", "expires_in": 3600}  # nosec B105 - a token type
         return JSONResponse(
             {**body, "scope": " ".join(sorted(requested))}, headers={"Cache-Control": "no-store"}
         )

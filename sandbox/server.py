@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 import socket
-import subprocess
+import subprocess  # nosec B404 - only to start this module itself, with our own argv
 import sys
 import threading
 import time
@@ -43,7 +43,7 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 
 def _url(sock: socket.socket, host: str) -> str:
     port = sock.getsockname()[1]
-    reachable = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+    reachable = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 - maps a wildcard to loopback
     return f"http://[{reachable}]:{port}" if ":" in reachable else f"http://{reachable}:{port}"
 
 
@@ -199,7 +199,7 @@ class SandboxServer:
         if self._fragments_dir is not None:
             command += ["--fragments-dir", str(self._fragments_dir)]
         environment = {**os.environ, _SECRET_ENV: self._client_secret}
-        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=environment)  # noqa: S603
+        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=environment)  # noqa: S603 - sys.executable and our own arguments
         assert self._process.stdout is not None
         for line in self._process.stdout:
             if line.startswith(READY_MARKER):

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from xml.etree import ElementTree as ET
+from xml.etree import ElementTree as ET  # nosec B405 - parses only the bundle files this package ships
 
 PLUGIN_NS = "http://plugin.powerschool.pearson.com"
 EXTENSION_NS = "http://www.powerschool.com"
