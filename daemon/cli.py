@@ -54,6 +54,12 @@ USER_ERRORS = (SettingsError, PluginConfigError, MappingFileError, FieldMapError
 err = Console(stderr=True)
 
 
+EXIT_QUARANTINED = 4
+"""`sync` finished, but some records are quarantined and the cases resting on them are held."""
+EXIT_HELD_BACK = 5
+"""`sync` wrote nothing: the retraction guard held the cycle back (`--allow-retractions` to proceed)."""
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code)
@@ -65,11 +71,25 @@ def sync(
     once: Annotated[bool, typer.Option("--once", help="run one cycle and exit")] = False,
     full: Annotated[bool, typer.Option("--full", help="ignore bookmarks: re-read every stream")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="plan the writes, send none")] = False,
+    allow_retractions: Annotated[
+        bool,
+        typer.Option(
+            "--allow-retractions",
+            help="write this cycle even if it withdraws more open flags/tasks than [sync] allows",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     secrets_dir: SecretsOption = None,
     log_level: LogLevelOption = "WARNING",
 ) -> None:
-    """Pull, evaluate and write back once (``truancy run`` keeps doing it on a schedule)."""
+    """Pull, evaluate and write back once (``truancy run`` keeps doing it on a schedule).
+
+    Exit codes: 0 done; 1 the cycle recorded errors; 2 bad settings or files; 3 the SIS could not
+    be reached; 4 done, but records are quarantined (cases resting on them are held); 5 the
+    retraction guard held every write back (see `truancy status`).
+    """
+    from truancy.daemon.guard import RetractionGuard
+
     if not once:
         raise _fail("`truancy sync` runs a single cycle: pass --once (use `truancy run` for the service)")
     configure_logging(log_level)
@@ -85,6 +105,7 @@ def sync(
                 dry_run=dry_run,
                 reconcile_every=timedelta(hours=settings.sync.full_reconcile_hours),
                 timezone=settings.district.zone,
+                guard=RetractionGuard.from_settings(settings.sync, allow=allow_retractions),
             )
             summary = pipeline.run_cycle(full=full)
     except USER_ERRORS as exc:
@@ -103,6 +124,10 @@ def sync(
             print_student_plans(summary.student_plans, Console())
     if not summary.ok:
         raise typer.Exit(1)
+    if summary.blocked is not None:
+        raise typer.Exit(EXIT_HELD_BACK)
+    if summary.anything_quarantined:
+        raise typer.Exit(EXIT_QUARANTINED)
 
 
 @app.command()

@@ -2,6 +2,10 @@
 
 Students, their attendance and their case state are read as three streams ordered by student id
 and merged, so memory holds one student at a time whatever the district's size.
+
+Attendance is stored raw (the SIS's own codes) and normalised here with the code map in force, so a
+map change applies to the whole stored year at once. A student with records the map cannot count
+is held: nothing is withdrawn from the case until they can be.
 """
 
 from __future__ import annotations
@@ -10,18 +14,21 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy import ColumnElement, Engine, delete, func, select, true
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from truancy.daemon.officer import OfficerWork
 from truancy.daemon.progress import Reporter
-from truancy.daemon.schema import attendance, calendar_days, cases, enrollments, students
+from truancy.daemon.schema import attendance, calendar_days, cases, cases_pending, enrollments, students
 from truancy.daemon.store import upsert
+from truancy.mappings.basis import Basis, Looking, change_cause, marks_digest
 from truancy.mappings.case import (
     CaseState,
     advance_case,
@@ -31,8 +38,10 @@ from truancy.mappings.case import (
     desired_writes,
     record_overrides,
 )
+from truancy.mappings.codemap import CodeLookup, Quarantined, RawMark, normalise
 from truancy.mappings.engine import evaluate
 from truancy.mappings.facts import AttendanceEvent, Category, SchoolCalendar, StudentAttendance
+from truancy.mappings.hold import Hold, hold_for
 from truancy.mappings.policy import Policy
 from truancy.mappings.writes import DesiredWrite
 
@@ -57,6 +66,14 @@ class Evaluation:
     missing_sis_ref: int = 0
     designation_changes: dict[str, DesignationChange] = field(default_factory=dict)
     """Students whose held designations changed this evaluation, by student id."""
+    quarantined: dict[str, str] = field(default_factory=dict)
+    """Stored rows the code map cannot count (source key → reason naming the code), any date."""
+    unmapped: Counter[str] = field(default_factory=Counter)
+    """Rows per code the map does not list."""
+    held: int = 0
+    """Students whose case is held this evaluation (quarantined records in its window)."""
+    held_codes: Counter[str] = field(default_factory=Counter)
+    """The codes holding cases, with the number of held cases each holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +85,13 @@ class DesignationChange:
     after: tuple[str, ...]
 
 
-EventRemap = Callable[[AttendanceEvent], AttendanceEvent | None]
-"""Re-reads a stored event as a different code map would have (None: the row would not count)."""
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    """One stored attendance row: the raw mark, or (written before raw codes were kept) the event."""
+
+    source_key: str
+    mark: RawMark | None
+    legacy: AttendanceEvent | None
 
 
 def school_year_of(day: date) -> str:
@@ -105,14 +127,17 @@ class Evaluator:
         cycle_id: int,
         reporter: Reporter,
         *,
+        lookup: CodeLookup,
         officer: OfficerWork | None = None,
         persist: bool = True,
-        remap: EventRemap | None = None,
+        stage: bool = False,
     ) -> None:
-        """``officer`` is what officers recorded in the SIS this cycle, applied to each case.
+        """``lookup`` is the code map the stored raw codes are counted with (another map previews a
+        change); ``officer`` is what officers recorded in the SIS this cycle, applied to each case.
 
         ``persist=False`` plans without saving case state (a dry run or a preview must not move a
-        case's dates); ``remap`` previews a code-map change on the stored attendance.
+        case's dates); ``stage=True`` saves it aside until ``commit_cases`` (the retraction guard
+        decides whether this cycle's changes stand).
         """
         if policy.case is None:
             raise ValueError(f"policy pack {policy.id} has no case section")
@@ -123,7 +148,8 @@ class Evaluator:
         self.reporter = reporter
         self.officer = officer
         self.persist = persist
-        self.remap = remap
+        self.stage = stage
+        self.lookup = lookup
 
     def run(self, today: date) -> Evaluation:
         self.today = today
@@ -137,15 +163,23 @@ class Evaluator:
             ).scalar_one()
         phase = self.reporter.phase("Evaluating policy", total=total)
         pending: list[dict[str, Any]] = []
-        for student_id, sis_ref, events, previous in self._merged_streams():
+        for student_id, sis_ref, rows, previous in self._merged_streams():
             phase.advance()
-            if self.remap is not None:
-                events = [e for e in map(self.remap, events) if e is not None]
-            days = _school_days(windows.get(student_id, []), calendars, as_of)
-            calendar = calendars.get(_current_school(windows.get(student_id, [])) or "", _empty_calendar())
-            case = self._advance(student_id, sis_ref, days, events, previous, calendar, result)
+            student_windows = windows.get(student_id, [])
+            days = _school_days(student_windows, calendars, as_of)
+            calendar = calendars.get(_current_school(student_windows) or "", _empty_calendar())
+            events, hold = self._count(rows, result)
+            marks = [r.mark for r in rows if r.mark is not None]
+            looking = self._looking(marks, days, student_windows, previous, result)
+            case = self._advance(
+                student_id, sis_ref, days, events, previous, calendar, result, hold=hold, looking=looking
+            )
             if case is None:
                 continue
+            case = _with_basis(case, previous, looking.now)
+            if hold is not None and case.status == "open":
+                result.held += 1
+                result.held_codes.update((*hold.unmapped, *hold.without_minutes))
             _note_change(result, student_id, sis_ref, previous, case)
             if case != previous and self.persist:
                 pending.append(self._case_row(case))
@@ -163,6 +197,9 @@ class Evaluator:
         previous: CaseState | None,
         calendar: SchoolCalendar,
         result: Evaluation,
+        *,
+        hold: Hold | None,
+        looking: Looking,
     ) -> CaseState | None:
         if not events and previous is None:
             return None
@@ -181,12 +218,19 @@ class Evaluator:
             calendar=calendar,
             school_year=result.school_year,
             officer_actions=actions,
+            hold=hold,
+            cause=change_cause(
+                previous.basis if previous is not None else None,
+                replace(looking, recoded=any(a.kind == "absence_excused" for a in actions)),
+            ),
         )
         if case is None:
             return None
         result.designations.update(d.id for d in determination.designations)
         result.open_cases += case.status == "open"
-        writes = desired_writes(case, determination, case_policy=self.case_policy, calendar=calendar)
+        writes = desired_writes(
+            case, determination, case_policy=self.case_policy, calendar=calendar, hold=hold
+        )
         if self.officer is not None:
             case = record_overrides(case, self.officer.overrides(writes), on=result.as_of)
         if writes and sis_ref is None:
@@ -209,8 +253,59 @@ class Evaluator:
     def _save_cases(self, pending: list[dict[str, Any]]) -> None:
         if pending:
             with self.engine.begin() as connection:
-                upsert(connection, cases, pending, ["student_id"])
+                upsert(connection, cases_pending if self.stage else cases, pending, ["student_id"])
             pending.clear()
+
+    def _count(self, rows: list[StoredRow], result: Evaluation) -> tuple[list[AttendanceEvent], Hold | None]:
+        """The student's events under the map in force, and the hold its uncountable records put
+        on the case (those dated in this school year up to the evaluation date)."""
+        events: list[AttendanceEvent] = []
+        holding: list[Quarantined] = []
+        for row in rows:
+            if row.mark is None:
+                if row.legacy is not None:
+                    events.append(row.legacy)
+                continue
+            counted = normalise(row.mark, self.lookup)
+            if isinstance(counted, AttendanceEvent):
+                events.append(counted)
+            elif isinstance(counted, Quarantined):
+                result.quarantined[row.source_key] = counted.reason
+                if counted.unmapped:
+                    result.unmapped[counted.code] += 1
+                if row.mark.date <= result.as_of and school_year_of(row.mark.date) == result.school_year:
+                    holding.append(counted)
+        return events, hold_for(holding)
+
+    def _looking(
+        self,
+        marks: list[RawMark],
+        days: tuple[date, ...],
+        windows: list[tuple[str, date, date | None]],
+        previous: CaseState | None,
+        result: Evaluation,
+    ) -> Looking:
+        """The student's records now, and cut at the date the case last changed, to name a cause."""
+        as_of = result.as_of
+        in_year = [m for m in marks if m.date <= as_of and school_year_of(m.date) == result.school_year]
+        codes: dict[str, str] = {}
+        for mark in in_year:
+            counted = normalise(mark, self.lookup)
+            codes[mark.code] = (
+                counted.category.value
+                if isinstance(counted, AttendanceEvent)
+                else "quarantined"
+                if isinstance(counted, Quarantined)
+                else Category.PRESENT.value
+            )
+        enrolled = any(begin <= as_of and (end is None or end >= as_of) for _, begin, end in windows)
+        now = Basis(as_of, self.policy.digest, codes, marks_digest(marks, as_of), len(days), enrolled)
+        then = previous.basis if previous is not None else None
+        if then is None:
+            return Looking(now, now.marks_digest, now.school_days, recoded=False)
+        return Looking(
+            now, marks_digest(marks, then.as_of), sum(d <= then.as_of for d in days), recoded=False
+        )
 
     def _enrollment_windows(self) -> dict[str, list[tuple[str, date, date | None]]]:
         windows: dict[str, list[tuple[str, date, date | None]]] = defaultdict(list)
@@ -228,8 +323,8 @@ class Evaluator:
 
     def _merged_streams(
         self,
-    ) -> Iterator[tuple[str, str | None, list[AttendanceEvent], CaseState | None]]:
-        """(student, SIS key, events, previous case) for every active student, in id order.
+    ) -> Iterator[tuple[str, str | None, list[StoredRow], CaseState | None]]:
+        """(student, SIS key, stored rows, previous case) for every active student, in id order.
 
         The cursors are closed explicitly: a half-read SQLite cursor kept alive by a traceback would
         otherwise hold its read lock past the connection's return to the pool and lock out the next cycle.
@@ -255,6 +350,7 @@ class Evaluator:
                         attendance.c.minutes_absent,
                         attendance.c.code,
                         attendance.c.school_id,
+                        attendance.c.source_key,
                     ).order_by(by_id(attendance.c.student_id), attendance.c.day, attendance.c.source_key)
                 )
             )
@@ -267,13 +363,59 @@ class Evaluator:
             cursors.callback(event_rows.close)
             cursors.callback(case_rows.close)
             for student_id, sis_ref in student_rows:
-                events = [
-                    AttendanceEvent(sid, day, Category(category), minutes, code, school)
-                    for sid, day, category, minutes, code, school in event_rows.take_while(student_id)
-                ]
+                events = [_stored_row(*row) for row in event_rows.take_while(student_id)]
                 case_state = next(iter(case_rows.take_while(student_id)), None)
                 previous = case_from_dict(case_state[1]) if case_state is not None else None
                 yield student_id, sis_ref, events, previous
+
+
+def _stored_row(
+    student_id: str,
+    day: date,
+    category: str | None,
+    minutes: int | None,
+    code: str | None,
+    school: str | None,
+    source_key: str,
+) -> StoredRow:
+    if code is not None:
+        return StoredRow(source_key, RawMark(student_id, day, code, minutes, school), None)
+    # A row stored before raw codes were kept (no code): it counts as it was read until re-read.
+    if category is None or category == Category.PRESENT.value:
+        return StoredRow(source_key, None, None)
+    return StoredRow(
+        source_key, None, AttendanceEvent(student_id, day, Category(category), minutes, None, school)
+    )
+
+
+def _with_basis(case: CaseState, previous: CaseState | None, now: Basis) -> CaseState:
+    """The case with the basis it was decided on: kept from before while nothing else changed (so
+    an unchanged case is not rewritten each day), else today's."""
+    unchanged = previous is not None and replace(case, basis=None) == replace(previous, basis=None)
+    if previous is not None and previous.basis is not None and unchanged:
+        return replace(case, basis=previous.basis)
+    return replace(case, basis=now)
+
+
+def commit_cases(engine: Engine) -> int:
+    """Make a staged evaluation's case changes the cases (one transaction); the number committed."""
+    columns = [c.name for c in cases_pending.columns]
+    with engine.begin() as connection:
+        staged = connection.execute(select(func.count()).select_from(cases_pending)).scalar_one()
+        if staged:
+            insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+            # ``WHERE true``: SQLite reads ON CONFLICT after a bare SELECT as a join constraint.
+            statement = insert(cases).from_select(columns, select(*cases_pending.c).where(true()))
+            updates = {name: statement.excluded[name] for name in columns if name != "student_id"}
+            connection.execute(statement.on_conflict_do_update(index_elements=["student_id"], set_=updates))
+            connection.execute(delete(cases_pending))
+    return int(staged)
+
+
+def discard_cases(engine: Engine) -> None:
+    """Drop a staged evaluation (the guard held its writes, or the cycle died): cases stay as they were."""
+    with engine.begin() as connection:
+        connection.execute(delete(cases_pending))
 
 
 def _note_change(

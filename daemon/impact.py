@@ -1,9 +1,9 @@
 """Preview a code-map change: which students would gain or lose which designation.
 
-The store's attendance rows are evaluated twice, as they are and re-read through the edited map,
-without saving any case and without touching the SIS. The store keeps non-present rows only, so a
-code now mapped to ``present`` (or not mapped) has no rows to re-read: the preview says so rather
-than guess, and the next real sync after the change counts them.
+The store keeps every attendance row with the SIS's own code (present and unmapped codes too), so
+the preview is exact: the stored year is evaluated twice, under the map in force and under the
+edited one, without saving any case and without touching the SIS. Only rows stored before raw
+codes were kept (no code) cannot be re-read; the preview names them until the next full read.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from truancy.daemon.evaluate import DesignationChange, Evaluation, Evaluator, EventRemap
+from truancy.daemon.evaluate import DesignationChange, Evaluation, Evaluator
 from truancy.daemon.progress import SilentReporter
 from truancy.daemon.schema import attendance
-from truancy.mappings.codemap import CodeMap
-from truancy.mappings.facts import AttendanceEvent, Category
+from truancy.mappings.codemap import CodeLookup, CodeMap
 from truancy.mappings.policy import Policy
 
 PREVIEW_CYCLE = 0
@@ -74,35 +73,15 @@ def preview_impact(
     engine: Engine, policy: Policy, current: CodeMap, proposed: CodeMap, today: date
 ) -> Impact:
     changes = code_changes(current, proposed)
-    changed_codes = {c.code for c in changes}
-    impact = Impact(changes, _stored_rows(engine, changed_codes))
-    for change in changes:
-        entry = current.categorize(change.code)
-        if entry is None or entry.category is Category.PRESENT:
-            impact.not_previewable.append(
-                f"{change.code}: its rows are not in the store (now {change.current or 'unmapped'}); "
-                "the first sync after the change counts them"
-            )
-        elif not entry.partial_day and (proposed.categorize(change.code) or entry).partial_day:
-            impact.not_previewable.append(
-                f"{change.code}: the store has no minutes for a whole-day code; a part-day preview needs them"
-            )
-
-    def remap(event: AttendanceEvent) -> AttendanceEvent | None:
-        if event.code is None or event.code not in changed_codes:
-            return event
-        entry = proposed.categorize(event.code)
-        if entry is None or entry.category is Category.PRESENT:
-            return None
-        minutes = event.minutes_absent if entry.partial_day else None
-        if entry.partial_day and minutes is None:
-            return None
-        return AttendanceEvent(
-            event.student_id, event.date, entry.category, minutes, event.code, event.school_id
+    impact = Impact(changes, _stored_rows(engine, {c.code for c in changes}))
+    legacy = _rows_without_code(engine)
+    if legacy:
+        impact.not_previewable.append(
+            f"{legacy} stored row(s) predate raw codes and count as first read; "
+            "the next full sync re-reads them"
         )
-
-    baseline = _evaluate(engine, policy, today, None)
-    edited = _evaluate(engine, policy, today, remap)
+    baseline = _evaluate(engine, policy, today, current.categorize)
+    edited = _evaluate(engine, policy, today, proposed.categorize)
     for student_id in baseline.designation_changes.keys() | edited.designation_changes.keys():
         now = _held(baseline.designation_changes, edited.designation_changes, student_id)
         then = _held(edited.designation_changes, baseline.designation_changes, student_id)
@@ -114,8 +93,8 @@ def preview_impact(
     return impact
 
 
-def _evaluate(engine: Engine, policy: Policy, today: date, remap: EventRemap | None) -> Evaluation:
-    evaluator = Evaluator(engine, policy, PREVIEW_CYCLE, SilentReporter(), persist=False, remap=remap)
+def _evaluate(engine: Engine, policy: Policy, today: date, lookup: CodeLookup) -> Evaluation:
+    evaluator = Evaluator(engine, policy, PREVIEW_CYCLE, SilentReporter(), lookup=lookup, persist=False)
     return evaluator.run(today)
 
 
@@ -136,3 +115,11 @@ def _stored_rows(engine: Engine, codes: set[str]) -> dict[str, int]:
             .group_by(attendance.c.code)
         ).all()
     return {code: count for code, count in sorted(rows)}
+
+
+def _rows_without_code(engine: Engine) -> int:
+    with engine.connect() as connection:
+        count: int = connection.execute(
+            select(func.count()).select_from(attendance).where(attendance.c.code.is_(None))
+        ).scalar_one()
+    return count

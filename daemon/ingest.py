@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
@@ -27,10 +27,17 @@ from truancy.daemon.schema import (
     enrollments,
     quarantine,
     students,
-    unknown_codes,
 )
 from truancy.daemon.store import read_bookmark, upsert, utcnow, write_bookmark
-from truancy.plugins.base import AttendancePage, Rejected, RosterPage, SisPlugin, StreamSpec, later
+from truancy.plugins.base import (
+    AttendanceChange,
+    AttendancePage,
+    Rejected,
+    RosterPage,
+    SisPlugin,
+    StreamSpec,
+    later,
+)
 
 ROSTER_STREAM = "roster"
 ATTENDANCE_STREAM = "attendance"
@@ -277,42 +284,47 @@ class Ingest:
         )
 
     def _apply_attendance_page(self, connection: Connection, page: AttendancePage) -> None:
-        present = [c.source_key for c in page.changes if c.event is None]
-        rows = [
-            {
-                "source_key": c.source_key,
-                "student_id": c.event.student_id,
-                "day": c.event.date,
-                "category": c.event.category.value,
-                "minutes_absent": c.event.minutes_absent,
-                "code": c.event.code,
-                "school_id": c.event.school_id,
-                "seen_cycle": self.cycle_id,
-            }
-            for c in page.changes
-            if c.event is not None
-        ]
+        """Every row is stored as the SIS holds it, with its own code (present and unmapped ones
+        included); evaluation normalises the codes, so a map change needs no re-read. Only a row the
+        SIS deleted leaves the store."""
+        deleted = [c.source_key for c in page.changes if c.mark is None and c.event is None]
+        rows = [_attendance_row(c, self.cycle_id) for c in page.changes if c.mark is not None or c.event]
         upsert(connection, attendance, rows, ["source_key"])
-        if present:
-            connection.execute(delete(attendance).where(attendance.c.source_key.in_(present)))
-        # A row that was quarantined and now loads (e.g. its code was mapped) leaves the quarantine.
+        if deleted:
+            connection.execute(delete(attendance).where(attendance.c.source_key.in_(deleted)))
+        # A row that was quarantined and now loads (e.g. its student was rostered) leaves the quarantine.
         _release(connection, ATTENDANCE_STREAM, [c.source_key for c in page.changes])
-        # A row re-coded to an unknown code must stop counting under its old code until it is mapped.
+        # A row that cannot be read at all (no date) must stop counting under its old reading.
         rejected = [r.source_key for r in page.rejected]
         if rejected:
             connection.execute(delete(attendance).where(attendance.c.source_key.in_(rejected)))
         self.counts.records["attendance"] += len(page.changes)
         self.counts.quarantined += _quarantine(connection, page.rejected, self.cycle_id)
-        if page.unknown_codes:
-            self.counts.unknown_codes.update(page.unknown_codes)
-            now = utcnow()
-            for code, seen in page.unknown_codes.items():
-                known = connection.execute(
-                    select(unknown_codes.c.occurrences).where(unknown_codes.c.code == code)
-                ).scalar_one_or_none()
-                upsert(
-                    connection,
-                    unknown_codes,
-                    [{"code": code, "occurrences": (known or 0) + seen, "last_seen": now}],
-                    ["code"],
-                )
+        self.counts.unknown_codes.update(page.unknown_codes)
+
+
+def _attendance_row(change: AttendanceChange, cycle_id: int) -> dict[str, Any]:
+    """The store's row for one change: the raw mark, or (from a plugin that gives no mark) the event."""
+    mark, event = change.mark, change.event
+    if mark is not None:
+        return {
+            "source_key": change.source_key,
+            "student_id": mark.student_id,
+            "day": mark.date,
+            "category": event.category.value if event is not None else None,
+            "minutes_absent": mark.minutes,
+            "code": mark.code,
+            "school_id": mark.school_id,
+            "seen_cycle": cycle_id,
+        }
+    assert event is not None
+    return {
+        "source_key": change.source_key,
+        "student_id": event.student_id,
+        "day": event.date,
+        "category": event.category.value,
+        "minutes_absent": event.minutes_absent,
+        "code": event.code,
+        "school_id": event.school_id,
+        "seen_cycle": cycle_id,
+    }

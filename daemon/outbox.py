@@ -24,6 +24,7 @@ from truancy.daemon.evaluate import Target
 from truancy.daemon.progress import Reporter
 from truancy.daemon.schema import outbox
 from truancy.daemon.store import utcnow
+from truancy.mappings.writes import DesiredWrite, WriteKind
 from truancy.plugins.base import RemoteRow, SisPlugin
 
 log = logging.getLogger("truancy.daemon.outbox")
@@ -31,6 +32,8 @@ log = logging.getLogger("truancy.daemon.outbox")
 OURS = re.compile(r"^[0-9a-f]{40}$")
 """Sync keys the daemon writes; rows without one were written by an officer and are never touched."""
 JOURNAL_BATCH = 200
+NOTE_CONTENT = ("note_date", "category", "note_text")
+"""What makes two notes the same note, whoever's key or writer id they carry."""
 
 
 @dataclass
@@ -39,6 +42,9 @@ class Plan:
     updates: list[tuple[RemoteRow, Target]] = field(default_factory=list)
     deletes: list[RemoteRow] = field(default_factory=list)
     unchanged: int = 0
+    retractions: list[RemoteRow] = field(default_factory=list)
+    """The deletes that withdraw a flag or task no longer wanted (not duplicates): what the
+    retraction guard weighs."""
 
     @property
     def size(self) -> int:
@@ -74,26 +80,60 @@ class WriteCounts:
 
 
 def plan_writes(desired: dict[str, Target], remote_rows: Iterable[RemoteRow], plugin: SisPlugin) -> Plan:
-    """The writes that bring the SIS from ``remote_rows`` to ``desired``."""
+    """The writes that bring the SIS from ``remote_rows`` to ``desired``.
+
+    A note is written once: one the SIS holds under its key is never updated, and one the SIS holds
+    word for word under another daemon key (written by an earlier store, or before notes were keyed
+    by content) is recognised, not written again.
+    """
     plan = Plan()
     by_key: dict[str, list[RemoteRow]] = defaultdict(list)
     for row in remote_rows:
         if row.sync_key is not None and OURS.match(row.sync_key):
             by_key[row.sync_key].append(row)
+    missing: list[Target] = []
     for key, target in desired.items():
         existing = sorted(by_key.pop(key, []), key=lambda r: _numeric_id(r.remote_id))
         if not existing:
-            plan.creates.append(target)
+            missing.append(target)
             continue
         keeper, duplicates = existing[0], existing[1:]
         plan.deletes.extend(duplicates)
-        if plugin.needs_update(keeper, target.write):
+        if target.write.kind is not WriteKind.NOTE and plugin.needs_update(keeper, target.write):
             plan.updates.append((keeper, target))
         else:
             plan.unchanged += 1
+    notes_left: dict[str, list[RemoteRow]] = defaultdict(list)
     for rows in by_key.values():
-        plan.deletes.extend(row for row in rows if plugin.may_retract(row))
+        for row in rows:
+            if row.kind is WriteKind.NOTE:
+                notes_left[row.sis_ref].append(row)
+    for target in missing:
+        same = _same_note(target, notes_left.get(target.sis_ref, []), plugin)
+        if same is None:
+            plan.creates.append(target)
+            continue
+        notes_left[target.sis_ref].remove(same)
+        plan.unchanged += 1
+    for rows in by_key.values():
+        retracted = [row for row in rows if plugin.may_retract(row)]
+        plan.deletes.extend(retracted)
+        plan.retractions.extend(row for row in retracted if row.kind is not WriteKind.NOTE)
     return plan
+
+
+def _same_note(target: Target, candidates: list[RemoteRow], plugin: SisPlugin) -> RemoteRow | None:
+    """A note row the SIS already holds with exactly this note's content, if the target is a note."""
+    write = target.write
+    if write.kind is not WriteKind.NOTE:
+        return None
+    content = DesiredWrite(
+        write.kind,
+        write.sync_key,
+        write.student_id,
+        {f: write.fields[f] for f in NOTE_CONTENT if f in write.fields},
+    )
+    return next((row for row in candidates if not plugin.needs_update(row, content)), None)
 
 
 def _numeric_id(remote_id: str) -> tuple[int, str]:

@@ -11,7 +11,9 @@ from sqlalchemy import Engine, func, select, update
 
 from truancy.connector.errors import ConfigurationError, ConnectorError, TransientError
 from truancy.daemon.dry_run import plan_by_student
-from truancy.daemon.evaluate import Evaluation, Evaluator
+from truancy.daemon.evaluate import Evaluation, Evaluator, commit_cases, discard_cases
+from truancy.daemon.guard import RetractionGuard
+from truancy.daemon.held import record_held_rows
 from truancy.daemon.ingest import ATTENDANCE_STREAM, ROSTER_STREAM, Ingest, reconcile_due
 from truancy.daemon.officer import OfficerWork
 from truancy.daemon.outbox import Outbox, WriteCounts, plan_writes
@@ -45,10 +47,21 @@ class CycleSummary:
     pulled: dict[str, int] = field(default_factory=dict)
     failed_stream: str | None = None
     officer_actions: int = 0
+    held_cases: int = 0
+    """Open cases held (nothing withdrawn) because the code map cannot count some of their records."""
+    held_codes: dict[str, int] = field(default_factory=dict)
+    """The codes holding cases, with the number of cases each holds."""
+    blocked: dict[str, Any] | None = None
+    """Set when the retraction guard held this cycle's writes back: what, and why."""
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def anything_quarantined(self) -> bool:
+        """Rows the sync could not use: ``truancy sync`` then exits 4, so cron and monitoring see it."""
+        return self.quarantined > 0 or bool(self.unknown_codes) or self.held_cases > 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +80,9 @@ class CycleSummary:
             "pulled": dict(sorted(self.pulled.items())),
             "failed_stream": self.failed_stream,
             "officer_actions": self.officer_actions,
+            "held_cases": self.held_cases,
+            "held_codes": dict(sorted(self.held_codes.items())),
+            "blocked": self.blocked,
             **({"student_plans": self.student_plans} if self.dry_run else {}),
         }
 
@@ -132,7 +148,10 @@ class SyncPipeline:
         reconcile_every: timedelta = timedelta(hours=24),
         observer: CycleObserver | None = None,
         timezone: tzinfo = UTC,
+        guard: RetractionGuard | None = None,
     ) -> None:
+        """``guard`` limits what one cycle may withdraw (default: 25 rows or 2% of open ones)."""
+        self.guard = guard or RetractionGuard()
         self.timezone = timezone
         self.reconcile_every = reconcile_every
         self.observer = observer or NoObserver()
@@ -163,7 +182,9 @@ class SyncPipeline:
             summary.failed_stream = self._stream
             self._finish_cycle(summary, "failed", "internal")
             raise
-        self._finish_cycle(summary, "succeeded" if summary.ok else "failed", None)
+        blocked = summary.blocked is not None and not summary.dry_run
+        status = "blocked" if blocked else "succeeded" if summary.ok else "failed"
+        self._finish_cycle(summary, status, None)
         return summary
 
     def _enter(self, stream: str) -> None:
@@ -172,17 +193,17 @@ class SyncPipeline:
 
     def _run(self, summary: CycleSummary, today: date, *, full: bool) -> None:
         ingest = Ingest(self.engine, self.plugin, summary.cycle_id, self.reporter)
-        new_code_map = self._record_mappings_in_force(summary.cycle_id)
+        self._record_mappings_in_force(summary.cycle_id)
         self._enter(ROSTER_STREAM)
         ingest.roster(full=full or self._reconcile_due(ROSTER_STREAM))
         self._enter(CALENDAR_STREAM)
         ingest.calendars()
         self._enter(ATTENDANCE_STREAM)
-        # A changed code map (or newly rostered students) can unlock quarantined rows: re-read them all.
-        reread = new_code_map or (ingest.counts.records["students"] > 0 and self._has_quarantine())
+        # Newly rostered students can unlock rows quarantined for an unknown student: re-read them all.
+        # (A changed code map needs no re-read: the store keeps every row's own code.)
+        reread = ingest.counts.records["students"] > 0 and self._has_quarantine()
         ingest.attendance(full=full or reread or self._reconcile_due(ATTENDANCE_STREAM))
         summary.quarantined = ingest.counts.quarantined
-        summary.unknown_codes = dict(ingest.counts.unknown_codes)
         summary.pulled = dict(ingest.counts.records)
 
         # One read of the SIS's truancy rows feeds both the officer's work into the cases and the diff.
@@ -200,21 +221,36 @@ class SyncPipeline:
             self.policy,
             summary.cycle_id,
             self.reporter,
+            lookup=self.plugin.categorize,
             officer=officer,
             persist=not self.dry_run,
+            stage=True,
         )
+        discard_cases(self.engine)  # what an interrupted cycle staged and never committed
         evaluation = evaluator.run(today)
         self._summarise(summary, evaluation)
+        if not self.dry_run:
+            with self.engine.begin() as connection:
+                record_held_rows(connection, evaluation.quarantined, evaluation.unmapped, summary.cycle_id)
 
         self._enter(WRITEBACK_STREAM)
         outbox = Outbox(self.engine, self.plugin, summary.cycle_id, self.reporter)
         outbox.supersede_stale()
         plan = plan_writes(evaluation.desired, remote, self.plugin)
         summary.planned = {op: dict(kinds) for op, kinds in plan.counts_by_kind().items()}
+        held_back = self.guard.check(plan, remote, self.plugin)
+        if held_back is not None:
+            summary.blocked = held_back.as_json()
+            log.warning("retraction guard held the cycle's writes", extra={"retractions": held_back.total})
         if self.dry_run:
             summary.writes = WriteCounts(unchanged=plan.unchanged)
             summary.student_plans = [p.as_json() for p in plan_by_student(evaluation, plan)]
             return
+        if held_back is not None:
+            discard_cases(self.engine)
+            summary.writes = WriteCounts(unchanged=plan.unchanged)
+            return
+        commit_cases(self.engine)
         summary.writes = outbox.apply(plan)
         summary.errors.extend(
             f"data: {count} write(s) refused ({name})" for name, count in outbox.errors.items()
@@ -224,6 +260,10 @@ class SyncPipeline:
         summary.as_of = evaluation.as_of
         summary.cases = dict(evaluation.designations)
         summary.open_cases = evaluation.open_cases
+        summary.quarantined += len(evaluation.quarantined)
+        summary.unknown_codes = dict(evaluation.unmapped)
+        summary.held_cases = evaluation.held
+        summary.held_codes = dict(evaluation.held_codes)
         if evaluation.missing_sis_ref:
             summary.errors.append(
                 f"data: {evaluation.missing_sis_ref} student(s) with a case have no SIS key for write-back"

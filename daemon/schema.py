@@ -4,7 +4,8 @@
 full pass did not see was deleted at the source (providers delete outright, without tombstones).
 
 The store keeps what the sync needs and nothing more: canonical ids and SIS keys, enrollment
-windows, calendars, attendance categories and codes, case state. Never names or birth dates.
+windows, calendars, every attendance row with the SIS's own code, case state. Never names or
+birth dates.
 """
 
 from __future__ import annotations
@@ -66,9 +67,12 @@ attendance = Table(
     Column("source_key", String(128), primary_key=True),
     Column("student_id", String(128), nullable=False),
     Column("day", Date, nullable=False),
-    Column("category", String(16), nullable=False),
+    # what the row counted as under the map when it was read; evaluation re-reads ``code`` instead
+    Column("category", String(16)),
+    # the minutes the SIS recorded, kept for whole-day codes too (a remap to part-day needs them)
     Column("minutes_absent", Integer),
-    Column("code", String(32)),
+    # the SIS's own code, present and unmapped ones included: a new map applies with no re-read
+    Column("code", String(255)),
     Column("school_id", String(64)),
     Column("seen_cycle", Integer, nullable=False),
     Index("ix_attendance_student_day", "student_id", "day"),
@@ -104,6 +108,18 @@ unknown_codes = Table(
 cases = Table(
     "cases",
     metadata,
+    Column("student_id", String(128), primary_key=True),
+    Column("school_year", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("tier", String(64)),
+    Column("state", JSON, nullable=False),
+    Column("updated_cycle", Integer, nullable=False),
+)
+
+cases_pending = Table(
+    "cases_pending",
+    metadata,
+    # a cycle's case changes, held until the retraction guard lets its writes through
     Column("student_id", String(128), primary_key=True),
     Column("school_year", String(16), nullable=False),
     Column("status", String(16), nullable=False),

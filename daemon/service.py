@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from truancy.connector.errors import ConnectorError
 from truancy.connector.http import DEFAULT_USER_AGENT, HttpSession, HttpStats
+from truancy.daemon.guard import RetractionGuard
 from truancy.daemon.lock import DistrictLock
 from truancy.daemon.logs import bind_context
 from truancy.daemon.metrics import SyncMetrics
@@ -218,6 +219,7 @@ class SyncService:
             reconcile_every=timedelta(hours=self.settings.sync.full_reconcile_hours),
             observer=self,
             timezone=self.settings.district.zone,
+            guard=RetractionGuard.from_settings(self.settings.sync),
         )
         try:
             return self._outcome(pipeline, full)
@@ -244,6 +246,9 @@ class SyncService:
             return False
         if not summary.ok:
             self._failed("data", "; ".join(summary.errors))
+            return False
+        if summary.blocked is not None:
+            self._failed("data", f"retraction guard: {summary.blocked['reason']}")
             return False
         self._recovered(summary)
         return True

@@ -146,6 +146,19 @@ class SyncSettings(BaseModel):
         gt=0,
         description="re-read every stream in full this often, to catch records the SIS deleted outright",
     )
+    retraction_guard_share: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="a cycle withdrawing more than this share of open flags and tasks (and more than "
+        "retraction_guard_rows) writes nothing and waits for `sync --once --allow-retractions`",
+    )
+    retraction_guard_rows: int = Field(
+        default=25, ge=0, description="withdrawals a cycle may always make, whatever the share"
+    )
+    allow_retractions: bool = Field(
+        default=False, description="turn the retraction guard off (every cycle may withdraw any number)"
+    )
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

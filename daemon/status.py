@@ -21,8 +21,9 @@ RECENT_CYCLES = 10
 STREAM_HISTORY = 200
 """Cycles scanned for each stream's last success and last error."""
 QUARANTINE_SHOWN = 50
-CONCLUSIVE = ("succeeded", "failed")
-"""Cycle outcomes that say something about health (``running``/``interrupted`` do not)."""
+CONCLUSIVE = ("succeeded", "failed", "blocked")
+"""Cycle outcomes that say something about health (``running``/``interrupted`` do not); a cycle
+the retraction guard ``blocked`` wrote nothing and waits for an administrator."""
 
 
 @dataclass
@@ -71,6 +72,21 @@ class StatusReport:
         return next((c for c in self.recent_cycles if c["status"] in CONCLUSIVE), None)
 
     @property
+    def held(self) -> dict[str, Any]:
+        """Cases the last real cycle held for records the code map cannot count, by code."""
+        last = self.last_conclusive_cycle
+        return {
+            "cases": last.get("held_cases", 0) if last is not None else 0,
+            "codes": last.get("held_codes", {}) if last is not None else {},
+        }
+
+    @property
+    def blocked(self) -> dict[str, Any] | None:
+        """What the retraction guard held back, while the last real cycle was held."""
+        last = self.last_conclusive_cycle
+        return last.get("blocked") if last is not None and last["status"] == "blocked" else None
+
+    @property
     def healthy(self) -> bool:
         """The newest finished cycle succeeded (a cycle still running or stopped by shutdown says nothing)."""
         last = self.last_conclusive_cycle
@@ -94,6 +110,8 @@ class StatusReport:
             "outbox_pending": self.outbox_pending,
             "outbox_failed_last_cycle": self.outbox_failed_last_cycle,
             "streams": {name: stream.as_json() for name, stream in self.streams.items()},
+            "held": self.held,
+            "blocked": self.blocked,
             "quarantined": self.quarantined,
         }
 
@@ -118,6 +136,9 @@ def read_status(engine: Engine) -> StatusReport:
                         "writes": summary.get("writes"),
                         "errors": summary.get("errors", []),
                         "failed_stream": summary.get("failed_stream"),
+                        "held_cases": summary.get("held_cases", 0),
+                        "held_codes": summary.get("held_codes", {}),
+                        "blocked": summary.get("blocked"),
                     }
                 )
             report.streams = _stream_status(connection)
@@ -251,6 +272,15 @@ def render_status(report: StatusReport, console: Console) -> None:
     if report.unknown_codes:
         codes = ", ".join(f"{code} ({n})" for code, n in sorted(report.unknown_codes.items()))
         console.print(f"Unknown attendance codes waiting for a mapping: {codes}")
+    held = report.held
+    if held["cases"]:
+        codes = ", ".join(f"{code} ({n} cases)" for code, n in sorted(held["codes"].items()))
+        console.print(
+            f"[yellow]Held: {held['cases']} case(s) keep every flag and task, waiting for {codes}[/]",
+            highlight=False,
+        )
+    if report.blocked is not None:
+        console.print(f"[red]Retraction guard: {report.blocked['reason']}[/]", highlight=False)
     console.print(
         f"Outbox: {report.outbox_pending} pending, {report.outbox_failed_last_cycle} failed last cycle"
     )

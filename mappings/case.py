@@ -14,6 +14,8 @@ event is recorded, so a note once written never changes and is never retracted.
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -21,9 +23,11 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
+from truancy.mappings.basis import RE_EVALUATION, Basis
 from truancy.mappings.case_policy import CasePolicy, EnterWhen, NoteTemplates, TaskTemplate, Tier
 from truancy.mappings.determination import Designation, Determination
 from truancy.mappings.facts import SchoolCalendar
+from truancy.mappings.hold import Hold
 from truancy.mappings.task_outcomes import options_json
 from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind, sync_key
 
@@ -56,6 +60,9 @@ NOTE_CATEGORIES: Mapping[str, str] = {
 }
 """History kinds that become a case-log note, and the note's category. Officer actions do not: the
 officer recorded them in the SIS already."""
+
+COUNTED_UNITS = frozenset({"days", "days_or_parts", "occasions"})
+"""Units that count one per dated record, so the count on any day can be read off the evidence."""
 
 _UNIT_WORDS = {
     "days_or_parts": "days or parts of days",
@@ -145,6 +152,8 @@ class CaseState:
     conditions: Mapping[str, date]
     history: tuple[HistoryEvent, ...]
     completed_tasks: Mapping[str, CompletedTask] = field(default_factory=dict)
+    basis: Basis | None = None
+    """What the case was decided on when it last changed (None before this was kept)."""
 
     def tier_entries(self) -> dict[str, date]:
         """Tiers the case is in now, with the trigger date of each (the start of its deadlines)."""
@@ -170,12 +179,18 @@ def advance_case(
     calendar: SchoolCalendar,
     school_year: str,
     officer_actions: Sequence[OfficerAction] = (),
+    hold: Hold | None = None,
+    cause: str = RE_EVALUATION,
 ) -> CaseState | None:
     """The case after this determination; None when there is no case and nothing to open.
 
     A case opens at the first designation. When ``school_year`` moves past the case's year (and
     the pack closes cases then), the old case is closed; if the new year's determination already
     holds a designation, a new case opens at once and logs the closure as its first event.
+
+    Under a ``hold`` (records the map cannot count yet) nothing is withdrawn: every designation,
+    report and tier stays; new ones may still be recorded, since a record not counted can only
+    lower a count. ``cause`` is what changed since the case last did, named in any withdrawal note.
     """
     if previous is not None and previous.student_id != determination.student_id:
         raise ValueError("the determination is for a different student than the case")
@@ -184,7 +199,7 @@ def advance_case(
     draft = _starting_draft(previous, determination, case_policy, school_year)
     if draft is None or isinstance(draft, CaseState):
         return draft
-    draft.apply_determination(determination, case_policy.notes)
+    draft.apply_determination(determination, case_policy.notes, hold=hold, cause=cause)
     draft.move_tiers(case_policy, calendar, determination.as_of)
     draft.apply_officer_actions(officer_actions, case_policy)
     draft.reinstate_on_new_evidence(determination)
@@ -258,12 +273,19 @@ class _Draft:
     def record_closing(self, school_year: str, on: date, notes: NoteTemplates) -> None:
         self.record(on, "closed", notes.render("closed", school_year=school_year, on=on.isoformat()))
 
-    def apply_determination(self, determination: Determination, notes: NoteTemplates) -> None:
-        """Retract what no longer holds, record what is newly met or reported again."""
+    def apply_determination(
+        self,
+        determination: Determination,
+        notes: NoteTemplates,
+        *,
+        hold: Hold | None = None,
+        cause: str = RE_EVALUATION,
+    ) -> None:
+        """Retract what no longer holds (never under a hold), record what is newly met or reported again."""
         current = {d.id: d for d in determination.designations}
         as_of = determination.as_of
         for designation_id, held in sorted(self.designations.items()):
-            if held.active and designation_id not in current:
+            if held.active and designation_id not in current and hold is None:
                 self.designations[designation_id] = replace(held, retracted_on=as_of)
                 text = notes.render(
                     "retracted",
@@ -271,6 +293,7 @@ class _Draft:
                     citation=held.citation,
                     met_on=held.met_on.isoformat(),
                     as_of=as_of.isoformat(),
+                    cause=cause,
                 )
                 self.record(as_of, "retracted", text, designation=designation_id)
         for designation in determination.designations:
@@ -278,7 +301,7 @@ class _Draft:
             if held_now is None or not held_now.active:
                 self._designate(designation, notes)
             else:
-                self._follow_reports(held_now, designation, as_of, notes)
+                self._follow_reports(held_now, designation, as_of, notes, hold=hold, cause=cause)
 
     def _designate(self, designation: Designation, notes: NoteTemplates) -> None:
         earlier = self.designations.get(designation.id)
@@ -291,7 +314,7 @@ class _Draft:
             label=designation.label,
             citation=designation.citation,
             met_on=designation.met_on.isoformat(),
-            count=_number(designation.count),
+            count=_count_on_met(designation),
             unit=_unit(designation.unit),
             threshold=_number(designation.threshold),
         )
@@ -299,14 +322,31 @@ class _Draft:
         self._add_reports(self.designations[designation.id], designation, notes)
 
     def _follow_reports(
-        self, held: HeldDesignation, designation: Designation, as_of: date, notes: NoteTemplates
+        self,
+        held: HeldDesignation,
+        designation: Designation,
+        as_of: date,
+        notes: NoteTemplates,
+        *,
+        hold: Hold | None = None,
+        cause: str = RE_EVALUATION,
     ) -> None:
-        """Track the count of reports (CA 48261); a correction that lowers it withdraws reports."""
+        """Track the count of reports (CA 48261); a correction that lowers it withdraws reports,
+        except under a hold, where every report and its date stand."""
+        if hold is not None:
+            kept = replace(held, label=designation.label, citation=designation.citation)
+            self.designations[designation.id] = kept
+            self._add_reports(kept, designation, notes)
+            return
         dates = (designation.met_on, *held.report_dates[1 : designation.occasions])
         updated = replace(held, label=designation.label, citation=designation.citation, report_dates=dates)
         for occasion in range(held.occasions, designation.occasions, -1):
             text = notes.render(
-                "report_withdrawn", label=held.label, as_of=as_of.isoformat(), occasion=str(occasion)
+                "report_withdrawn",
+                label=held.label,
+                as_of=as_of.isoformat(),
+                occasion=str(occasion),
+                cause=cause,
             )
             self.record(as_of, "report_withdrawn", text, designation=designation.id)
         self.designations[designation.id] = updated
@@ -512,24 +552,31 @@ def flag_key(student_id: str, school_year: str, designation_id: str, flag_round:
 
 
 def desired_writes(
-    case: CaseState, determination: Determination, *, case_policy: CasePolicy, calendar: SchoolCalendar
+    case: CaseState,
+    determination: Determination,
+    *,
+    case_policy: CasePolicy,
+    calendar: SchoolCalendar,
+    hold: Hold | None = None,
 ) -> list[DesiredWrite]:
     """The flags, tasks and notes the SIS should hold for this case, in a stable order.
 
     Flags: designations held now (``dismissed`` while an officer's dismissal stands). Tasks: those
     of the tiers the case is in, open until an officer marks them done; a done task stays (status
     ``done``, with its outcome) whatever happens next. Notes: one per note-worthy history event,
-    never removed.
+    never removed, keyed by what they say (see ``_note``). Under a ``hold`` every flag and task
+    stays and carries the hold's marker, so officers see why nothing moves.
     """
     current = {d.id: d for d in determination.designations}
     writes: list[DesiredWrite] = []
     if case.status == "open":
         tier = case_policy.tier(case.tier) if case.tier is not None else None
-        writes.extend(
-            _flag(case, current[d], held, tier.label if tier is not None else "")
-            for d, held in case.designations.items()
-            if held.active and d in current
-        )
+        label = tier.label if tier is not None else ""
+        for d, held in case.designations.items():
+            if held.active and d in current:
+                writes.append(_flag(case, current[d], held, label, hold))
+            elif held.active and hold is not None:
+                writes.append(_held_flag(case, d, held, label, hold))
     entries = case.tier_entries()
     for tier in case_policy.tiers:
         started = entries.get(tier.id) if case.status == "open" else None
@@ -538,18 +585,19 @@ def desired_writes(
             trigger = started if done is None else case.last_entry(tier.id)
             if trigger is not None:
                 basis = current.get(tier.enter_when.designation)
-                writes.append(
-                    _task(
-                        case, tier, task, calendar.add_school_days(trigger, task.due_school_days), basis, done
-                    )
-                )
-    writes.extend(_note(case, event) for event in case.history if event.kind in NOTE_CATEGORIES)
+                due = calendar.add_school_days(trigger, task.due_school_days)
+                writes.append(_task(case, tier, task, due, basis, done, hold if done is None else None))
+    writes.extend(_notes(case))
     return writes
 
 
-def _flag(case: CaseState, designation: Designation, held: HeldDesignation, tier: str) -> DesiredWrite:
+def _flag(
+    case: CaseState, designation: Designation, held: HeldDesignation, tier: str, hold: Hold | None
+) -> DesiredWrite:
     """The flag carries the case's tier, so the SIS can show and filter cases without the daemon."""
     detail = f"{_amount(designation)}; rule {designation.rule}; evidence: {_evidence(designation)}"
+    if hold is not None:
+        detail = f"{hold.marker} Counted without the held records: {detail}"
     fields = {
         "flag_type": designation.id,
         "label": designation.label,
@@ -563,6 +611,23 @@ def _flag(case: CaseState, designation: Designation, held: HeldDesignation, tier
     return DesiredWrite(WriteKind.FLAG, key, case.student_id, fields)
 
 
+def _held_flag(
+    case: CaseState, designation_id: str, held: HeldDesignation, tier: str, hold: Hold
+) -> DesiredWrite:
+    """A flag kept by a hold although the countable records alone no longer meet its rule."""
+    fields = {
+        "flag_type": designation_id,
+        "label": held.label,
+        "citation": held.citation,
+        "status": "active" if held.dismissed_on is None else "dismissed",
+        "since_date": held.met_on.isoformat(),
+        "detail": f"{hold.marker} Met on {held.met_on.isoformat()}; re-counted once the records can be.",
+        "tier": tier,
+    }
+    key = flag_key(case.student_id, case.school_year, designation_id, held.flag_round)
+    return DesiredWrite(WriteKind.FLAG, key, case.student_id, fields)
+
+
 def _task(
     case: CaseState,
     tier: Tier,
@@ -570,8 +635,9 @@ def _task(
     due: date,
     basis: Designation | None,
     done: CompletedTask | None,
+    hold: Hold | None = None,
 ) -> DesiredWrite:
-    parts = []
+    parts = [hold.marker] if hold is not None else []
     if task.checklist:
         parts.append("Checklist: " + "; ".join(task.checklist) + ".")
     if basis is not None:
@@ -579,6 +645,8 @@ def _task(
             f"Basis: {basis.label} met on {basis.met_on.isoformat()} ({_amount(basis)}); "
             f"evidence: {_evidence(basis)}."
         )
+    elif hold is not None:
+        parts.append(f"Basis: {tier.enter_when.designation}, re-counted once the held records can be.")
     else:
         parts.append(f"Basis: {tier.enter_when.designation} no longer met.")
     fields = {
@@ -596,16 +664,34 @@ def _task(
     return DesiredWrite.build(WriteKind.TASK, case.student_id, case.school_year, task.id, fields)
 
 
-def _note(case: CaseState, event: HistoryEvent) -> DesiredWrite:
-    fields = {
-        "note_date": event.on.isoformat(),
-        "category": NOTE_CATEGORIES[event.kind],
-        "author": AUTHOR,
-        "note_text": event.detail,
-    }
-    return DesiredWrite.build(
-        WriteKind.NOTE, case.student_id, case.school_year, f"history:{event.seq}", fields
-    )
+def _notes(case: CaseState) -> list[DesiredWrite]:
+    """One note per note-worthy event, keyed by what it says, never by its place in the history.
+
+    A store rebuilt from scratch (or restored from a backup) re-derives the same events with the
+    same words, hence the same keys, so the SIS's notes are recognised instead of written again.
+    An event repeating an earlier one word for word (a designation met again on the same day after
+    a withdrawal) is a new fact, and gets its own key by its repetition number.
+    """
+    seen: Counter[tuple[str, ...]] = Counter()
+    notes = []
+    for event in case.history:
+        if event.kind not in NOTE_CATEGORIES:
+            continue
+        identity = (event.kind, event.designation or "", event.tier or "", event.on.isoformat(), event.detail)
+        repeat = seen[identity]
+        seen[identity] += 1
+        fields = {
+            "note_date": event.on.isoformat(),
+            "category": NOTE_CATEGORIES[event.kind],
+            "author": AUTHOR,
+            "note_text": event.detail,
+        }
+        digest = hashlib.sha256("\x1f".join(identity).encode("utf-8")).hexdigest()
+        logical_id = f"note:{digest[:32]}:{repeat}"
+        notes.append(
+            DesiredWrite.build(WriteKind.NOTE, case.student_id, case.school_year, logical_id, fields)
+        )
+    return notes
 
 
 def _tasks_due(tier: Tier, calendar: SchoolCalendar, trigger: date) -> str:
@@ -626,6 +712,20 @@ def _evidence(designation: Designation) -> str:
     return (
         ", ".join(f"{e.date.isoformat()} {e.category.value}" for e in designation.evidence) or "none listed"
     )
+
+
+def _count_on_met(designation: Designation) -> str:
+    """The count as it stood on the day the designation was met, the date its note bears.
+
+    Day and occasion units count one per dated record; for other units (a percentage, hours) the
+    count on that day is only known to have reached the threshold, and the note says so.
+    """
+    if designation.unit in COUNTED_UNITS:
+        return _number(len({e.date for e in designation.evidence if e.date <= designation.met_on}))
+    latest = max((e.date for e in designation.evidence), default=designation.met_on)
+    if latest <= designation.met_on:
+        return _number(designation.count)
+    return f"at least {_number(designation.threshold)}"
 
 
 def _number(value: float) -> str:

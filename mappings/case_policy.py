@@ -80,14 +80,15 @@ class NoteTemplates(_Strict):
     """Wording of the case-log notes, as ``str.format`` templates over the placeholders listed here.
 
     Only dates, counts and the pack's own labels and citations are offered: a note never carries a
-    name or free text from the SIS.
+    name or free text from the SIS. ``{cause}`` is what changed (e.g. "an attendance correction",
+    "a code map change", "a policy change"), found by comparing the case's records then and now.
     """
 
     PLACEHOLDERS: ClassVar[dict[str, frozenset[str]]] = {
         "designated": frozenset({"label", "citation", "met_on", "count", "unit", "threshold"}),
         "reported": frozenset({"label", "citation", "on", "occasion"}),
-        "report_withdrawn": frozenset({"label", "as_of", "occasion"}),
-        "retracted": frozenset({"label", "citation", "met_on", "as_of"}),
+        "report_withdrawn": frozenset({"label", "as_of", "occasion", "cause"}),
+        "retracted": frozenset({"label", "citation", "met_on", "as_of", "cause"}),
         "tier_entered": frozenset({"tier", "on", "designation", "citation", "tasks_due"}),
         "tier_left": frozenset({"tier", "as_of", "designation"}),
         "closed": frozenset({"school_year", "on"}),
@@ -97,11 +98,9 @@ class NoteTemplates(_Strict):
         "{label}: met on {met_on} under {citation} (threshold {threshold} {unit}; {count} counted so far)."
     )
     reported: str = "{label}: report {occasion} on {on} under {citation}."
-    report_withdrawn: str = (
-        "{label}: report {occasion} withdrawn as of {as_of} after an attendance correction."
-    )
+    report_withdrawn: str = "{label}: report {occasion} withdrawn as of {as_of} after {cause}."
     retracted: str = (
-        "{label} (met on {met_on}) no longer met as of {as_of} after an attendance correction: "
+        "{label} (met on {met_on}) no longer met as of {as_of} after {cause}: "
         "flag withdrawn, open tasks cancelled."
     )
     tier_entered: str = "Case entered tier {tier} on {on} ({designation}, {citation}). Due: {tasks_due}."

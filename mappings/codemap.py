@@ -116,11 +116,13 @@ class RawMark:
 class Quarantined:
     """A mark the map cannot count yet: it neither counts as present nor as absent until fixed.
 
+    ``unmapped``: the code is not in the map (else a part-day code came without minutes).
     ``reason`` names the code, never the student or the row.
     """
 
     code: str
     reason: str
+    unmapped: bool = True
 
 
 def normalise(mark: RawMark, lookup: CodeLookup) -> AttendanceEvent | Quarantined | None:
@@ -130,7 +132,7 @@ def normalise(mark: RawMark, lookup: CodeLookup) -> AttendanceEvent | Quarantine
     if entry is None:
         return Quarantined(code, f"attendance code {code!r} is not in the code map")
     if entry.partial_day and mark.minutes is None:
-        return Quarantined(code, f"partial-day code {code!r} without minutes")
+        return Quarantined(code, f"partial-day code {code!r} without minutes", unmapped=False)
     if entry.category is Category.PRESENT:
         return None
     return AttendanceEvent(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from truancy.mappings.case import OfficerAction
+from truancy.mappings.codemap import CodeEntry, RawMark
 from truancy.mappings.discover import ObservedCode
 from truancy.mappings.facts import AttendanceEvent, Enrollment, SchoolCalendar, Student
 from truancy.mappings.writes import DesiredWrite, WriteKind
@@ -151,6 +152,7 @@ class AttendanceChange:
 
     source_key: str
     event: AttendanceEvent | None
+    mark: RawMark | None = None
 
 
 @dataclass(slots=True)
@@ -209,6 +211,10 @@ class SisPlugin(Protocol):
 
     def attendance_pages(self, cursor: str | None, resolve: StudentResolver) -> Iterator[AttendancePage]:
         """Attendance changes after ``cursor`` (None: everything), ending with an ``end`` page."""
+        ...
+
+    def categorize(self, code: str) -> CodeEntry | None:
+        """The code map's entry for a raw code (None: unmapped), as the plugin compares codes."""
         ...
 
     def discover_codes(self) -> list[ObservedCode]:

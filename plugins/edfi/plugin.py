@@ -17,9 +17,9 @@ from typing import Any
 from truancy.connector.edfi import ChangeWindow, EdFiClient, discover, open_session
 from truancy.connector.http import HttpSession, RetryPolicy
 from truancy.mappings.case import OfficerAction
-from truancy.mappings.codemap import CodeEntry, CodeMap, load_code_map
+from truancy.mappings.codemap import CodeEntry, CodeMap, Quarantined, RawMark, load_code_map, normalise
 from truancy.mappings.discover import ObservedCode
-from truancy.mappings.facts import AttendanceEvent, Category, Enrollment, SchoolCalendar, Student
+from truancy.mappings.facts import AttendanceEvent, Enrollment, SchoolCalendar, Student
 from truancy.mappings.writes import DesiredWrite, WriteKind, is_sync_key
 from truancy.plugins.base import (
     AttendanceChange,
@@ -237,36 +237,21 @@ class EdFiPlugin:
         if session_year is not None and session_year != self.config.edfi.school_year:
             return
         descriptor = str(record.get("attendanceEventCategoryDescriptor", ""))
-        entry = self.categorize(descriptor)
-        if entry is None:
-            page.unknown_codes[descriptor] += 1
-            page.rejected.append(
-                Rejected("attendance", source_key, f"descriptor {descriptor!r} is not in the code map")
-            )
-            return
-        if entry.category is Category.PRESENT:
-            page.changes.append(AttendanceChange(source_key, None))
-            return
         try:
             day = date.fromisoformat(str(record["eventDate"]))
         except (KeyError, ValueError):
             page.rejected.append(Rejected("attendance", source_key, "malformed eventDate"))
             return
-        minutes = self._minutes(record) if entry.partial_day else None
-        if entry.partial_day and minutes is None:
-            page.rejected.append(
-                Rejected(
-                    "attendance",
-                    source_key,
-                    "partial-day event without schoolAttendanceDuration or eventDuration",
-                )
-            )
-            return
+        # Every event is kept as the ODS holds it; an unmapped descriptor is held in the store, not counted.
         school = record.get("schoolReference", {}).get("schoolId")
-        event = AttendanceEvent(
-            student_id, day, entry.category, minutes, descriptor, None if school is None else str(school)
+        mark = RawMark(
+            student_id, day, descriptor, self._minutes(record), None if school is None else str(school)
         )
-        page.changes.append(AttendanceChange(source_key, event))
+        counted = normalise(mark, self.categorize)
+        if isinstance(counted, Quarantined) and self.categorize(descriptor) is None:
+            page.unknown_codes[descriptor] += 1
+        event = counted if isinstance(counted, AttendanceEvent) else None
+        page.changes.append(AttendanceChange(source_key, event, mark))
 
     def _minutes(self, record: Mapping[str, Any]) -> int | None:
         duration = record.get("schoolAttendanceDuration")

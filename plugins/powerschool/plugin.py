@@ -24,9 +24,9 @@ from truancy.connector.oneroster import (
 )
 from truancy.connector.powerschool import PowerSchoolClient, powerschool_auth
 from truancy.mappings.case import OfficerAction
-from truancy.mappings.codemap import CodeMap, load_code_map
+from truancy.mappings.codemap import CodeEntry, CodeMap, Quarantined, RawMark, load_code_map, normalise
 from truancy.mappings.discover import ObservedCode
-from truancy.mappings.facts import AttendanceEvent, Category, Enrollment, SchoolCalendar, Student
+from truancy.mappings.facts import AttendanceEvent, Enrollment, SchoolCalendar, Student
 from truancy.mappings.fieldmap import FieldMap, TableMap, load_field_map
 from truancy.mappings.writes import DesiredWrite, WriteKind, is_sync_key
 from truancy.plugins.base import (
@@ -231,36 +231,22 @@ class PowerSchoolPlugin:
             page.rejected.append(Rejected("attendance", quarantine_key, "student is not in the roster"))
             return
         code = row.get("att_code", "")
-        entry = self.code_map.categorize(code)
-        if entry is None:
-            page.unknown_codes[code] += 1
-            page.rejected.append(
-                Rejected("attendance", quarantine_key, f"attendance code {code!r} is not in the code map")
-            )
-            return
         try:
             day = date.fromisoformat(row["att_date"])
             minutes = int(row["minutes"]) if row.get("minutes") else None
         except (KeyError, ValueError):
             page.rejected.append(Rejected("attendance", quarantine_key, "malformed att_date or minutes"))
             return
-        if entry.partial_day and minutes is None:
-            page.rejected.append(
-                Rejected("attendance", quarantine_key, f"partial-day code {code!r} without minutes")
-            )
-            return
-        if entry.category is Category.PRESENT:
-            page.changes.append(AttendanceChange(source_key, None))
-            return
-        event = AttendanceEvent(
-            student_id=student_id,
-            date=day,
-            category=entry.category,
-            minutes_absent=minutes if entry.partial_day else None,
-            code=code,
-            school_id=row.get("schoolid") or None,
-        )
-        page.changes.append(AttendanceChange(source_key, event))
+        # Every row is kept as the SIS holds it; an unmapped code is held in the store, not counted.
+        mark = RawMark(student_id, day, code, minutes, row.get("schoolid") or None)
+        counted = normalise(mark, self.code_map.categorize)
+        if isinstance(counted, Quarantined) and self.code_map.categorize(code) is None:
+            page.unknown_codes[code] += 1
+        event = counted if isinstance(counted, AttendanceEvent) else None
+        page.changes.append(AttendanceChange(source_key, event, mark))
+
+    def categorize(self, code: str) -> CodeEntry | None:
+        return self.code_map.categorize(code)
 
     # -- discovery -----------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""`truancy mappings impact` predicts what a real sync after the code-map change produces."""
+"""`truancy mappings impact` predicts exactly what the next real sync after a code-map change
+produces, for codes mapped to present too: the store keeps every row's own code."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.daemon.sandbox_sync import sandbox_district
 from truancy.daemon.cli import app
+from truancy.daemon.guard import RetractionGuard
 from truancy.daemon.pipeline import SyncPipeline
 from truancy.daemon.runtime import runtime, store_engine
 from truancy.daemon.schema import cases
@@ -33,7 +36,16 @@ def held(settings: Settings) -> dict[str, set[str]]:
     return in_force
 
 
-def test_impact_of_recoding_a_code_matches_the_next_real_sync(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("code", "now", "proposed"),
+    [
+        ("A", "unexcused", "excused"),  # a code that counts, re-coded: designations are lost
+        ("FT", "present", "unexcused"),  # a code mapped to present: its rows are in the store too
+    ],
+)
+def test_impact_of_recoding_a_code_matches_the_next_real_sync(
+    tmp_path: Path, code: str, now: str, proposed: str
+) -> None:
     with sandbox_district(tmp_path, students=200) as district:
         district.sync()
         before = held(district.settings)
@@ -45,9 +57,9 @@ def test_impact_of_recoding_a_code_matches_the_next_real_sync(tmp_path: Path) ->
                 "--config",
                 str(district.config),
                 "--code",
-                "A",
+                code,
                 "--as",
-                "excused",
+                proposed,
                 "--json",
             ],
         )
@@ -56,35 +68,27 @@ def test_impact_of_recoding_a_code_matches_the_next_real_sync(tmp_path: Path) ->
         assert held(district.settings) == before  # the preview saved nothing
 
         edited = DEFAULT_CODE_MAP.read_text(encoding="utf-8").replace(
-            "A: {category: unexcused", "A: {category: excused"
+            f"{code}: {{category: {now}", f"{code}: {{category: {proposed}"
         )
+        assert edited != DEFAULT_CODE_MAP.read_text(encoding="utf-8")
         (tmp_path / "codes.yaml").write_text(edited, encoding="utf-8")
         with district.config.open("a", encoding="utf-8") as config:
             config.write('\n[mappings]\ncode_map = "codes.yaml"\n')
         settings = load_settings(district.config)
-        with runtime(settings) as rt:
-            SyncPipeline(rt.engine, rt.plugin, rt.policy).run_cycle()
+        with runtime(settings) as rt:  # no --full: the new map applies to the stored rows
+            summary = SyncPipeline(
+                rt.engine, rt.plugin, rt.policy, guard=RetractionGuard(allow=True)
+            ).run_cycle()
+        assert summary.pulled.get("attendance", 0) < summary.attendance_records
         after = held(settings)
 
     changed = {s for s in before.keys() | after.keys() if before.get(s, set()) != after.get(s, set())}
     gained = Counter(d for s in changed for d in after.get(s, set()) - before.get(s, set()))
     lost = Counter(d for s in changed for d in before.get(s, set()) - after.get(s, set()))
-    assert predicted["changes"] == [{"code": "A", "current": "unexcused", "proposed": "excused"}]
-    assert predicted["stored_rows"]["A"] > 0
-    assert sum(lost.values()) > 0  # the sandbox's "A" rows do make students truant
+    assert predicted["changes"] == [{"code": code, "current": now, "proposed": proposed}]
+    assert predicted["stored_rows"][code] > 0
+    assert predicted["not_previewable"] == []
+    assert changed  # the sandbox's rows of both codes change someone's designations
     assert predicted["students_affected"] == len(changed)
     assert predicted["gained"] == dict(gained)
     assert predicted["lost"] == dict(lost)
-
-
-def test_impact_of_a_code_the_store_has_no_rows_for_says_so(tmp_path: Path) -> None:
-    with sandbox_district(tmp_path, students=40) as district:
-        district.sync()
-
-        outcome = CliRunner().invoke(
-            app, ["mappings", "impact", "--config", str(district.config), "--code", "FT", "--as", "unexcused"]
-        )
-
-    assert outcome.exit_code == 0, outcome.output
-    assert "FT: its rows are not in the store" in outcome.output
-    assert "nothing was written" in outcome.output
