@@ -40,7 +40,13 @@ from truancy.mappings.case import (
 )
 from truancy.mappings.codemap import CodeLookup, Quarantined, RawMark, normalise
 from truancy.mappings.engine import evaluate
-from truancy.mappings.facts import AttendanceEvent, Category, SchoolCalendar, StudentAttendance
+from truancy.mappings.facts import (
+    AttendanceEvent,
+    Category,
+    SchoolCalendar,
+    StudentAttendance,
+    canonical_grade,
+)
 from truancy.mappings.hold import Hold, hold_for
 from truancy.mappings.policy import Policy
 from truancy.mappings.writes import DesiredWrite
@@ -163,7 +169,7 @@ class Evaluator:
             ).scalar_one()
         phase = self.reporter.phase("Evaluating policy", total=total)
         pending: list[dict[str, Any]] = []
-        for student_id, sis_ref, rows, previous in self._merged_streams():
+        for student_id, sis_ref, grade, rows, previous in self._merged_streams():
             phase.advance()
             student_windows = windows.get(student_id, [])
             days = _school_days(student_windows, calendars, as_of)
@@ -172,7 +178,16 @@ class Evaluator:
             marks = [r.mark for r in rows if r.mark is not None]
             looking = self._looking(marks, days, student_windows, previous, result)
             case = self._advance(
-                student_id, sis_ref, days, events, previous, calendar, result, hold=hold, looking=looking
+                student_id,
+                sis_ref,
+                days,
+                events,
+                previous,
+                calendar,
+                result,
+                hold=hold,
+                looking=looking,
+                grade=canonical_grade(grade),
             )
             if case is None:
                 continue
@@ -200,10 +215,12 @@ class Evaluator:
         *,
         hold: Hold | None,
         looking: Looking,
+        grade: str | None = None,
     ) -> CaseState | None:
         if not events and previous is None:
             return None
-        facts = StudentAttendance(student_id, days, tuple(e for e in events if e.date <= result.as_of))
+        counted = tuple(e for e in events if e.date <= result.as_of)
+        facts = StudentAttendance(student_id, days, counted, grade)
         actions = self.officer.actions_for(sis_ref) if self.officer is not None else []
         # This cycle's officer work counts this cycle, and through today: a conference held after
         # the last school day still makes the habitual truant (dated the day it was held).
@@ -323,8 +340,8 @@ class Evaluator:
 
     def _merged_streams(
         self,
-    ) -> Iterator[tuple[str, str | None, list[StoredRow], CaseState | None]]:
-        """(student, SIS key, stored rows, previous case) for every active student, in id order.
+    ) -> Iterator[tuple[str, str | None, str | None, list[StoredRow], CaseState | None]]:
+        """(student, SIS key, grade, stored rows, previous case) for every active student, in id order.
 
         The cursors are closed explicitly: a half-read SQLite cursor kept alive by a traceback would
         otherwise hold its read lock past the connection's return to the pool and lock out the next cycle.
@@ -337,7 +354,7 @@ class Evaluator:
             ExitStack() as cursors,
         ):
             student_rows = s_conn.execution_options(yield_per=2000).execute(
-                select(students.c.student_id, students.c.sis_ref)
+                select(students.c.student_id, students.c.sis_ref, students.c.grade)
                 .where(~students.c.deleted)
                 .order_by(by_id(students.c.student_id))
             )
@@ -362,11 +379,11 @@ class Evaluator:
             cursors.callback(student_rows.close)
             cursors.callback(event_rows.close)
             cursors.callback(case_rows.close)
-            for student_id, sis_ref in student_rows:
+            for student_id, sis_ref, grade in student_rows:
                 events = [_stored_row(*row) for row in event_rows.take_while(student_id)]
                 case_state = next(iter(case_rows.take_while(student_id)), None)
                 previous = case_from_dict(case_state[1]) if case_state is not None else None
-                yield student_id, sis_ref, events, previous
+                yield student_id, sis_ref, grade, events, previous
 
 
 def _stored_row(
