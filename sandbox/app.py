@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -25,6 +26,15 @@ from truancy.sandbox.powerschool_api import SESSION_COOKIE, powerschool_router
 from truancy.sandbox.quirks import QuirkSettings
 from truancy.sandbox.responses import imsx_error, powerschool_error
 from truancy.sandbox.roster import BASE_PATH, build_roster
+from truancy.sandbox.staff import (
+    DEFAULT_USER,
+    SIGN_IN_PAGE,
+    StaffUser,
+    session_scope,
+    sign_in_page,
+    signed_in_as,
+    user_of,
+)
 
 CONTROL_PREFIX = "/_sandbox"
 # The sandbox's well-known demo credentials; it holds only generated data.
@@ -133,12 +143,23 @@ def _control_routes(
         return Response(status_code=204)
 
 
+def _session_user(request: Request, sessions: TokenStore) -> StaffUser | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    grant = sessions.grant_for(f"Bearer {cookie}") if cookie else None
+    return user_of(grant.scopes) if grant is not None else None
+
+
 def _signed_in(response: HTMLResponse, request: Request, sessions: TokenStore) -> HTMLResponse:
-    """Pages are served to a signed-in officer: a browser session the plugin's scripts call the API with."""
-    if not sessions.valid(request.cookies.get(SESSION_COOKIE)):
-        token = sessions.issue(frozenset())
-        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/")
+    """Pages are served to a signed-in officer: a browser session the plugin's scripts call the API with.
+    A visit without one signs in the default attendance officer."""
+    if _session_user(request, sessions) is None:
+        _set_session(response, sessions, DEFAULT_USER)
     return response
+
+
+def _set_session(response: Response, sessions: TokenStore, user: StaffUser) -> None:
+    token = sessions.issue(session_scope(user))
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/")
 
 
 def create_app(
@@ -195,12 +216,31 @@ def create_app(
         dcid = frn.removeprefix("001")
         if not frn.startswith("001") or not dcid.isdigit() or not district.has_student(int(dcid)):
             return HTMLResponse("<!DOCTYPE html><title>Not found</title><p>No such student.</p>", 404)
-        page = student_page(district, tables, district.student(int(dcid)), fragments)
+        user = _session_user(request, sessions) or DEFAULT_USER
+        page = student_page(district, tables, district.student(int(dcid)), fragments, user)
         return _signed_in(HTMLResponse(page), request, sessions)
 
     @app.get(START_PAGE, response_class=HTMLResponse)
     def start(request: Request) -> HTMLResponse:
-        return _signed_in(HTMLResponse(start_page(district, fragments)), request, sessions)
+        user = _session_user(request, sessions) or DEFAULT_USER
+        return _signed_in(HTMLResponse(start_page(district, fragments, tables, user)), request, sessions)
+
+    @app.get(SIGN_IN_PAGE, response_class=HTMLResponse)
+    def sign_in_form() -> HTMLResponse:
+        return HTMLResponse(sign_in_page())
+
+    @app.post(SIGN_IN_PAGE)
+    async def sign_in(request: Request) -> Response:
+        form = {
+            key: values[0]
+            for key, values in parse_qs((await request.body()).decode("utf-8", "replace")).items()
+        }
+        user = signed_in_as(form.get("password", ""), form.get("username", ""))
+        if user is None:
+            return HTMLResponse(sign_in_page("Unknown username or wrong password."), 401)
+        response = Response(status_code=303, headers={"Location": START_PAGE})
+        _set_session(response, sessions, user)
+        return response
 
     @app.get("/scripts/{path:path}")
     def plugin_script(path: str) -> Response:

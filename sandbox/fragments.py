@@ -2,7 +2,9 @@
 
 A plugin's ``web_root`` holds ``<page>.<name>.<insertion point>.txt`` files beside the page they
 extend (``admin/students/home.truancy_sync.content.footer.txt`` extends ``admin/students/home.html``).
-PowerSchool replaces ``~([01]FIELD)`` tags with the current student's fields and serves the rest of
+PowerSchool replaces ``~([01]FIELD)`` tags with the current student's fields, ``~[x:username]``
+with the signed-in user's name ("Last, First") and ``~(curschoolid)`` with the school the user
+works in (0: the district office), expands ``~[tlist_sql;...]`` blocks, and serves the rest of
 ``web_root`` (scripts, styles) at the same paths. The sandbox reads the files from disk, so it
 needs nothing from the plugin's package.
 """
@@ -10,7 +12,7 @@ needs nothing from the plugin's package.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from html import escape
 from pathlib import Path
 
@@ -18,20 +20,33 @@ HEADER = "content.header"
 FOOTER = "content.footer"
 STATIC_TYPES: Mapping[str, str] = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 _STUDENT_FIELD = re.compile(r"~\(\[01\](\w+)\)")
+_SESSION_TAG = re.compile(r"~\[x:(\w+)\]|~\((cur\w+)\)")
 
 
 class PageFragments:
     def __init__(self, web_root: Path) -> None:
         self.web_root = web_root.resolve()
 
-    def insert(self, page: str, point: str, fields: Mapping[str, str]) -> str:
-        """Every fragment for ``page`` at ``point``, with student tags replaced (unknown tags: empty)."""
+    def insert(
+        self,
+        page: str,
+        point: str,
+        fields: Mapping[str, str],
+        *,
+        session: Mapping[str, str] | None = None,
+        expand: Callable[[str], str] | None = None,
+    ) -> str:
+        """Every fragment for ``page`` at ``point``, with student and session tags replaced (unknown
+        tags: empty) and then, through ``expand``, its tlist_sql blocks run."""
         folder, _, name = page.strip("/").rpartition("/")
         stem = name.removesuffix(".html")
+        known = session or {}
         texts = []
         for path in sorted((self.web_root / folder).glob(f"{stem}.*.{point}.txt")):
             text = path.read_text(encoding="utf-8")
-            texts.append(_STUDENT_FIELD.sub(lambda m: escape(fields.get(m[1].upper(), "")), text))
+            text = _STUDENT_FIELD.sub(lambda m: escape(fields.get(m[1].upper(), "")), text)
+            text = _SESSION_TAG.sub(lambda m: escape(known.get((m[1] or m[2]).lower(), "")), text)
+            texts.append(expand(text) if expand is not None else text)
         return "".join(texts)
 
     def static_file(self, path: str) -> Path | None:

@@ -9,16 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 
+from truancy.sandbox import tlist
 from truancy.sandbox.extension_tables import TABLE_COLUMNS, Condition, ExtensionTables
 from truancy.sandbox.fragments import FOOTER, HEADER, PageFragments
 from truancy.sandbox.model import District, Student
+from truancy.sandbox.staff import DEFAULT_USER, SIGN_IN_PAGE, StaffUser
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733;max-width:70rem}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ccd}
 table{border-collapse:collapse;font-size:.9rem}
 td,th{border:1px solid #ccd;padding:.25rem .5rem;text-align:left}
-th{background:#eef1f6}.muted{color:#667}
+th{background:#eef1f6}.muted{color:#667}.scroll{overflow-x:auto;max-width:100%}
+@media (max-width:600px){body{margin:.75rem}}
 """
 STUDENT_PAGE = "/admin/students/home.html"
 START_PAGE = "/admin/home.html"
@@ -27,6 +30,7 @@ START_PAGE = "/admin/home.html"
 def _document(title: str, body: str) -> str:
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<style>{_STYLE}</style></head><body>{body}</body></html>"
     )
 
@@ -38,7 +42,24 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     )
     if not body:
         return '<p class="muted">None.</p>'
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def _inserted(
+    fragments: PageFragments | None,
+    page: str,
+    point: str,
+    fields: dict[str, str],
+    context: tuple[District, ExtensionTables, StaffUser],
+) -> str:
+    """A plugin's fragments as PowerSchool renders them for the signed-in user at the district office."""
+    if fragments is None:
+        return ""
+    district, tables, user = context
+    session = {"username": user.lastfirst, "curschoolid": "0"}
+    return fragments.insert(
+        page, point, fields, session=session, expand=lambda text: tlist.expand(text, district, tables)
+    )
 
 
 def student_link(student: Student) -> str:
@@ -47,7 +68,11 @@ def student_link(student: Student) -> str:
 
 
 def student_page(
-    district: District, tables: ExtensionTables, student: Student, fragments: PageFragments | None = None
+    district: District,
+    tables: ExtensionTables,
+    student: Student,
+    fragments: PageFragments | None = None,
+    user: StaffUser = DEFAULT_USER,
 ) -> str:
     """The student's main page; a plugin's fragments go at the top and bottom of its content."""
     school = district.school(student.schoolid)
@@ -56,9 +81,10 @@ def student_page(
         for row in district.attendance_of(student.dcid)
     ]
     fields = {"DCID": str(student.dcid)}
+    context = (district, tables, user)
     sections = [
         f"<h1>{escape(student.family_name)}, {escape(student.given_name)}</h1>",
-        fragments.insert(STUDENT_PAGE, HEADER, fields) if fragments is not None else "",
+        _inserted(fragments, STUDENT_PAGE, HEADER, fields, context),
         _table(
             ("Student number", "Grade", "School", "Entry date", "Exit date"),
             [(student.student_number, student.grade, school.name, student.entry_date, student.exit_date)],
@@ -78,8 +104,7 @@ def student_page(
             f"<h2>{title}</h2>",
             _table(columns, [[row.get(c, "") for c in columns] for row in rows]),
         ]
-    if fragments is not None:
-        sections.append(fragments.insert(STUDENT_PAGE, FOOTER, fields))
+    sections.append(_inserted(fragments, STUDENT_PAGE, FOOTER, fields, context))
     return _document(f"{student.family_name}, {student.given_name}", "".join(sections))
 
 
@@ -106,12 +131,19 @@ def index_page(district: District, tables: ExtensionTables) -> str:
     return _document(district.name, "".join(body))
 
 
-def start_page(district: District, fragments: PageFragments | None) -> str:
+def start_page(
+    district: District,
+    fragments: PageFragments | None,
+    tables: ExtensionTables,
+    user: StaffUser = DEFAULT_USER,
+) -> str:
     """The school's start page: where PowerSchool puts school-level plugin content."""
+    context = (district, tables, user)
     body = [
         f"<h1>{escape(district.name)}: start page</h1>",
-        fragments.insert(START_PAGE, HEADER, {}) if fragments is not None else "",
-        '<p class="muted">Signed in as the sandbox attendance officer.</p>',
-        fragments.insert(START_PAGE, FOOTER, {}) if fragments is not None else "",
+        _inserted(fragments, START_PAGE, HEADER, {}, context),
+        f'<p class="muted">Signed in as {escape(user.lastfirst)} (district office) · '
+        f'<a href="{SIGN_IN_PAGE}">sign in as someone else</a></p>',
+        _inserted(fragments, START_PAGE, FOOTER, {}, context),
     ]
     return _document(f"{district.name}: start page", "".join(body))

@@ -13,6 +13,7 @@ from truancy.sandbox.extension_tables import ExtensionTables, TableError, parse_
 from truancy.sandbox.model import District
 from truancy.sandbox.powerschool_queries import QUERIES, QueryArgumentError
 from truancy.sandbox.responses import powerschool_error
+from truancy.sandbox.staff import user_of
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -64,7 +65,6 @@ async def _table_columns(request: Request, table: str) -> dict[str, Any]:
 SESSION_COOKIE = "JSESSIONID"
 """The signed-in user's browser session, as PowerSchool names it; plugin pages call the API with it."""
 API_CLIENT = "truancy-sync API client"
-BROWSER_USER = "sandbox officer"
 
 
 def powerschool_router(
@@ -79,16 +79,18 @@ def powerschool_router(
     router = APIRouter()
 
     def caller(request: Request) -> str | None:
-        """Who is calling: the API client (bearer token), the signed-in officer, or nobody."""
+        """Who is calling: the API client (bearer token), the signed-in user ("Last, First"), or nobody."""
         if tokens.grant_for(request.headers.get("authorization")) is not None:
             return API_CLIENT
-        if sessions is None or not sessions.valid(request.cookies.get(SESSION_COOKIE)):
+        cookie = request.cookies.get(SESSION_COOKIE)
+        session = sessions.grant_for(f"Bearer {cookie}") if sessions is not None and cookie else None
+        if session is None:
             return None
         origin = request.headers.get("origin")
         own = f"{request.url.scheme}://{request.url.netloc}"
         if request.method != "GET" and origin is not None and origin != own:
             return None  # a session cookie never authorises another site's request
-        return BROWSER_USER
+        return user_of(session.scopes).lastfirst
 
     @router.post("/oauth/access_token")
     async def token(request: Request) -> JSONResponse:

@@ -7,7 +7,10 @@ changed it meanwhile, and the merge starts again from a fresh read.
 
 Tasks are studentInterventionAssociations on one intervention per task type (upserted on first
 use); the association's ``diagnosticStatement`` carries the task and its sync key. An officer
-closes a task by recording a studentInterventionAttendanceEvent for it.
+closes a task by recording a studentInterventionAttendanceEvent for it: the event's date is the day
+the work happened, its reason the outcome (a code or label of :mod:`truancy.mappings.task_outcomes`,
+e.g. ``held`` or "Conference held"). A reason that keeps the task open (``rescheduled``) does not
+close it, as on the PowerSchool page.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import date
 from typing import Any
 
 from truancy.connector.edfi import EdFiClient, StaleEtagError
+from truancy.mappings.task_outcomes import KEEPS_OPEN, TASK_OUTCOMES
 from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind
 from truancy.plugins.base import RemoteRow
 from truancy.plugins.edfi.fieldmap import EdFiFieldMap
@@ -32,6 +36,7 @@ _KEY_IN_STATEMENT = re.compile(r"^\[truancy-sync ([0-9a-f]{40})\] ")
 _LIMITS = {"indicatorGroup": 200, "indicator": 60, "designatedBy": 60, "diagnosticStatement": 1024}
 Replacement = Callable[[Mapping[str, Any] | None], dict[str, Any] | None]
 _OUTCOME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_CODE_OF_LABEL = {o.label.lower(): o.code for outcomes in TASK_OUTCOMES.values() for o in outcomes}
 
 
 def clip(field: str, value: str) -> str:
@@ -145,15 +150,15 @@ class EdFiWriteBack:
         statement = str(association.get("diagnosticStatement") or "")
         found = _KEY_IN_STATEMENT.match(statement)
         event = done.get((code, student))
+        outcome = _outcome(event) if event is not None else ""
         columns = {
             "diagnosticStatement": statement,
-            "status": "open" if event is None else "done",
+            "status": "open" if event is None or outcome in KEEPS_OPEN else "done",
             "_etag": str(association.get("_etag", "")),
         }
         if event is not None:
             columns["completed_date"] = str(event.get("eventDate", ""))
-            reason = str(event.get("attendanceEventReason") or "").strip().lower()
-            columns["outcome"] = reason if _OUTCOME.match(reason) else "other" if reason else ""
+            columns["outcome"] = outcome
         return RemoteRow(
             WriteKind.TASK, str(association["id"]), found.group(1) if found else None, student, columns
         )
@@ -256,6 +261,13 @@ class EdFiWriteBack:
             )
             self._interventions.add(code)
         return code
+
+
+def _outcome(event: Mapping[str, Any]) -> str:
+    """The outcome code of an attendance event's reason: a code, a label, or ``other``."""
+    reason = " ".join(str(event.get("attendanceEventReason") or "").split()).lower()
+    code = _CODE_OF_LABEL.get(reason, reason)
+    return code if _OUTCOME.match(code) else "other" if code else ""
 
 
 def _officer_part(indicator: Mapping[str, Any] | None) -> dict[str, Any]:

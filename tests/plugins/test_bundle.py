@@ -69,6 +69,7 @@ CONTRACT_TABLES = {
         "tier",
         "dismissed_reason",
         "dismissed_date",
+        "dismissed_by",
     ],
     "U_TRUANCY_NOTES": ["studentsdcid", "sync_key", "note_date", "category", "author", "note_text"],
     "U_TRUANCY_TASKS": [
@@ -80,6 +81,8 @@ CONTRACT_TABLES = {
         "status",
         "outcome",
         "completed_date",
+        "completed_by",
+        "outcome_options",
         "citation",
         "detail",
     ],
@@ -385,12 +388,13 @@ WEB_FILES = (
     "web_root/admin/home.truancy_sync.content.footer.txt",
     "web_root/scripts/truancy_sync/truancy_sync.js",
 )
+STYLE_FILE = "web_root/scripts/truancy_sync/truancy_sync.css"
 _WRITE_CALL = re.compile(r'\.(?:update|insert)\("(\w+)"[^{]*\{([^}]*)\}', re.DOTALL)
 
 
 def test_page_fragments_and_script_ship_in_the_zip(built_zip: Path) -> None:
     with zipfile.ZipFile(built_zip) as archive:
-        assert set(WEB_FILES) <= set(archive.namelist())
+        assert {*WEB_FILES, STYLE_FILE} <= set(archive.namelist())
 
 
 @pytest.mark.parametrize("name", WEB_FILES)
@@ -416,7 +420,49 @@ def test_web_files_use_only_declared_tables_and_write_only_declared_columns(name
 
 def test_the_student_tab_writes_officer_work_the_daemon_reads_back() -> None:
     script = (bundle_dir() / WEB_FILES[1]).read_text(encoding="utf-8")
-    writes = {table: set(re.findall(r"(\w+):", columns)) for table, columns in _WRITE_CALL.findall(script)}
-    assert writes["u_truancy_tasks"] == {"status", "completed_date", "outcome"}
-    assert writes["u_truancy_flags"] == {"status", "dismissed_date", "dismissed_reason"}
+    writes: dict[str, set[str]] = {}
+    for table, columns in _WRITE_CALL.findall(script):
+        writes.setdefault(table, set()).update(re.findall(r"(\w+):", columns))
+    assert writes["u_truancy_tasks"] == {"status", "completed_date", "outcome", "completed_by"}
+    assert writes["u_truancy_flags"] == {"status", "dismissed_date", "dismissed_reason", "dismissed_by"}
     assert "sync_key" not in writes["u_truancy_notes"]
+
+
+def test_what_an_officer_records_carries_the_signed_in_user_never_a_fixed_author() -> None:
+    page = (bundle_dir() / WEB_FILES[1]).read_text(encoding="utf-8")
+    assert 'data-user="~[x:username]"' in page
+    assert '"officer"' not in page
+    for written in ("author: user", "completed_by: user", "dismissed_by: user"):
+        assert written in page
+
+
+def test_no_outcome_is_preselected_and_dates_are_never_in_the_future() -> None:
+    page = (bundle_dir() / WEB_FILES[1]).read_text(encoding="utf-8")
+    script = (bundle_dir() / WEB_FILES[3]).read_text(encoding="utf-8")
+    assert "letter_sent" not in page
+    assert "none.selected = true" in page
+    assert "none.disabled = true" in page
+    assert "input.max = today()" in script
+    assert "actionDateProblem" in page
+
+
+def test_student_names_are_looked_up_by_the_page_and_never_granted_to_the_daemon() -> None:
+    """The open-cases page reads names with tlist_sql as the signed-in user; the plugin's API
+    client (the daemon) is granted no name column."""
+    page = (bundle_dir() / WEB_FILES[2]).read_text(encoding="utf-8")
+    assert "~[tlist_sql;" in page
+    sql = page[page.index("~[tlist_sql;") : page.index("[/tlist_sql]")]
+    for column in ("s.LASTFIRST", "s.STUDENT_NUMBER", "s.GRADE_LEVEL", "sch.NAME"):
+        assert column in sql
+    name_columns = {"LASTFIRST", "FIRST_NAME", "LAST_NAME", "MIDDLE_NAME", "DOB"}
+    granted = {(table, field) for table, field, _ in access_request_fields()}
+    assert not {pair for pair in granted if pair[0] == "STUDENTS" and pair[1] in name_columns}
+
+
+def test_the_banner_is_an_alert_with_its_own_style() -> None:
+    banner = (bundle_dir() / WEB_FILES[0]).read_text(encoding="utf-8")
+    assert 'role="alert"' in banner
+    assert "/scripts/truancy_sync/truancy_sync.css" in banner
+    style = (bundle_dir() / STYLE_FILE).read_text(encoding="utf-8")
+    assert "#truancy-sync-banner {" in style
+    assert "@media (max-width: 600px)" in style
