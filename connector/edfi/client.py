@@ -3,13 +3,24 @@
 Reading follows the Ed-Fi client guidance: offset/limit pages (limit at most 500) with
 ``totalCount`` on the first request, or cursor pages (``pageToken``/``pageSize``, ``Next-Page-Token``)
 where the server offers them; change queries in ``minChangeVersion``/``maxChangeVersion`` windows
-stepped in chunks, so one huge delta never becomes one huge paged scan; ``Use-Snapshot`` while the
-host keeps snapshots. Writing: POST upserts by natural key and hands back the ``id`` in
-``Location``; PUT and DELETE go by ``id`` with ``If-Match``.
+stepped in chunks, so one huge delta never becomes one huge paged scan.
+
+Snapshots: on an ODS/API host that keeps one, ``Use-Snapshot: true`` switches the whole request to the
+snapshot database (Ed-Fi-ODS v7.3.2 ``SnapshotContextActionFilter.cs:38-56``,
+``SnapshotOdsDatabaseConnectionStringProviderDecorator.cs:32-75``), so every read of a sync sends it:
+``availableChangeVersions`` and ``/partitions`` as well as pages, deletes and key changes; a bookmark
+taken live while pages come from the snapshot would skip what changed after the snapshot. A host
+without one answers 404 "Snapshot not found." and from then on everything is read live. Writes never
+carry the header (the host refuses them 405), and write-back reads through :meth:`EdFiClient.live`:
+a merge must start from the record as it is now, not as the snapshot froze it.
+
+Writing: POST upserts by natural key and hands back the ``id`` in ``Location``; PUT and DELETE go by
+``id`` with ``If-Match``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,11 +30,15 @@ import requests
 from truancy.connector.edfi.problems import describe_problem
 from truancy.connector.errors import ConfigurationError, HttpStatusError, ProtocolError
 from truancy.connector.http import HttpSession
+from truancy.connector.redaction import path_template
 
 MAX_LIMIT = 500
 Paging = Literal["auto", "offset", "cursor"]
 _READ_EXPECTED = (200, 404)
 _WRITE_EXPECTED = (200, 201, 204, 400, 403, 404, 409, 412)
+_PROBE_EXPECTED = (200, 400, 404, 405)
+# DescriptorExistsAttribute.cs:34 in Ed-Fi-ODS v7.3.2: "<Name>Descriptor value '<uri>' does not exist."
+_MISSING_DESCRIPTOR = re.compile(r"\b([A-Z][A-Za-z]*Descriptor) value '[^']*' does not exist")
 
 
 class StaleEtagError(Exception):
@@ -85,13 +100,22 @@ class EdFiClient:
     def name(self) -> str:
         return self.session.name
 
+    def live(self) -> EdFiClient:
+        """The same ODS/API over the same session, read without the snapshot (for write-back)."""
+        return EdFiClient(
+            self.session,
+            self.change_queries_url,
+            page_size=self.page_size,
+            paging=self.paging,
+            change_window=self.change_window,
+            use_snapshot=False,
+        )
+
     # -- reading -------------------------------------------------------------------------------
 
     def available_change_versions(self) -> ChangeWindow:
         """The oldest and newest change versions the ODS holds (404: change queries are disabled)."""
-        response = self.session.get(
-            f"{self.change_queries_url}/availableChangeVersions", expected=_READ_EXPECTED
-        )
+        response = self._get(f"{self.change_queries_url}/availableChangeVersions", {})
         if response.status_code == 404:
             raise ConfigurationError(
                 f"{self.name}: change queries are disabled on this ODS/API; ask the host to enable them"
@@ -151,15 +175,13 @@ class EdFiClient:
         if self.paging != "auto":
             return self.paging == "cursor"
         if resource not in self._cursor_offered:
-            response = self.session.get(
-                f"{resource}/partitions", params={"number": "1"}, expected=(200, 400, 404, 405)
-            )
+            response = self._get(f"{resource}/partitions", {"number": "1"}, expected=_PROBE_EXPECTED)
             self._cursor_offered[resource] = response.status_code == 200
         return self._cursor_offered[resource]
 
     def _cursor_pages(self, resource: str, params: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
         """Follow ``Next-Page-Token`` until the server stops sending it (an empty page is not the end)."""
-        response = self.session.get(f"{resource}/partitions", params={**params, "number": "1"})
+        response = self._get(f"{resource}/partitions", {**params, "number": "1"}, expected=(200,))
         tokens = self._json(response, f"{resource}/partitions").get("pageTokens")
         if not isinstance(tokens, list):
             raise ProtocolError(f"{self.name}: {resource}/partitions lacks pageTokens")
@@ -189,18 +211,28 @@ class EdFiClient:
                 return
             offset += len(records)
 
-    def _get(self, path: str, params: Mapping[str, str]) -> requests.Response:
+    def _get(
+        self, path: str, params: Mapping[str, str], expected: tuple[int, ...] = _READ_EXPECTED
+    ) -> requests.Response:
         """A GET under the snapshot header while the host offers snapshots.
 
-        A host without snapshots answers 404 "Snapshot not found"; from then on we read live data."""
+        A host without snapshots answers 404 "Snapshot not found." (``urn:ed-fi:api:not-found``);
+        from then on we read live data."""
         if self.use_snapshot:
             response = self.session.get(
-                path, params=params, headers={"Use-Snapshot": "true"}, expected=_READ_EXPECTED
+                path, params=params, headers={"Use-Snapshot": "true"}, expected=(*expected, 404)
             )
-            if response.status_code != 404 or not describe_problem(response).is_a("snapshot"):
+            if response.status_code != 404 or not describe_problem(response).is_a("snapshot not found"):
+                if response.status_code not in expected:
+                    summary = describe_problem(response).summary
+                    raise HttpStatusError(
+                        f"{self.name}: GET {path_template(response.url)} failed (404 {summary})",
+                        status=404,
+                        summary=summary,
+                    )
                 return response
             self.use_snapshot = False
-        return self.session.get(path, params=params, expected=_READ_EXPECTED)
+        return self.session.get(path, params=params, expected=expected)
 
     def _records(self, response: requests.Response, resource: str) -> list[dict[str, Any]]:
         if response.status_code == 404:
@@ -270,6 +302,15 @@ class EdFiClient:
             raise ConfigurationError(
                 f"{self.name}: {endpoint} refused ({problem.summary or 'forbidden'}): the key's claim set "
                 f"does not allow writing {resource}; ask the ODS/API host to grant it"
+            )
+        missing = sorted(set(_MISSING_DESCRIPTOR.findall(problem.raw_text)))
+        if status == 400 and missing:
+            raise HttpStatusError(
+                f"{self.name}: {endpoint} failed (400): the ODS/API does not define the "
+                f"{', '.join(missing)} value it was given; add the value to the ODS/API's descriptors or "
+                f"change the field map to one it defines ({problem.summary})",
+                status=status,
+                summary=problem.summary,
             )
         if status == 409 and problem.is_a("dependent", "dependency"):
             advice = "other records still refer to it; remove those first"

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from truancy.connector.edfi import ChangeWindow, EdFiClient, discover, open_session
+from truancy.connector.errors import ProtocolError
 from truancy.connector.http import HttpSession, RetryPolicy
 from truancy.mappings.case import OfficerAction
 from truancy.mappings.codemap import CodeEntry, CodeMap, Quarantined, RawMark, load_code_map, normalise
@@ -36,6 +37,7 @@ from truancy.plugins.base import (
 )
 from truancy.plugins.edfi.config import EdFiConfig
 from truancy.plugins.edfi.fieldmap import load_edfi_field_map
+from truancy.plugins.edfi.keys import event_key, tombstone_key
 from truancy.plugins.edfi.writeback import EdFiWriteBack
 
 HERE = Path(__file__).resolve().parent
@@ -103,7 +105,10 @@ class EdFiPlugin:
             use_snapshot=api.use_snapshot,
         )
         field_map = load_edfi_field_map(self._field_map_path)
-        self.writes = EdFiWriteBack(self.client, field_map, api.education_organization_id, api.school_year)
+        # Write-back merges into records as they are now: it never reads through the snapshot.
+        self.writes = EdFiWriteBack(
+            self.client.live(), field_map, api.education_organization_id, api.school_year
+        )
 
     @property
     def code_map_digest(self) -> str:
@@ -207,6 +212,11 @@ class EdFiPlugin:
     def attendance_pages(self, cursor: str | None, resolve: StudentResolver) -> Iterator[AttendancePage]:
         window, end = self._window(cursor)
         if window is None or window.min_version <= window.max_version:
+            # Events are stored by natural key (plugins/edfi/keys.py). A key changed in place leaves
+            # its old key behind: retired first, so the pages that follow can bring it back.
+            if window is not None:
+                for changes in self.client.key_changes(EVENTS, window):
+                    yield AttendancePage(changes=_retired(change.get("oldKeyValues") for change in changes))
             for records in self.client.pages(EVENTS, window=window):
                 page = AttendancePage()
                 for record in records:
@@ -214,9 +224,7 @@ class EdFiPlugin:
                 yield page
             if window is not None:
                 for tombstones in self.client.deletes(EVENTS, window):
-                    yield AttendancePage(
-                        changes=[AttendanceChange(str(entry["id"]), None) for entry in tombstones]
-                    )
+                    yield AttendancePage(changes=_retired(entry.get("keyValues") for entry in tombstones))
         yield AttendancePage(cursor=end, end=True)
 
     def categorize(self, descriptor: str) -> CodeEntry | None:
@@ -226,11 +234,12 @@ class EdFiPlugin:
     def _attendance_event(
         self, record: Mapping[str, Any], resolve: StudentResolver, page: AttendancePage
     ) -> None:
-        source_key = str(record.get("id", ""))
+        source_key = event_key(record) or ""
         student_id = resolve(str(record.get("studentReference", {}).get("studentUniqueId", "")))
         if not source_key or student_id is None:
+            reason = "student is not in the roster" if source_key else "a natural-key field is missing"
             page.rejected.append(
-                Rejected("attendance", source_key or "<missing id>", "student is not in the roster")
+                Rejected("attendance", source_key or str(record.get("id", "<missing id>")), reason)
             )
             return
         session_year = record.get("sessionReference", {}).get("schoolYear")
@@ -346,6 +355,17 @@ class EdFiPlugin:
 
     def delete(self, remote: RemoteRow) -> None:
         self.writes.delete(remote)
+
+
+def _retired(key_values: Iterable[Any]) -> list[AttendanceChange]:
+    """Events whose natural key is gone: ODS/API 5.3+ sends ``keyValues`` on every tombstone."""
+    keys = [tombstone_key(values) for values in key_values]
+    if any(key is None for key in keys):
+        raise ProtocolError(
+            "sis.edfi: a studentSchoolAttendanceEvents tombstone lacks its keyValues; the ODS/API must be "
+            "5.3 or newer"
+        )
+    return [AttendanceChange(key, None) for key in keys if key is not None]
 
 
 def _key(tombstone: Mapping[str, Any], name: str) -> str:

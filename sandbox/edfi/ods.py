@@ -3,18 +3,24 @@
 Attendance changes arrive through the District's own methods (correction, add, delete), which know
 nothing of Ed-Fi; ``refresh`` notices them before each read and gives them change versions: a
 re-coded row changes its natural key (the category), so it is a delete of the old record and an
-insert of a new one, as an ODS/API records it.
+insert of a new one with a new id, as an ODS/API records it (ids are never reused).
+
+A snapshot is a frozen copy of every collection and of the newest change version, as the ODS/API
+host's snapshot database is a copy of the ODS taken at one moment; ``view`` hands out the live ODS
+or the snapshot (``SnapshotOdsDatabaseConnectionStringProviderDecorator.cs:32-75`` in Ed-Fi-ODS
+v7.3.2: with ``Use-Snapshot`` the whole request reads the snapshot connection, or fails "Snapshot
+not found." when none is configured).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from truancy.sandbox.edfi import views
+from truancy.sandbox.edfi import problems, views
 from truancy.sandbox.edfi.collections import ChangeClock, Collection, KeyValues, Record
 from truancy.sandbox.model import AttendanceRow, District
 
@@ -22,11 +28,12 @@ from truancy.sandbox.model import AttendanceRow, District
 class WriteRefusedError(Exception):
     """A write the ODS/API would refuse, with the HTTP status and Problem Details type."""
 
-    def __init__(self, status: int, problem_type: str, detail: str) -> None:
+    def __init__(self, status: int, problem_type: str, detail: str, errors: list[str] | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.problem_type = problem_type
         self.detail = detail
+        self.errors = errors or []
 
 
 def _ref(body: Record, reference: str, field: str) -> Any:
@@ -56,10 +63,12 @@ NATURAL_KEYS: dict[str, Callable[[Record], KeyValues]] = {
     "calendarDates": _keys(
         ("calendarReference", "calendarCode"), ("calendarReference", "schoolId"), (None, "date")
     ),
+    # The ODS keeps schoolYear with sessionName on a tombstone (0220-CreateTriggersForDeleteTracking.sql).
     "studentSchoolAttendanceEvents": _keys(
         (None, "attendanceEventCategoryDescriptor"),
         (None, "eventDate"),
         _SCHOOL,
+        ("sessionReference", "schoolYear"),
         ("sessionReference", "sessionName"),
         _STUDENT,
     ),
@@ -83,6 +92,8 @@ NATURAL_KEYS: dict[str, Callable[[Record], KeyValues]] = {
     "attendanceEventCategoryDescriptors": _keys((None, "namespace"), (None, "codeValue")),
     "calendarEventDescriptors": _keys((None, "namespace"), (None, "codeValue")),
     "gradeLevelDescriptors": _keys((None, "namespace"), (None, "codeValue")),
+    "deliveryMethodDescriptors": _keys((None, "namespace"), (None, "codeValue")),
+    "interventionClassDescriptors": _keys((None, "namespace"), (None, "codeValue")),
 }
 WRITABLE = frozenset(
     {
@@ -98,6 +109,16 @@ WRITABLE = frozenset(
 class _Tracked:
     record_id: str
     code: str
+    whenmodified: datetime
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """One database to read from: the live ODS or its snapshot."""
+
+    collections: Mapping[str, Collection]
+    newest: int
 
 
 class EdFiOds:
@@ -108,6 +129,7 @@ class EdFiOds:
             name: Collection(name, self.clock, key_of) for name, key_of in NATURAL_KEYS.items()
         }
         self._lock = threading.RLock()
+        self._snapshot: View | None = None
         for school in district.schools:
             self._load("schools", views.school(school))
             self._load("sessions", views.session(school))
@@ -132,28 +154,70 @@ class EdFiOds:
         self.collections[resource].save(body)
 
     def _track(self, row: AttendanceRow) -> None:
-        self._events.save(views.attendance_event(row, self.district))
-        self._tracked[row.dcid] = _Tracked(views.attendance_event_id(row), row.att_code)
+        """Store the row's event; a re-coded row is a new record with a new id (generation + 1)."""
+        known = self._tracked.get(row.dcid)
+        if known is None:
+            record_id, generation = views.attendance_event_id(row, 0), 0
+        elif self._same_category(known.code, row.att_code):
+            record_id, generation = known.record_id, known.generation
+        else:
+            generation = known.generation + 1
+            record_id = views.attendance_event_id(row, generation)
+        body = views.attendance_event(row, self.district, record_id)
+        self._events.save(body)
+        self._tracked[row.dcid] = _Tracked(body["id"], row.att_code, row.whenmodified, generation)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def view(self, *, snapshot: bool) -> View | None:
+        """The live ODS, or the snapshot (None when the host has none)."""
+        if snapshot:
+            return self._snapshot
+        self.refresh()
+        return View(self.collections, self.clock.newest)
+
+    def take_snapshot(self) -> int:
+        """Freeze everything as it stands now; the snapshot's newest change version."""
+        with self._lock:
+            self.refresh()
+            frozen = {name: collection.frozen_copy() for name, collection in self.collections.items()}
+            self._snapshot = View(frozen, self.clock.newest)
+            return self._snapshot.newest
+
+    def drop_snapshot(self) -> None:
+        self._snapshot = None
 
     def refresh(self) -> None:
-        """Give change versions to attendance the District changed since the last look."""
+        """Give change versions to attendance the District changed since the last look.
+
+        Rows modified in the same second as the last one seen are read again (and skipped when
+        already known): the District may stamp a new row with the second of a row since deleted."""
         with self._lock:
             changed = (
                 self.district.attendance()
                 if self._seen_until is None
-                else self.district.attendance_modified_after(self._seen_until)
+                else self.district.attendance_modified_after(self._seen_until - timedelta(microseconds=1))
             )
-            added = 0
+            # Deletions first: a row deleted and entered again frees its natural key before the new
+            # record takes it (the ODS's natural keys are unique).
+            added = sum(1 for row in changed if row.dcid not in self._tracked)
+            if len(self._tracked) + added != self.district.attendance_count():
+                self._drop_deleted()
             for row in changed:
                 tracked = self._tracked.get(row.dcid)
-                if tracked is None:
-                    added += 1
-                elif views.CATEGORY_OF_CODE[tracked.code] != views.CATEGORY_OF_CODE[row.att_code]:
+                if tracked is not None and (tracked.whenmodified, tracked.code) == (
+                    row.whenmodified,
+                    row.att_code,
+                ):
+                    continue
+                if tracked is not None and not self._same_category(tracked.code, row.att_code):
                     self._events.remove(tracked.record_id)
                 self._track(row)
-                self._seen_until = row.whenmodified
-            if len(self._tracked) != self.district.attendance_count():
-                self._drop_deleted()
+                self._seen_until = max(self._seen_until or row.whenmodified, row.whenmodified)
+
+    @staticmethod
+    def _same_category(old_code: str, new_code: str) -> bool:
+        return views.CATEGORY_OF_CODE[old_code] == views.CATEGORY_OF_CODE[new_code]
 
     def _drop_deleted(self) -> None:
         current = {row.dcid for row in self.district.attendance()}
@@ -181,17 +245,17 @@ class EdFiOds:
             return record_id, existing is None
 
     def replace(self, resource: str, record_id: str, body: Record, if_match: str | None) -> str:
+        """PUT semantics: the id comes from the route; an ``id`` in the body is ignored
+        (``DataManagementControllerBase.cs:288-289``)."""
         collection = self.collections[resource]
         with collection.lock:
             stored = collection.get(record_id)
             if stored is None:
-                raise WriteRefusedError(
-                    404, "urn:ed-fi:api:not-found", "the resource item could not be found"
-                )
+                raise WriteRefusedError(404, problems.NOT_FOUND, problems.ITEM_NOT_FOUND)
             _check_etag(stored.etag, if_match)
             if collection.key_of(body) != collection.key_of(stored.body):
                 raise WriteRefusedError(
-                    400, "urn:ed-fi:api:bad-request:data", f"key changes are not supported for {resource}"
+                    400, problems.KEY_CHANGE_NOT_SUPPORTED, problems.key_change_not_supported(resource)
                 )
             self._check_references(resource, body)
             return collection.save({**body, "id": record_id}).etag
@@ -201,16 +265,13 @@ class EdFiOds:
         with collection.lock:
             stored = collection.get(record_id)
             if stored is None:
-                raise WriteRefusedError(
-                    404, "urn:ed-fi:api:not-found", "the resource item could not be found"
-                )
+                raise WriteRefusedError(404, problems.NOT_FOUND, problems.ITEM_NOT_FOUND)
             _check_etag(stored.etag, if_match)
             if resource == "interventions" and self._intervention_in_use(stored.body):
                 raise WriteRefusedError(
                     409,
-                    "urn:ed-fi:api:conflict:dependent-item-exists",
-                    "the requested action cannot be performed because this item is referenced by existing "
-                    "StudentInterventionAssociation item(s)",
+                    problems.DEPENDENT_ITEM_EXISTS,
+                    problems.dependent_item_exists("StudentInterventionAssociation"),
                 )
             collection.remove(record_id)
 
@@ -223,18 +284,38 @@ class EdFiOds:
             for stored in self.collections["studentInterventionAssociations"].ordered()
         )
 
+    def missing_descriptors(self, body: Any, path: str = "$") -> dict[str, list[str]]:
+        """Descriptor values the body uses that this ODS does not define, by JSON path."""
+        found: dict[str, list[str]] = {}
+        if isinstance(body, dict):
+            for name, value in body.items():
+                where = f"{path}.{name}"
+                if name.endswith("Descriptor") and isinstance(value, str):
+                    if not self._descriptor_exists(name, value):
+                        found[where] = [problems.descriptor_missing(name, value)]
+                else:
+                    found.update(self.missing_descriptors(value, where))
+        elif isinstance(body, list):
+            for index, item in enumerate(body):
+                found.update(self.missing_descriptors(item, f"{path}[{index}]"))
+        return found
+
+    def _descriptor_exists(self, name: str, uri: str) -> bool:
+        collection = self.collections.get(name + "s")
+        namespace, _, code = uri.partition("#")
+        return collection is not None and collection.has_key({"namespace": namespace, "codeValue": code})
+
     def _check_references(self, resource: str, body: Record) -> None:
         student = _ref(body, "studentReference", "studentUniqueId")
         if student is not None and student not in self.students_by_number:
-            raise _unresolved("Student")
+            raise WriteRefusedError(409, problems.UNRESOLVED_REFERENCE, problems.unresolved("Student"))
         org = _ref(body, "educationOrganizationReference", "educationOrganizationId")
         if org is not None and not self._is_our_org(org):
             raise WriteRefusedError(
                 403,
-                "urn:ed-fi:api:security:authorization:access-denied:resource",
-                "Access to the resource item could not be authorized based on the caller's "
-                "EducationOrganizationIds: no relationships have been established between the caller's "
-                "education organization id claims and the resource item's EducationOrganizationId value",
+                problems.AUTHORIZATION,
+                problems.AUTHORIZATION_DETAIL,
+                [problems.no_relationships(self._org_claims(), "EducationOrganizationId")],
             )
         if "interventionReference" in body:
             key = {
@@ -244,24 +325,23 @@ class EdFiOds:
                 ),
             }
             if self.collections["interventions"].id_for_key(key) is None:
-                raise _unresolved("Intervention")
+                raise WriteRefusedError(
+                    409, problems.UNRESOLVED_REFERENCE, problems.unresolved("Intervention")
+                )
+
+    def _org_claims(self) -> list[int]:
+        """The sandbox key's education organization claims: the LEA."""
+        return [views.LEA_ID]
 
     def _is_our_org(self, org: Any) -> bool:
         return org == views.LEA_ID or any(school.schoolid == org for school in self.district.schools)
-
-
-def _unresolved(what: str) -> WriteRefusedError:
-    return WriteRefusedError(
-        409,
-        "urn:ed-fi:api:conflict:unresolved-reference",
-        f"The referenced '{what}' resource does not exist.",
-    )
 
 
 def _check_etag(current: str, if_match: str | None) -> None:
     if if_match is not None and if_match.strip().strip('"') != current.strip('"'):
         raise WriteRefusedError(
             412,
-            "urn:ed-fi:api:optimistic-lock-failed",
-            "The item has been modified by another user. Please re-read and retry.",
+            problems.OPTIMISTIC_LOCK_FAILED,
+            problems.OPTIMISTIC_LOCK_DETAIL,
+            [problems.OPTIMISTIC_LOCK_ERROR],
         )

@@ -44,17 +44,31 @@ class ResourceSchemas:
     def official(self) -> bool:
         return self._components is not None
 
-    def problems(self, resource: str, body: dict[str, Any]) -> list[str]:
-        """What is wrong with ``body`` as a ``resource`` write, as ``path: message`` lines."""
-        if "id" in body:
-            return ["id: the resource identifier is assigned by the server and must not be posted"]
+    def problems(self, resource: str, body: dict[str, Any]) -> dict[str, list[str]]:
+        """What is wrong with ``body`` as a ``resource`` write, by JSON path, as the ODS/API reports
+        ``validationErrors`` (``EdFi.Ods.Api/ExceptionHandling/ErrorTranslator.cs:49-70``)."""
+        found: dict[str, list[str]] = {}
         if self._components is None:
-            return [f"{name}: is required" for name in _REQUIRED.get(resource, ()) if name not in body]
+            for name in _REQUIRED.get(resource, ()):
+                if name not in body:
+                    found[f"$.{name}"] = [f"{name[0].upper()}{name[1:]} is required."]
+            return found
         validator = self._validator(resource)
-        return [
-            f"{'.'.join(str(part) for part in error.absolute_path) or '$'}: {error.message}"
-            for error in sorted(validator.iter_errors(body), key=lambda error: list(error.absolute_path))
-        ]
+        for error in sorted(validator.iter_errors(body), key=lambda error: list(error.absolute_path)):
+            path = "$" + "".join(
+                f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path
+            )
+            if error.validator == "required":
+                # A missing member is reported at its own path, "<Name> is required." (the Postman
+                # integration suite's "(Value|FiscalYear) is required." checks).
+                for name in error.validator_value:
+                    if isinstance(error.instance, dict) and name not in error.instance:
+                        found.setdefault(f"{path}.{name}", []).append(
+                            f"{name[0].upper()}{name[1:]} is required."
+                        )
+                continue
+            found.setdefault(path, []).append(error.message)
+        return found
 
     def _validator(self, resource: str) -> jsonschema.Draft4Validator:
         if resource not in self._validators:

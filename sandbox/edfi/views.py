@@ -25,7 +25,6 @@ SCHOOL_DAY_MINUTES = 360
 ED_FI = "uri://ed-fi.org"
 DISTRICT_NAMESPACE = "uri://sandbox.k12.example.org"
 SCHOOL_CATEGORY = f"{ED_FI}/EducationOrganizationCategoryDescriptor#School"
-SCHOOL_CATEGORY = f"{ED_FI}/EducationOrganizationCategoryDescriptor#School"
 _IDS = uuid.UUID("6f1c1c55-4a59-4f1e-9d7c-0b5e3c1ad001")
 
 CATEGORY_OF_CODE = {
@@ -156,14 +155,15 @@ def calendar_dates(record: School) -> list[Record]:
     return dates
 
 
-def attendance_event_id(row: AttendanceRow) -> str:
-    """The natural key includes the category, so a re-coded row is a different Ed-Fi record."""
-    return record_id("sse", row.dcid, CATEGORY_OF_CODE[row.att_code])
+def attendance_event_id(row: AttendanceRow, generation: int) -> str:
+    """The natural key includes the category, so a re-coded row is a different Ed-Fi record; each
+    re-coding is a new generation of the row, so an id is never handed out twice."""
+    return record_id("sse", row.dcid, generation)
 
 
-def attendance_event(row: AttendanceRow, district: District) -> Record:
+def attendance_event(row: AttendanceRow, district: District, event_id: str) -> Record:
     body: Record = {
-        "id": attendance_event_id(row),
+        "id": event_id,
         "attendanceEventCategoryDescriptor": CATEGORY_OF_CODE[row.att_code],
         "eventDate": row.att_date.isoformat(),
         "schoolReference": school_reference(row.schoolid),
@@ -193,6 +193,15 @@ def descriptors() -> dict[str, list[Record]]:
             for value in ("Holiday", "Instructional day")
         ],
         "gradeLevelDescriptors": [_descriptor(grade_descriptor(grade)) for grade in GRADE_LEVELS],
+        # The write-back's interventions use these (default values of Data Standard 5.2).
+        "deliveryMethodDescriptors": [
+            _descriptor(f"{ED_FI}/DeliveryMethodDescriptor#{value}")
+            for value in ("Individual", "Small Group", "Whole Class", "Whole School")
+        ],
+        "interventionClassDescriptors": [
+            _descriptor(f"{ED_FI}/InterventionClassDescriptor#{value}")
+            for value in ("Curriculum", "Other", "Practice", "Supplement")
+        ],
     }
 
 

@@ -94,7 +94,20 @@ def test_change_versions_and_discovery_validate(
     jsonschema.validate(body, schema)
     assert body["newestChangeVersion"] > body["oldestChangeVersion"]
     discovery = requests.get(f"{server.url}/edfi/", timeout=10).json()
+    root = components(specs_dir, "discovery-api-1.0.yaml")
+    jsonschema.validate(
+        discovery, {"$ref": "#/components/schemas/metadataRoot", "components": root["components"]}
+    )
     assert discovery["urls"]["oauth"].endswith("/edfi/oauth/token")
+    dependencies = requests.get(discovery["urls"]["dependencies"], timeout=10).json()
+    schema = {"$ref": "#/components/schemas/dependency", "components": root["components"]}
+    for dependency in dependencies:
+        jsonschema.validate(dependency, schema)
+    assert {
+        "resource": "/ed-fi/studentSchoolAttendanceEvents",
+        "order": 5,
+        "operations": ["Create", "Update"],
+    } in (dependencies)
 
 
 def test_a_write_missing_a_required_field_is_refused_with_problem_details(
@@ -113,7 +126,8 @@ def test_a_write_missing_a_required_field_is_refused_with_problem_details(
     assert response.headers["content-type"].startswith("application/problem+json")
     problem = response.json()
     assert problem["type"] == "urn:ed-fi:api:bad-request:data-validation-failed"
-    assert any("beginDate" in error for error in problem["errors"])
+    assert problem["title"] == "Data Validation Failed"
+    assert "$.beginDate" in problem["validationErrors"]
 
 
 def test_limits_above_500_are_refused(server: SandboxServer, headers: dict[str, str]) -> None:
