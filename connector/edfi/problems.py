@@ -16,7 +16,8 @@ from truancy.connector.redaction import scrub_server_text
 @dataclass(frozen=True, slots=True)
 class Problem:
     """What the ODS/API said went wrong: ``type`` is a URN such as
-    ``urn:ed-fi:api:conflict:unresolved-reference`` (empty for the older shape)."""
+    ``urn:ed-fi:api:data-conflict:unresolved-reference`` (Ed-Fi-ODS v7.3.2
+    ``EdFi.Ods.Common/Exceptions/ConflictException.cs:15``; empty for the older shape)."""
 
     type: str
     summary: str
