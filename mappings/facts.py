@@ -79,11 +79,12 @@ class SchoolCalendar:
 
     def add_school_days(self, start: date, count: int) -> date:
         """The date ``count`` instructional days after ``start`` (past the calendar's end: keeps counting
-        weekdays, so a deadline late in June still lands on a real date)."""
+        weekdays, so a deadline late in June still lands on a real date, and one that starts after the
+        last school day, say a conference held in June, counts from the day it starts)."""
         index = bisect_right(self.days, start) + count - 1
         if index < len(self.days):
             return self.days[index]
-        day = self.days[-1] if self.days else start
+        day = max(self.days[-1], start) if self.days else start
         remaining = index - len(self.days) + 1
         while remaining > 0:
             day += timedelta(days=1)

@@ -169,3 +169,12 @@ def test_a_condition_after_the_evaluation_date_counts_through_today() -> None:
     (habitual,) = [d for d in found.designations if d.id == "habitual_truant"]
     assert habitual.met_on == date(2026, 6, 20)
     assert found.as_of == last_day
+
+
+def test_a_deadline_that_starts_after_the_last_school_day_counts_from_its_start() -> None:
+    """A SARB referral triggered by a June conference is due ten weekdays after it, not after the
+    last school day."""
+    assert CALENDAR.days[-1] == date(2026, 6, 12)
+    assert CALENDAR.add_school_days(date(2026, 6, 22), 10) == date(2026, 7, 6)
+    assert CALENDAR.add_school_days(date(2026, 6, 10), 3) == date(2026, 6, 15)
+    assert CALENDAR.add_school_days(date(2026, 6, 11), 3) == date(2026, 6, 16)
