@@ -1,4 +1,4 @@
-"""Attendance events are stored under their Ed-Fi natural key, not under the ODS/API's ``id``.
+"""Attendance events and enrollments are stored under their Ed-Fi natural key, not the ODS/API's ``id``.
 
 An ODS/API gives a record deleted and entered again a new ``id`` (ids are GUIDs made on insert and
 never reused), and its ``/deletes`` leaves out a tombstone whose natural key exists again in the
@@ -13,6 +13,8 @@ The key of a studentSchoolAttendanceEvent is its category descriptor, event date
 (school year and name) and student; tombstones and key changes carry it as ``keyValues`` with the
 descriptor as ``namespace#codeValue`` (``Repositories/TrackedChangesResourceDataProviderBase.cs:106-148``,
 ``Standard/5.2.0/Artifacts/PgSql/Structure/Ods/Changes/0220-CreateTriggersForDeleteTracking.sql``).
+A studentSchoolAssociation's key is its entry date, school and student; its key changes (an entry
+date corrected) keep the id, so the old key is retired from ``/keyChanges``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-_PREFIX = "edfi-sse:"
+_EVENT = "edfi-sse:"
+_ENROLLMENT = "edfi-ssa:"
 
 
 def event_key(record: Mapping[str, Any]) -> str | None:
@@ -30,7 +33,8 @@ def event_key(record: Mapping[str, Any]) -> str | None:
     session = _mapping(record.get("sessionReference"))
     school = _mapping(record.get("schoolReference")).get("schoolId", session.get("schoolId"))
     return _digest(
-        record.get("attendanceEventCategoryDescriptor"),
+        _EVENT,
+        str(record.get("attendanceEventCategoryDescriptor") or "").lower(),
         record.get("eventDate"),
         school,
         session.get("schoolYear"),
@@ -43,7 +47,8 @@ def tombstone_key(key_values: Any) -> str | None:
     """The source key named by a tombstone's ``keyValues`` (or a key change's old values)."""
     values = _mapping(key_values)
     return _digest(
-        values.get("attendanceEventCategoryDescriptor"),
+        _EVENT,
+        str(values.get("attendanceEventCategoryDescriptor") or "").lower(),
         values.get("eventDate"),
         values.get("schoolId"),
         values.get("schoolYear"),
@@ -52,14 +57,29 @@ def tombstone_key(key_values: Any) -> str | None:
     )
 
 
-def _digest(descriptor: Any, day: Any, school: Any, year: Any, session: Any, student: Any) -> str | None:
-    parts = (descriptor, day, school, year, session, student)
+def enrollment_key(record: Mapping[str, Any]) -> str | None:
+    """The source id of an enrollment read from studentSchoolAssociations."""
+    return _digest(
+        _ENROLLMENT,
+        record.get("entryDate"),
+        _mapping(record.get("schoolReference")).get("schoolId"),
+        _mapping(record.get("studentReference")).get("studentUniqueId"),
+    )
+
+
+def enrollment_tombstone_key(key_values: Any) -> str | None:
+    values = _mapping(key_values)
+    return _digest(
+        _ENROLLMENT, values.get("entryDate"), values.get("schoolId"), values.get("studentUniqueId")
+    )
+
+
+def _digest(prefix: str, *parts: Any) -> str | None:
+    """A short stable digest of the key (descriptor URIs arrive lower-cased: they compare so)."""
     if any(part is None or str(part).strip() == "" for part in parts):
         return None
-    # Descriptor URIs compare case-insensitively, as the code map reads them.
-    canonical = [str(descriptor).strip().lower(), *(str(part).strip() for part in parts[1:])]
-    text = json.dumps(canonical, separators=(",", ":"))
-    return _PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()[:40]
+    text = json.dumps([str(part).strip() for part in parts], separators=(",", ":"))
+    return prefix + hashlib.sha256(text.encode("utf-8")).hexdigest()[:40]
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -37,7 +37,7 @@ from truancy.plugins.base import (
 )
 from truancy.plugins.edfi.config import EdFiConfig
 from truancy.plugins.edfi.fieldmap import load_edfi_field_map
-from truancy.plugins.edfi.keys import event_key, tombstone_key
+from truancy.plugins.edfi.keys import enrollment_key, enrollment_tombstone_key, event_key, tombstone_key
 from truancy.plugins.edfi.writeback import EdFiWriteBack
 
 HERE = Path(__file__).resolve().parent
@@ -154,11 +154,24 @@ class EdFiPlugin:
     def roster_pages(self, cursor: str | None) -> Iterator[RosterPage]:
         window, end = self._window(cursor)
         if window is None or window.min_version <= window.max_version:
+            # Enrollments are stored by natural key (plugins/edfi/keys.py): a corrected entry date
+            # retires the old key first, a tombstone the key it names.
+            if window is not None:
+                for changes in self.client.key_changes(ENROLLMENTS, window):
+                    yield RosterPage(
+                        deleted_enrollments=_retired_enrollments(
+                            change.get("oldKeyValues") for change in changes
+                        )
+                    )
             for records in self.client.pages(ENROLLMENTS, window=window):
                 yield self._roster_page(records)
             if window is not None:
                 for tombstones in self.client.deletes(ENROLLMENTS, window):
-                    yield RosterPage(deleted_enrollments=[str(entry["id"]) for entry in tombstones])
+                    yield RosterPage(
+                        deleted_enrollments=_retired_enrollments(
+                            entry.get("keyValues") for entry in tombstones
+                        )
+                    )
                 for tombstones in self.client.deletes(STUDENTS, window):
                     yield RosterPage(
                         deleted_students=[_key(entry, "studentUniqueId") for entry in tombstones]
@@ -181,7 +194,8 @@ class EdFiPlugin:
                     Rejected("enrollments", record_id, "malformed entryDate or exitWithdrawDate")
                 )
                 continue
-            if not student or school is None or not record_id:
+            key = enrollment_key(record)
+            if not student or school is None or key is None:
                 page.rejected.append(
                     Rejected("enrollments", record_id or "<missing id>", "no student, school or id")
                 )
@@ -190,7 +204,7 @@ class EdFiPlugin:
             page.students.append(
                 Student(student, student, str(school), GRADES.get(grade.lower(), grade) or None)
             )
-            page.enrollments.append(Enrollment(record_id, student, str(school), begin, end))
+            page.enrollments.append(Enrollment(key, student, str(school), begin, end))
         return page
 
     # -- calendar and attendance ---------------------------------------------------------------
@@ -366,6 +380,16 @@ def _retired(key_values: Iterable[Any]) -> list[AttendanceChange]:
             "5.3 or newer"
         )
     return [AttendanceChange(key, None) for key in keys if key is not None]
+
+
+def _retired_enrollments(key_values: Iterable[Any]) -> list[str]:
+    keys = [enrollment_tombstone_key(values) for values in key_values]
+    if any(key is None for key in keys):
+        raise ProtocolError(
+            "sis.edfi: a studentSchoolAssociations tombstone lacks its keyValues; the ODS/API must be "
+            "5.3 or newer"
+        )
+    return [key for key in keys if key is not None]
 
 
 def _key(tombstone: Mapping[str, Any], name: str) -> str:

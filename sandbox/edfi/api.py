@@ -13,7 +13,8 @@ from the snapshot, and with none configured answers 404 "Snapshot not found."
 (``Providers/SnapshotOdsDatabaseConnectionStringProviderDecorator.cs:64-72``).
 
 Test controls under ``/_sandbox/edfi`` (loopback only, like every ``/_sandbox`` route): take or drop the
-snapshot, change an enrollment's key, switch cursor paging off (an ODS/API before 7.3).
+snapshot, change an enrollment's key or delete and re-enter it, switch cursor paging off (an ODS/API
+before 7.3).
 """
 
 from __future__ import annotations
@@ -463,6 +464,12 @@ def edfi_router(district: District, client_id: str, client_secret: str) -> APIRo
             return JSONResponse({"message": "no such student"}, 404)
         ods.change_entry_date(student_unique_id, date.fromisoformat(str(body["entryDate"])))
         return Response(status_code=204)
+
+    @router.post(CONTROL + "/enrollments/{student_unique_id}/reenter")
+    def reenter_enrollment(student_unique_id: str) -> Response:
+        if student_unique_id not in ods.students_by_number:
+            return JSONResponse({"message": "no such student"}, 404)
+        return JSONResponse({"id": ods.reenter_enrollment(student_unique_id)})
 
     @router.post(CONTROL + "/settings")
     async def change_settings(request: Request) -> Response:

@@ -15,13 +15,14 @@ not found." when none is configured).
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from truancy.sandbox.edfi import problems, views
-from truancy.sandbox.edfi.collections import ChangeClock, Collection, KeyValues, Record
+from truancy.sandbox.edfi.collections import ChangeClock, Collection, KeyValues, Record, Stored
 from truancy.sandbox.model import AttendanceRow, District
 
 
@@ -226,11 +227,26 @@ class EdFiOds:
 
     def change_entry_date(self, student_unique_id: str, entry_date: date) -> None:
         """A registrar corrects an enrollment's entry date: a key change on studentSchoolAssociations."""
-        student = self.students_by_number[student_unique_id]
+        stored = self._enrollment_of(student_unique_id)
+        self.collections["studentSchoolAssociations"].save(
+            {**stored.body, "entryDate": entry_date.isoformat()}
+        )
+
+    def _enrollment_of(self, student_unique_id: str) -> Stored:
+        return next(
+            stored
+            for stored in self.collections["studentSchoolAssociations"].ordered()
+            if _ref(stored.body, "studentReference", "studentUniqueId") == student_unique_id
+        )
+
+    def reenter_enrollment(self, student_unique_id: str) -> str:
+        """A registrar deletes an enrollment and enters it again: the same key under a new id."""
         enrollments = self.collections["studentSchoolAssociations"]
-        stored = enrollments.get(views.record_id("ssa", student.dcid))
-        assert stored is not None
-        enrollments.save({**stored.body, "entryDate": entry_date.isoformat()})
+        current = self._enrollment_of(student_unique_id)
+        enrollments.remove(current.body["id"])
+        new_id = uuid.uuid4().hex
+        enrollments.save({**current.body, "id": new_id})
+        return new_id
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -138,3 +138,33 @@ def test_an_absence_deleted_re_entered_then_marked_present_leaves_no_phantom(
     assert absences_on(synced, student, row.att_date) == []
     assert synced.canonical() == truth(server.district)
     plugin.close()
+
+
+def test_an_enrollment_re_entered_or_re_dated_stays_one_enrollment(
+    server: SandboxServer, codes: Path
+) -> None:
+    """The store's enrollments, as the daemon applies roster pages: by source id."""
+    plugin = plugin_for(server, codes)
+    stored: dict[str, tuple[str, date]] = {}
+    cursor: str | None = None
+
+    def pull() -> None:
+        nonlocal cursor
+        for page in plugin.roster_pages(cursor):
+            for gone in page.deleted_enrollments:
+                stored.pop(gone, None)
+            stored.update({e.source_id: (e.student_id, e.begin) for e in page.enrollments})
+            if page.end:
+                cursor = page.cursor
+
+    pull()
+    student = server.district.students[6].student_number
+    control(server, "POST", f"edfi/enrollments/{student}/reenter")
+    pull()
+    assert [begin for who, begin in stored.values() if who == student] == [
+        server.district.students[6].entry_date
+    ]
+    control(server, "POST", f"edfi/enrollments/{student}/entryDate", {"entryDate": "2025-08-27"})
+    pull()
+    assert [begin for who, begin in stored.values() if who == student] == [date(2025, 8, 27)]
+    plugin.close()
