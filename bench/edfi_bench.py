@@ -148,9 +148,14 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--policy", default="CA")
-    parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 6, 4))
+    parser.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=date(2026, 6, 5),
+        help="the sandbox's today and the evaluation date (default: just after 2025-26, a whole year)",
+    )
     args = parser.parse_args()
-    with SandboxServer(students=args.students, seed=args.seed, in_process=False) as server:
+    with SandboxServer(students=args.students, seed=args.seed, in_process=False, as_of=args.as_of) as server:
         plugin = through_plugin(server.url, args.policy, args.as_of)
         baseline = plain_requests(server.url, 500)
     ratio = plugin["attendance_records_per_second"] / baseline["records_per_second"]

@@ -17,7 +17,7 @@ import json
 import resource
 import tempfile
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import requests
@@ -95,11 +95,17 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=date(2026, 6, 5),
+        help="the sandbox's today (default: just after 2025-26, a whole year, so runs compare)",
+    )
     args = parser.parse_args()
     started = datetime.now()
     with (
         tempfile.TemporaryDirectory() as tmp,
-        SandboxServer(students=args.students, seed=args.seed, in_process=False) as server,
+        SandboxServer(students=args.students, seed=args.seed, in_process=False, as_of=args.as_of) as server,
     ):
         results = {
             "students_generated": args.students,

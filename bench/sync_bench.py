@@ -11,6 +11,7 @@ import json
 import resource
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 from truancy.daemon.pipeline import SyncPipeline
@@ -27,10 +28,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--students", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=date(2026, 6, 5),
+        help="the sandbox's today (default: just after 2025-26, a whole year, so runs compare)",
+    )
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
-        SandboxServer(students=args.students, seed=args.seed, in_process=False) as server,
+        SandboxServer(students=args.students, seed=args.seed, in_process=False, as_of=args.as_of) as server,
     ):
         config = Path(tmp) / "truancy.toml"
         write_daemon_config(config, server.url)
@@ -39,7 +46,7 @@ def main() -> None:
         for label in ("first_sync", "second_sync"):
             with runtime(settings) as rt:
                 started = time.perf_counter()
-                summary = SyncPipeline(rt.engine, rt.plugin, rt.policy).run_cycle()
+                summary = SyncPipeline(rt.engine, rt.plugin, rt.policy).run_cycle(today=args.as_of)
                 results[f"{label}_seconds"] = round(time.perf_counter() - started, 2)
                 results[f"{label}_writes"] = summary.writes.as_dict()
         results["attendance_records"] = summary.attendance_records

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -48,6 +48,14 @@ SecretsOption = Annotated[
     Path | None, typer.Option("--secrets-dir", help="directory of secret files (e.g. /run/credentials)")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON object for machines")]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="the sandbox's today: its school year, attendance up to the day before (default: today there)",
+    ),
+]
 LogLevelOption = Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR")]
 
 USER_ERRORS = (SettingsError, PluginConfigError, MappingFileError, FieldMapError, StoreError)
@@ -58,6 +66,16 @@ EXIT_QUARANTINED = 4
 """`sync` finished, but some records are quarantined and the cases resting on them are held."""
 EXIT_HELD_BACK = 5
 """`sync` wrote nothing: the retraction guard held the cycle back (`--allow-retractions` to proceed)."""
+
+
+def _sandbox_day(as_of: str | None) -> date | None:
+    """``--as-of`` as a date; None keeps the sandbox in the district's present."""
+    if as_of is None:
+        return None
+    try:
+        return date.fromisoformat(as_of)
+    except ValueError:
+        raise typer.BadParameter(f"{as_of!r} is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -181,13 +199,15 @@ def demo(
     serve: Annotated[
         bool, typer.Option("--serve", help="keep the sandbox up afterwards (until Ctrl-C) to browse it")
     ] = False,
+    as_of: AsOfOption = None,
 ) -> None:
     """Run one full sync against a built-in sandbox district and show what it did."""
     from truancy.daemon.demo import run_demo
 
     configure_logging("WARNING")
+    day = _sandbox_day(as_of)
     try:
-        run_demo(students=students, seed=seed, workdir=workdir, serve=serve, console=Console())
+        run_demo(students=students, seed=seed, workdir=workdir, serve=serve, console=Console(), as_of=day)
     except USER_ERRORS as exc:
         raise _fail(str(exc)) from None
     except ConnectorError as exc:
@@ -203,6 +223,7 @@ def sandbox_serve(
     write_config: Annotated[
         Path | None, typer.Option("--write-config", help="write a daemon config pointing at this sandbox")
     ] = None,
+    as_of: AsOfOption = None,
 ) -> None:
     """Serve a simulated district SIS (OneRoster 1.2, PowerSchool) in the foreground, with the
     PowerSchool plugin's page fragments in its student pages."""
@@ -216,6 +237,7 @@ def sandbox_serve(
         seed=seed,
         write_config=write_config,
         fragments_dir=bundle_dir() / "web_root",
+        as_of=_sandbox_day(as_of),
     )
 
 

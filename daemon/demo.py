@@ -7,6 +7,7 @@ place the daemon imports ``truancy.sandbox``.
 from __future__ import annotations
 
 import time
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
@@ -25,7 +26,11 @@ from truancy.sandbox.server import SandboxServer, write_daemon_config
 STATE_FILE = "truancy-state.db"
 
 
-def run_demo(*, students: int, seed: int, workdir: Path, serve: bool, console: Console) -> None:
+def run_demo(
+    *, students: int, seed: int, workdir: Path, serve: bool, console: Console, as_of: date | None = None
+) -> None:
+    """Sync once against a fresh sandbox; ``as_of`` pins the sandbox's today and the daemon's alike
+    (by default both are today in the district's time zone: a school year in progress)."""
     workdir = workdir.resolve()
     private_dir(workdir)  # the state file and the config (with the sandbox's secret) live here
     for stale in workdir.glob(f"{STATE_FILE}*"):
@@ -33,14 +38,17 @@ def run_demo(*, students: int, seed: int, workdir: Path, serve: bool, console: C
     config_path = workdir / "truancy.toml"
     console.print(f"Starting the sandbox district ({students:,} students, seed {seed}) …")
     fragments = bundle_dir() / "web_root"
-    with SandboxServer(students=students, seed=seed, in_process=False, fragments_dir=fragments) as server:
+    sandbox = SandboxServer(
+        students=students, seed=seed, in_process=False, fragments_dir=fragments, as_of=as_of
+    )
+    with sandbox as server:
         write_daemon_config(config_path, server.url)
         settings = load_settings(config_path)
         started = time.perf_counter()
         with runtime(settings) as rt, reporter() as progress:
             summary = SyncPipeline(
                 rt.engine, rt.plugin, rt.policy, reporter=progress, timezone=settings.district.zone
-            ).run_cycle()
+            ).run_cycle(today=as_of)
             flagged = _flagged_student_ref(rt)
         elapsed = time.perf_counter() - started
         print_summary(summary, console)

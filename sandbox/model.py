@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from truancy.sandbox.calendar import SchoolLevel
+from truancy.sandbox.calendar import SchoolLevel, SchoolYear
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,11 @@ class AttendanceError(ValueError):
 
 
 class District:
-    """Everything the simulated SIS holds; attendance changes are thread-safe."""
+    """Everything the simulated SIS holds; attendance changes are thread-safe.
+
+    ``year`` is the school year served and ``as_of`` the sandbox's today: attendance is recorded up
+    to the day before, and withdrawals after it are not known yet.
+    """
 
     def __init__(
         self,
@@ -88,8 +92,13 @@ class District:
         students: tuple[Student, ...],
         codes: tuple[AttendanceCode, ...],
         rows: Iterable[AttendanceRow],
+        *,
+        year: SchoolYear,
+        as_of: date,
     ) -> None:
         self.name = name
+        self.year = year
+        self.as_of = as_of
         self.sourced_id = sourced_id
         self.schools = schools
         self.students = students

@@ -113,16 +113,23 @@ def student_marks(rng: Random, days: tuple[date, ...]) -> list[DayMark]:
 
 
 def recorded_rows(
-    rng: Random, marks: list[DayMark], studentsdcid: int, schoolid: int, first_row_dcid: int
+    rng: Random, marks: list[DayMark], studentsdcid: int, schoolid: int, first_row_dcid: int, as_of: date
 ) -> list[AttendanceRow]:
-    """Rows as entered a few hours after each day; about 1% of unverified absences are later excused."""
+    """Rows as entered a few hours after each day before ``as_of``; about 1% of unverified absences
+    are later excused (a correction due on or after ``as_of`` has not happened yet).
+
+    Draws do not depend on ``as_of``, so a later ``as_of`` keeps every earlier row and adds days.
+    """
     rows = []
     for offset, mark in enumerate(marks):
+        if mark.day >= as_of:
+            break
         entered = datetime.combine(mark.day, time(8)) + timedelta(seconds=rng.randint(3 * 3600, 7 * 3600))
         code = mark.att_code
         if code == "A" and rng.random() < UNVERIFIED_CORRECTION_SHARE:
-            code = "EX"
-            entered += timedelta(days=rng.randint(2, 10), seconds=rng.randint(0, 3600))
+            corrected = entered + timedelta(days=rng.randint(2, 10), seconds=rng.randint(0, 3600))
+            if corrected.date() < as_of:
+                code, entered = "EX", corrected
         rows.append(
             AttendanceRow(
                 dcid=first_row_dcid + offset,

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from truancy.sandbox.calendar import POWERSCHOOL_YEARID
 from truancy.sandbox.model import AttendanceRow, District
 
 Row = dict[str, str]
@@ -90,7 +89,7 @@ def attendance_codes(district: District, args: Mapping[str, Any]) -> QueryResult
             "presence_status_cd": code.presence_status_cd,
             "calculate_ada_yn": code.calculate_ada_yn,
             "schoolid": str(school.schoolid),
-            "yearid": str(POWERSCHOOL_YEARID),
+            "yearid": str(district.year.powerschool_yearid),
         }
         for school in district.schools
         for code in district.codes

@@ -2,7 +2,7 @@
 
 Built once per district. ``dateLastModified`` values are deterministic: a base time plus a
 per-record offset, moved to the entry date for late enrollees and to the exit date for the
-enrollments of students who withdrew.
+enrollments of students who withdrew. The school year and its terms are the district's year.
 """
 
 from __future__ import annotations
@@ -12,19 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from truancy.sandbox.calendar import FIRST_DAY, LAST_DAY, SCHOOL_YEAR
+from truancy.sandbox.calendar import SchoolYear
 from truancy.sandbox.model import District, School, Student
 from truancy.sandbox.names import FAMILY_NAMES, GIVEN_NAMES
 
 Record = dict[str, Any]
 
 BASE_PATH = "/ims/oneroster/rostering/v1p2"
-ROSTER_EPOCH = datetime(2025, 8, 1, 12, 0, 0)
-SCHOOL_YEAR_ID = f"as-{SCHOOL_YEAR}"
-SEMESTERS = (
-    ("term-2025-26-s1", "Fall Semester 2025", FIRST_DAY, date(2025, 12, 19)),
-    ("term-2025-26-s2", "Spring Semester 2026", date(2026, 1, 5), LAST_DAY),
-)
 SUBJECTS = (("ela", "English Language Arts"), ("math", "Mathematics"))
 
 # Subset collections answer in the envelope of the collection they select from, as the spec says.
@@ -53,8 +47,22 @@ def timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def _stamp(offset_seconds: int) -> str:
-    return timestamp(ROSTER_EPOCH + timedelta(seconds=offset_seconds))
+def school_year_id(year: SchoolYear) -> str:
+    return f"as-{year.label}"
+
+
+def semesters(year: SchoolYear) -> tuple[tuple[str, str, date, date], ...]:
+    """(sourcedId, title, start, end) of the year's two terms, split at winter break."""
+    return (
+        (f"term-{year.label}-s1", f"Fall Semester {year.start_year}", year.first_day, year.fall_term_end),
+        (f"term-{year.label}-s2", f"Spring Semester {year.end_year}", year.spring_term_start, year.last_day),
+    )
+
+
+def _stamp(year: SchoolYear, offset_seconds: int) -> str:
+    """Records were last changed just before the year began (1 August), plus a per-record offset."""
+    epoch = datetime(year.start_year, 8, 1, 12, 0, 0)
+    return timestamp(epoch + timedelta(seconds=offset_seconds))
 
 
 def _on(day: date) -> str:
@@ -101,14 +109,14 @@ def class_sections(school: School) -> Iterator[ClassSection]:
 def _orgs(district: District) -> Iterator[Record]:
     district_ref = ref("orgs", district.sourced_id, "org")
     yield {
-        **_base(district.sourced_id, _stamp(0)),
+        **_base(district.sourced_id, _stamp(district.year, 0)),
         "name": district.name,
         "type": "district",
         "identifier": "0600001",
     }
     for offset, school in enumerate(district.schools, start=1):
         yield {
-            **_base(school.sourced_id, _stamp(offset)),
+            **_base(school.sourced_id, _stamp(district.year, offset)),
             "name": school.name,
             "type": "school",
             "identifier": str(school.schoolid),
@@ -116,32 +124,33 @@ def _orgs(district: District) -> Iterator[Record]:
         }
 
 
-def _sessions() -> Iterator[Record]:
-    year_ref = ref("academicSessions", SCHOOL_YEAR_ID, "academicSession")
+def _sessions(year: SchoolYear) -> Iterator[Record]:
+    year_id = school_year_id(year)
+    year_ref = ref("academicSessions", year_id, "academicSession")
     yield {
-        **_base(SCHOOL_YEAR_ID, _stamp(0)),
-        "title": SCHOOL_YEAR,
+        **_base(year_id, _stamp(year, 0)),
+        "title": year.label,
         "type": "schoolYear",
-        "startDate": FIRST_DAY.isoformat(),
-        "endDate": LAST_DAY.isoformat(),
-        "schoolYear": str(LAST_DAY.year),
+        "startDate": year.first_day.isoformat(),
+        "endDate": year.last_day.isoformat(),
+        "schoolYear": str(year.end_year),
     }
-    for offset, (sourced_id, title, start, end) in enumerate(SEMESTERS, start=1):
+    for offset, (sourced_id, title, start, end) in enumerate(semesters(year), start=1):
         yield {
-            **_base(sourced_id, _stamp(offset)),
+            **_base(sourced_id, _stamp(year, offset)),
             "title": title,
             "type": "semester",
             "startDate": start.isoformat(),
             "endDate": end.isoformat(),
             "parent": year_ref,
-            "schoolYear": str(LAST_DAY.year),
+            "schoolYear": str(year.end_year),
         }
 
 
-def _student_user(student: Student) -> Record:
+def _student_user(student: Student, year: SchoolYear) -> Record:
     school_ref = ref("orgs", f"school-{student.schoolid}", "org")
-    late_entry = student.entry_date > FIRST_DAY
-    modified = _on(student.entry_date) if late_entry else _stamp(student.dcid)
+    late_entry = student.entry_date > year.first_day
+    modified = _on(student.entry_date) if late_entry else _stamp(year, student.dcid)
     return {
         **_base(student.sourced_id, modified),
         "enabledUser": "true",
@@ -156,10 +165,10 @@ def _student_user(student: Student) -> Record:
     }
 
 
-def _teacher_user(section: ClassSection, number: int) -> Record:
+def _teacher_user(section: ClassSection, number: int, year: SchoolYear) -> Record:
     school_ref = ref("orgs", section.school.sourced_id, "org")
     return {
-        **_base(section.teacher_id, _stamp(number)),
+        **_base(section.teacher_id, _stamp(year, number)),
         "enabledUser": "true",
         "username": section.teacher_id,
         "givenName": GIVEN_NAMES[number * 7 % len(GIVEN_NAMES)],
@@ -170,26 +179,26 @@ def _teacher_user(section: ClassSection, number: int) -> Record:
     }
 
 
-def _class(section: ClassSection, number: int) -> Record:
+def _class(section: ClassSection, number: int, year: SchoolYear) -> Record:
     return {
-        **_base(section.sourced_id, _stamp(number)),
+        **_base(section.sourced_id, _stamp(year, number)),
         "title": section.title,
         "classCode": section.sourced_id.removeprefix("class-"),
         "classType": "homeroom" if section.subject == "hr" else "scheduled",
         "grades": [section.grade],
         "course": ref("courses", section.course_id, "course"),
         "school": ref("orgs", section.school.sourced_id, "org"),
-        "terms": [ref("academicSessions", SCHOOL_YEAR_ID, "academicSession")],
+        "terms": [ref("academicSessions", school_year_id(year), "academicSession")],
     }
 
 
-def _course(section: ClassSection, number: int) -> Record:
+def _course(section: ClassSection, number: int, year: SchoolYear) -> Record:
     return {
-        **_base(section.course_id, _stamp(number)),
+        **_base(section.course_id, _stamp(year, number)),
         "title": section.title,
         "courseCode": section.course_id.removeprefix("course-"),
         "grades": [section.grade],
-        "schoolYear": ref("academicSessions", SCHOOL_YEAR_ID, "academicSession"),
+        "schoolYear": ref("academicSessions", school_year_id(year), "academicSession"),
         "org": ref("orgs", section.school.sourced_id, "org"),
     }
 
@@ -205,13 +214,15 @@ def _enrollment(sourced_id: str, modified: str, user: Record, section: ClassSect
     }
 
 
-def _student_enrollments(student: Student, user: Record, school: School) -> Iterator[Record]:
-    if student.exit_date < LAST_DAY:
+def _student_enrollments(
+    student: Student, user: Record, school: School, year: SchoolYear
+) -> Iterator[Record]:
+    if student.exit_date < year.last_day:
         modified = _on(student.exit_date)
-    elif student.entry_date > FIRST_DAY:
+    elif student.entry_date > year.first_day:
         modified = _on(student.entry_date)
     else:
-        modified = _stamp(student.dcid)
+        modified = _stamp(year, student.dcid)
     subject, title = SUBJECTS[student.dcid % len(SUBJECTS)]
     sections = (
         ClassSection(school, student.grade, "hr", f"Homeroom {student.grade}"),
@@ -230,21 +241,22 @@ def build_roster(district: District) -> dict[str, list[Record]]:
     classes: list[Record] = []
     courses: list[Record] = []
     enrollments: list[Record] = []
+    year = district.year
     for school in district.schools:
         for section in class_sections(school):
             number = len(classes) + 1
-            teacher = _teacher_user(section, number)
+            teacher = _teacher_user(section, number, year)
             users.append(teacher)
-            classes.append(_class(section, number))
-            courses.append(_course(section, number))
+            classes.append(_class(section, number, year))
+            courses.append(_course(section, number, year))
             enrollment_id = f"enr-{section.teacher_id}-{section.subject}"
-            enrollments.append(_enrollment(enrollment_id, _stamp(number), teacher, section, "teacher"))
+            enrollments.append(_enrollment(enrollment_id, _stamp(year, number), teacher, section, "teacher"))
     for student in district.students:
-        user = _student_user(student)
+        user = _student_user(student, year)
         users.append(user)
-        enrollments.extend(_student_enrollments(student, user, district.school(student.schoolid)))
+        enrollments.extend(_student_enrollments(student, user, district.school(student.schoolid), year))
     orgs = list(_orgs(district))
-    sessions = list(_sessions())
+    sessions = list(_sessions(year))
     collections = {
         "orgs": orgs,
         "schools": [org for org in orgs if org["type"] == "school"],

@@ -15,13 +15,14 @@ import subprocess  # nosec B404 - only to start this module itself, with our own
 import sys
 import threading
 import time
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 
 import uvicorn
 
 from truancy.sandbox.app import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, create_app
-from truancy.sandbox.generator import generate_district
+from truancy.sandbox.generator import DISTRICT_TIMEZONE, generate_district
 from truancy.sandbox.model import District
 
 READY_MARKER = "Sandbox SIS listening on "
@@ -63,7 +64,7 @@ def write_daemon_config(path: Path, url: str) -> None:
 id = "sandbox"
 name = "Sandbox Unified School District"
 state = "CA"
-timezone = "America/Los_Angeles"
+timezone = "{DISTRICT_TIMEZONE}"
 
 [store]
 url = {json.dumps(f"sqlite:///{state_db}")}
@@ -101,9 +102,10 @@ def serve(
     client_id: str = DEMO_CLIENT_ID,
     client_secret: str = DEMO_CLIENT_SECRET,
     fragments_dir: Path | None = None,
+    as_of: date | None = None,
 ) -> None:
-    """Serve a generated district in the foreground until interrupted."""
-    server = _uvicorn(generate_district(students, seed), client_id, client_secret, fragments_dir)
+    """Serve a generated district in the foreground until interrupted (``as_of``: as generate_district)."""
+    server = _uvicorn(generate_district(students, seed, as_of), client_id, client_secret, fragments_dir)
     sock = _listening_socket(host, port)
     url = _url(sock, host)
     if write_config is not None:
@@ -126,9 +128,15 @@ class SandboxServer:
         client_id: str = DEMO_CLIENT_ID,
         client_secret: str = DEMO_CLIENT_SECRET,
         fragments_dir: Path | None = None,
+        as_of: date | None = None,
     ) -> None:
-        """``fragments_dir``: a PowerSchool plugin's ``web_root`` to insert into the pages."""
+        """``fragments_dir``: a PowerSchool plugin's ``web_root`` to insert into the pages.
+
+        ``as_of`` pins the sandbox's today (the school year in progress then, attendance up to the
+        day before); by default it is the district's today, so tests and benchmarks pin it.
+        """
         self._students, self._seed, self._host, self._port = students, seed, host, port
+        self.as_of = as_of
         self._fragments_dir = fragments_dir
         self._in_process = in_process
         self._client_id, self._client_secret = client_id, client_secret
@@ -177,7 +185,7 @@ class SandboxServer:
         self.stop()
 
     def _start_thread(self) -> None:
-        self._district = generate_district(self._students, self._seed)
+        self._district = generate_district(self._students, self._seed, self.as_of)
         server = _uvicorn(self._district, self._client_id, self._client_secret, self._fragments_dir)
         sock = _listening_socket(self._host, self._port)
         self.url = _url(sock, self._host)
@@ -198,6 +206,8 @@ class SandboxServer:
         ]  # fmt: skip
         if self._fragments_dir is not None:
             command += ["--fragments-dir", str(self._fragments_dir)]
+        if self.as_of is not None:
+            command += ["--as-of", self.as_of.isoformat()]
         environment = {**os.environ, _SECRET_ENV: self._client_secret}
         self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=environment)  # noqa: S603 - sys.executable and our own arguments
         assert self._process.stdout is not None
@@ -218,6 +228,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write-config", type=Path, default=None)
     parser.add_argument("--client-id", default=DEMO_CLIENT_ID)
     parser.add_argument("--fragments-dir", type=Path, default=None, help="a PowerSchool plugin's web_root")
+    parser.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="the sandbox's today (YYYY-MM-DD): its school year, attendance up to the day before",
+    )
     args = parser.parse_args(argv)
     secret = os.environ.get(_SECRET_ENV, DEMO_CLIENT_SECRET)
     serve(
@@ -229,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         client_id=args.client_id,
         client_secret=secret,
         fragments_dir=args.fragments_dir,
+        as_of=args.as_of,
     )
 
 

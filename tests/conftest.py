@@ -21,11 +21,13 @@ def specs_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def sandbox_url() -> Iterator[str]:
-    """A small sandbox district (300 students, seed 1) served in this process for the session.
+    """A small sandbox district (300 students, seed 1, pinned to 2025-26) served in this process for
+    the session.
 
     Tests that change the sandbox (faults, corrections) start their own server instead.
     """
+    from tests.sandbox_year import PINNED_AS_OF
     from truancy.sandbox.server import SandboxServer
 
-    with SandboxServer(students=300, seed=1) as server:
+    with SandboxServer(students=300, seed=1, as_of=PINNED_AS_OF) as server:
         yield server.url

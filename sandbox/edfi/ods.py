@@ -133,9 +133,9 @@ class EdFiOds:
         self._snapshot: View | None = None
         for school in district.schools:
             self._load("schools", views.school(school))
-            self._load("sessions", views.session(school))
-            self._load("calendars", views.calendar(school))
-            for calendar_date in views.calendar_dates(school):
+            self._load("sessions", views.session(school, district.year))
+            self._load("calendars", views.calendar(school, district.year))
+            for calendar_date in views.calendar_dates(school, district.year):
                 self._load("calendarDates", calendar_date)
         for name, records in views.descriptors().items():
             for record in records:
@@ -143,7 +143,7 @@ class EdFiOds:
         self.students_by_number = {student.student_number: student for student in district.students}
         for student in district.students:
             self._load("students", views.student(student))
-            self._load("studentSchoolAssociations", views.enrollment(student))
+            self._load("studentSchoolAssociations", views.enrollment(student, district.year))
         self._events = self.collections["studentSchoolAttendanceEvents"]
         self._tracked: dict[int, _Tracked] = {}
         rows = district.attendance()

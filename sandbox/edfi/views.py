@@ -12,14 +12,12 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from truancy.sandbox.calendar import FIRST_DAY, LAST_DAY
+from truancy.sandbox.calendar import SchoolYear
 from truancy.sandbox.model import AttendanceRow, District, School, Student
 
 Record = dict[str, Any]
 
 LEA_ID = 255901
-SCHOOL_YEAR = 2026
-SESSION_NAME = "2025-2026 School Year"
 CALENDAR_CODE = "REGULAR"
 SCHOOL_DAY_MINUTES = 360
 ED_FI = "uri://ed-fi.org"
@@ -87,7 +85,11 @@ def student(record: Student) -> Record:
     }
 
 
-def enrollment(record: Student) -> Record:
+def session_name(year: SchoolYear) -> str:
+    return f"{year.start_year}-{year.end_year} School Year"
+
+
+def enrollment(record: Student, year: SchoolYear) -> Record:
     body: Record = {
         "id": record_id("ssa", record.dcid),
         "entryDate": record.entry_date.isoformat(),
@@ -97,44 +99,44 @@ def enrollment(record: Student) -> Record:
         "calendarReference": {
             "calendarCode": CALENDAR_CODE,
             "schoolId": record.schoolid,
-            "schoolYear": SCHOOL_YEAR,
+            "schoolYear": year.end_year,
         },
     }
-    if record.exit_date < LAST_DAY:
+    if record.exit_date < year.last_day:
         body["exitWithdrawDate"] = record.exit_date.isoformat()
     return body
 
 
-def session(record: School) -> Record:
+def session(record: School, year: SchoolYear) -> Record:
     return {
         "id": record_id("session", record.schoolid),
-        "sessionName": SESSION_NAME,
+        "sessionName": session_name(year),
         "schoolReference": school_reference(record.schoolid),
-        "schoolYearTypeReference": {"schoolYear": SCHOOL_YEAR},
-        "beginDate": FIRST_DAY.isoformat(),
-        "endDate": LAST_DAY.isoformat(),
+        "schoolYearTypeReference": {"schoolYear": year.end_year},
+        "beginDate": year.first_day.isoformat(),
+        "endDate": year.last_day.isoformat(),
         "termDescriptor": f"{ED_FI}/TermDescriptor#Year Round",
         "totalInstructionalDays": len(record.in_session),
     }
 
 
-def calendar(record: School) -> Record:
+def calendar(record: School, year: SchoolYear) -> Record:
     return {
         "id": record_id("calendar", record.schoolid),
         "calendarCode": CALENDAR_CODE,
         "schoolReference": school_reference(record.schoolid),
-        "schoolYearTypeReference": {"schoolYear": SCHOOL_YEAR},
+        "schoolYearTypeReference": {"schoolYear": year.end_year},
         "calendarTypeDescriptor": f"{ED_FI}/CalendarTypeDescriptor#Student Specific",
         "gradeLevels": [{"gradeLevelDescriptor": grade_descriptor(grade)} for grade in record.grades],
     }
 
 
-def calendar_dates(record: School) -> list[Record]:
+def calendar_dates(record: School, year: SchoolYear) -> list[Record]:
     """Every weekday of the year: instructional days, and the closed ones marked as holidays."""
     in_session = set(record.in_session)
     dates: list[Record] = []
-    day = FIRST_DAY
-    while day <= LAST_DAY:
+    day = year.first_day
+    while day <= year.last_day:
         if day.weekday() < 5:
             event = "Instructional day" if day in in_session else "Holiday"
             dates.append(
@@ -144,7 +146,7 @@ def calendar_dates(record: School) -> list[Record]:
                     "calendarReference": {
                         "calendarCode": CALENDAR_CODE,
                         "schoolId": record.schoolid,
-                        "schoolYear": SCHOOL_YEAR,
+                        "schoolYear": year.end_year,
                     },
                     "calendarEvents": [
                         {"calendarEventDescriptor": f"{ED_FI}/CalendarEventDescriptor#{event}"}
@@ -169,8 +171,8 @@ def attendance_event(row: AttendanceRow, district: District, event_id: str) -> R
         "schoolReference": school_reference(row.schoolid),
         "sessionReference": {
             "schoolId": row.schoolid,
-            "schoolYear": SCHOOL_YEAR,
-            "sessionName": SESSION_NAME,
+            "schoolYear": district.year.end_year,
+            "sessionName": session_name(district.year),
         },
         "studentReference": {"studentUniqueId": district.student(row.studentsdcid).student_number},
         "attendanceEventReason": district.code(row.att_code).description,

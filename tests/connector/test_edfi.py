@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.connector.edfi import ChangeWindow, EdFiClient, StaleEtagError, discover, open_session
 from truancy.connector.edfi.discovery import parse_discovery
 from truancy.connector.edfi.problems import parse_problem
@@ -22,7 +23,7 @@ LEA = 255901
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SandboxServer]:
-    with SandboxServer(students=60, seed=7) as running:
+    with SandboxServer(students=60, seed=7, as_of=PINNED_AS_OF) as running:
         yield running
 
 

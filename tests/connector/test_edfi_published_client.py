@@ -17,12 +17,13 @@ import pytest
 import requests
 from edfi_api_client import EdFiClient  # type: ignore[import-untyped]
 
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.sandbox.server import SandboxServer
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SandboxServer]:
-    with SandboxServer(students=90, seed=6) as running:
+    with SandboxServer(students=90, seed=6, as_of=PINNED_AS_OF) as running:
         yield running
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.connector.edfi import ChangeWindow, EdFiClient, discover, open_session
 from truancy.connector.errors import HttpStatusError
 from truancy.connector.http import RetryPolicy
@@ -20,7 +21,7 @@ LEA = 255901
 
 @pytest.fixture
 def server() -> Iterator[SandboxServer]:
-    with SandboxServer(students=40, seed=3) as running:
+    with SandboxServer(students=40, seed=3, as_of=PINNED_AS_OF) as running:
         yield running
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.connector.errors import ConfigurationError
 from truancy.connector.http import HttpSession, RetryPolicy
 from truancy.connector.oauth1 import OAuth1Signer
@@ -26,7 +27,7 @@ NO_WAIT = RetryPolicy(max_attempts=2, sleep=lambda _: None)
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    with SandboxServer(students=30, seed=6) as server:
+    with SandboxServer(students=30, seed=6, as_of=PINNED_AS_OF) as server:
         yield server.url
 
 

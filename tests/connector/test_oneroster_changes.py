@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.connector.test_oneroster_contract import Sandbox, assert_equals_truth, sync, watermark
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.connector.oneroster import modified_since_filter
 from truancy.plugins.powerschool.plugin import ROSTER_WATERMARK_OVERLAP, PowerSchoolPlugin
 from truancy.sandbox.server import SandboxServer
@@ -31,7 +32,7 @@ def in_overlap(plugin: PowerSchoolPlugin, bookmark: str | None) -> dict[str, set
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    with SandboxServer(students=60, seed=5) as server:
+    with SandboxServer(students=60, seed=5, as_of=PINNED_AS_OF) as server:
         yield Sandbox(server.url, server.district)
 
 

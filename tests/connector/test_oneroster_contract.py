@@ -16,6 +16,7 @@ import pytest
 import requests
 from requests.auth import AuthBase
 
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.connector.http import HttpSession, RetryPolicy
 from truancy.connector.oauth1 import OAuth1Signer
 from truancy.connector.oauth2 import ClientCredentials
@@ -147,7 +148,7 @@ class Sandbox:
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[tuple[str, District]]:
-    with SandboxServer(students=120, seed=4) as server:
+    with SandboxServer(students=120, seed=4, as_of=PINNED_AS_OF) as server:
         yield server.url, server.district
 
 

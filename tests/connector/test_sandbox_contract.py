@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.connector.http import HttpSession, RetryPolicy
 from truancy.connector.oauth2 import ClientCredentials
 from truancy.connector.oneroster import (
@@ -63,7 +64,7 @@ class Sandbox:
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[tuple[str, Any]]:
-    with sandbox_server.SandboxServer(students=120, seed=3) as server:
+    with sandbox_server.SandboxServer(students=120, seed=3, as_of=PINNED_AS_OF) as server:
         yield server.url, server.district
 
 

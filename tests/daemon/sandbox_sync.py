@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import requests
 from sqlalchemy import select
 
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.connector.http import HttpSession
 from truancy.connector.powerschool import PowerSchoolClient, powerschool_auth
 from truancy.daemon.pipeline import CycleSummary, SyncPipeline
@@ -30,9 +32,16 @@ class District:
     settings: Settings
     config: Path
 
-    def sync(self, *, dry_run: bool = False, full: bool = False) -> CycleSummary:
+    @property
+    def today(self) -> date | None:
+        """The sandbox's pinned today, which the daemon evaluates as of too (None: the real today)."""
+        return self.server.as_of
+
+    def sync(self, *, dry_run: bool = False, full: bool = False, today: date | None = None) -> CycleSummary:
+        """One cycle as of ``today`` (the sandbox's pinned today unless a test moves the clock on)."""
         with runtime(self.settings) as rt:
-            return SyncPipeline(rt.engine, rt.plugin, rt.policy, dry_run=dry_run).run_cycle(full=full)
+            pipeline = SyncPipeline(rt.engine, rt.plugin, rt.policy, dry_run=dry_run)
+            return pipeline.run_cycle(full=full, today=today or self.today)
 
     def control(self, method: str, path: str, **kwargs: object) -> requests.Response:
         response = requests.request(method, f"{self.server.url}/_sandbox{path}", timeout=10, **kwargs)  # type: ignore[arg-type]
@@ -65,9 +74,15 @@ class District:
 
 @contextmanager
 def sandbox_district(
-    tmp_path: Path, *, students: int = 300, seed: int = 1, extra_toml: str = "", state: str = "CA"
+    tmp_path: Path,
+    *,
+    students: int = 300,
+    seed: int = 1,
+    extra_toml: str = "",
+    state: str = "CA",
+    as_of: date = PINNED_AS_OF,
 ) -> Iterator[District]:
-    with SandboxServer(students=students, seed=seed) as server:
+    with SandboxServer(students=students, seed=seed, as_of=as_of) as server:
         config = tmp_path / "truancy.toml"
         write_daemon_config(config, server.url)
         text = config.read_text(encoding="utf-8")

@@ -17,6 +17,7 @@ import requests
 
 from tests.daemon.sandbox_sync import TABLES, District, sandbox_district
 from tests.daemon.service_support import comparable, sync_once
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.daemon.settings import load_settings
 from truancy.sandbox.server import SandboxServer, write_daemon_config
 
@@ -63,7 +64,7 @@ def test_kill_9_at_fifty_points_then_restart_matches_a_clean_run(tmp_path: Path)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["truancy.daemon.cli", "tests.daemon.service_support"])
     config = tmp_path / "crash" / "truancy.toml"
-    with SandboxServer(students=STUDENTS, in_process=False) as server:
+    with SandboxServer(students=STUDENTS, in_process=False, as_of=PINNED_AS_OF) as server:
         write_daemon_config(config, server.url)
         district = District(server, load_settings(config), config)
         kills, progress = 0, []

@@ -15,6 +15,7 @@ import pytest
 
 from tests.daemon.browser import chromium, new_tab, require_playwright, screenshot
 from tests.daemon.sandbox_sync import District
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.daemon.settings import load_settings
 from truancy.plugins.powerschool.build import bundle_dir
 from truancy.sandbox.server import SandboxServer, write_daemon_config
@@ -27,7 +28,9 @@ NOTE_TEXT = "<b>Called</b> mum & \"dad\" <script>alert('x')</script> — 母亲�
 
 @pytest.fixture
 def district(tmp_path: Path) -> Iterator[District]:
-    with SandboxServer(students=200, seed=1, fragments_dir=bundle_dir() / "web_root") as server:
+    with SandboxServer(
+        students=200, seed=1, fragments_dir=bundle_dir() / "web_root", as_of=PINNED_AS_OF
+    ) as server:
         config = tmp_path / "truancy.toml"
         write_daemon_config(config, server.url)
         yield District(server, load_settings(config), config)

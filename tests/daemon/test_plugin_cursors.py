@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.daemon.sandbox_sync import sandbox_district
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.daemon.ingest import ATTENDANCE_STREAM, ROSTER_STREAM, Ingest, StreamContractError, pass_key
 from truancy.daemon.pipeline import CycleInterrupted, SyncPipeline
 from truancy.daemon.progress import SilentReporter
@@ -70,7 +71,7 @@ def positions(engine_url: str) -> dict[str, float]:
 
 
 def test_an_edfi_district_syncs_three_times_and_the_later_cycles_write_nothing(tmp_path: Path) -> None:
-    with SandboxServer(students=80, seed=3) as server:
+    with SandboxServer(students=80, seed=3, as_of=PINNED_AS_OF) as server:
         settings = load_settings(edfi_config(tmp_path, server))
         seen: list[dict[str, float]] = []
         summaries = []

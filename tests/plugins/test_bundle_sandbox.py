@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.plugins.powerschool.build import (
     ExtensionTable,
     NamedQuery,
@@ -26,7 +27,10 @@ ROW_AUDIT_COLUMNS = {"id", "whencreated", "whenmodified", "whocreated", "whomodi
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[tuple[str, requests.Session]]:
     """A sandbox of our own: the table checks write rows, which the shared session sandbox must not see."""
-    with sandbox_server.SandboxServer(students=40, seed=7) as server, requests.Session() as session:
+    with (
+        sandbox_server.SandboxServer(students=40, seed=7, as_of=PINNED_AS_OF) as server,
+        requests.Session() as session,
+    ):
         token = session.post(
             f"{server.url}/oauth/access_token",
             auth=("sandbox", "sandbox"),

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from tests.plugins.test_edfi_plugin import FLAG_FIELDS, NOTE_FIELDS, Synced, control, make_plugin, truth
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.mappings.facts import Category
 from truancy.mappings.writes import DesiredWrite, WriteKind
 from truancy.sandbox.server import SandboxServer
@@ -29,7 +30,7 @@ LEA = 255901
 @pytest.fixture
 def server() -> Iterator[SandboxServer]:
     """A district of its own per test: snapshots and deletions change it."""
-    with SandboxServer(students=80, seed=9) as running:
+    with SandboxServer(students=80, seed=9, as_of=PINNED_AS_OF) as running:
         yield running
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.connector.errors import ConfigurationError
 from truancy.mappings.codemap import load_code_map
 from truancy.mappings.facts import Category
@@ -36,7 +37,7 @@ Canonical = set[tuple[str, date, Category, int | None]]
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SandboxServer]:
-    with SandboxServer(students=150, seed=4) as running:
+    with SandboxServer(students=150, seed=4, as_of=PINNED_AS_OF) as running:
         yield running
 
 
@@ -190,7 +191,7 @@ def strict_server(specs_dir: Path) -> Iterator[SandboxServer]:
 
     os.environ[OPENAPI_ENV] = str(specs_dir / "edfi" / "openapi" / "resources-ds-5.0.yaml")
     try:
-        with SandboxServer(students=40, seed=5) as running:
+        with SandboxServer(students=40, seed=5, as_of=PINNED_AS_OF) as running:
             yield running
     finally:
         del os.environ[OPENAPI_ENV]

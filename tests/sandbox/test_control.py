@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from tests.sandbox.helpers import ROSTER, TIMEOUT, code_minor, powerschool_headers, roster_headers
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.sandbox.server import SandboxServer
 
 ATTENDANCE = "/ws/schema/query/com.truancysync.attendance.daily.records"
@@ -15,7 +16,7 @@ ATTENDANCE = "/ws/schema/query/com.truancysync.attendance.daily.records"
 
 @pytest.fixture
 def server() -> Iterator[SandboxServer]:
-    with SandboxServer(students=60, seed=3) as running:
+    with SandboxServer(students=60, seed=3, as_of=PINNED_AS_OF) as running:
         yield running
 
 

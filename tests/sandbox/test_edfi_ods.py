@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.sandbox.server import SandboxServer
 
 DATA = "/edfi/data/v3/ed-fi"
@@ -31,7 +32,7 @@ INTERVENTION = {
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SandboxServer]:
-    with SandboxServer(students=120, seed=11) as running:
+    with SandboxServer(students=120, seed=11, as_of=PINNED_AS_OF) as running:
         yield running
 
 

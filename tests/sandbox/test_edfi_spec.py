@@ -13,6 +13,7 @@ import pytest
 import requests
 import yaml
 
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.sandbox.edfi.schemas import OPENAPI_ENV
 from truancy.sandbox.server import SandboxServer
 
@@ -35,7 +36,7 @@ def server(specs_dir: Path) -> Iterator[SandboxServer]:
 
     os.environ[OPENAPI_ENV] = str(specs_dir / "edfi" / "openapi" / "resources-ds-5.0.yaml")
     try:
-        with SandboxServer(students=30, seed=2) as running:
+        with SandboxServer(students=30, seed=2, as_of=PINNED_AS_OF) as running:
             yield running
     finally:
         del os.environ[OPENAPI_ENV]

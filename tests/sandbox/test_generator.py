@@ -7,17 +7,20 @@ from datetime import date
 
 import pytest
 
-from truancy.sandbox.calendar import FIRST_DAY, LAST_DAY, SchoolLevel
+from tests.sandbox_year import PINNED_AS_OF
+from truancy.sandbox.calendar import SchoolLevel, SchoolYear
 from truancy.sandbox.generator import generate_district
 from truancy.sandbox.model import AttendanceError, District
 
 UNEXCUSED_WHOLE_DAY = {"A", "UNX"}
 PARTIAL_DAY = {"T", "T30", "UT", "ED"}
+YEAR = SchoolYear.containing(PINNED_AS_OF)
+FIRST_DAY, LAST_DAY = YEAR.first_day, YEAR.last_day
 
 
 @pytest.fixture(scope="module")
 def district() -> District:
-    return generate_district(students=300, seed=7)
+    return generate_district(students=300, seed=7, as_of=PINNED_AS_OF)
 
 
 def _snapshot(district: District) -> list[tuple[object, ...]]:
@@ -30,15 +33,15 @@ def _snapshot(district: District) -> list[tuple[object, ...]]:
 
 
 def test_same_seed_gives_the_same_district(district: District) -> None:
-    assert _snapshot(generate_district(students=300, seed=7)) == _snapshot(district)
+    assert _snapshot(generate_district(students=300, seed=7, as_of=PINNED_AS_OF)) == _snapshot(district)
 
 
 def test_other_seed_gives_another_district(district: District) -> None:
-    assert _snapshot(generate_district(students=300, seed=8)) != _snapshot(district)
+    assert _snapshot(generate_district(students=300, seed=8, as_of=PINNED_AS_OF)) != _snapshot(district)
 
 
 def test_a_students_data_does_not_depend_on_district_size(district: District) -> None:
-    smaller = generate_district(students=120, seed=7)
+    smaller = generate_district(students=120, seed=7, as_of=PINNED_AS_OF)
     assert smaller.students[50].given_name == district.students[50].given_name
     assert smaller.attendance_of(smaller.students[50].dcid) == district.attendance_of(
         district.students[50].dcid
@@ -46,7 +49,7 @@ def test_a_students_data_does_not_depend_on_district_size(district: District) ->
 
 
 def test_schools_per_level_and_numbering() -> None:
-    schools = generate_district(students=2400, seed=1).schools
+    schools = generate_district(students=2400, seed=1, as_of=PINNED_AS_OF).schools
     levels = Counter(school.level for school in schools)
     assert levels == {SchoolLevel.ELEMENTARY: 4, SchoolLevel.MIDDLE: 2, SchoolLevel.HIGH: 2}
     assert [school.schoolid for school in schools] == [100, 200, 300, 400, 500, 600, 700, 800]
@@ -80,14 +83,17 @@ def test_grades_match_the_school_level(district: District) -> None:
 
 
 def test_names_include_apostrophes_hyphens_and_non_latin_scripts() -> None:
-    names = [f"{s.given_name} {s.family_name}" for s in generate_district(students=600, seed=1).students]
+    names = [
+        f"{s.given_name} {s.family_name}"
+        for s in generate_district(students=600, seed=1, as_of=PINNED_AS_OF).students
+    ]
     assert any("'" in name for name in names)
     assert any("-" in name for name in names)
     assert any(not name.isascii() for name in names)
 
 
 def test_mid_year_entries_and_exits() -> None:
-    students = generate_district(students=2000, seed=3).students
+    students = generate_district(students=2000, seed=3, as_of=PINNED_AS_OF).students
     entries = sum(student.entry_date > FIRST_DAY for student in students) / len(students)
     exits = sum(student.exit_date < LAST_DAY for student in students) / len(students)
     assert 0.02 <= entries <= 0.06
@@ -126,7 +132,7 @@ def _truant_share(district: District) -> float:
 
 
 def test_proportions_fall_in_realistic_bands() -> None:
-    district = generate_district(students=2000, seed=5)
+    district = generate_district(students=2000, seed=5, as_of=PINNED_AS_OF)
     rows = district.attendance()
     codes = Counter(row.att_code for row in rows)
     assert set(codes) == {code.att_code for code in district.codes}
@@ -143,7 +149,7 @@ def test_proportions_fall_in_realistic_bands() -> None:
 
 
 def test_correction_recodes_and_moves_to_the_end() -> None:
-    local = generate_district(students=50, seed=2)
+    local = generate_district(students=50, seed=2, as_of=PINNED_AS_OF)
     target = next(row for row in local.attendance() if row.att_code == "A")
     before = local.attendance()[-1].whenmodified
     corrected = local.apply_correction(target.dcid, "EX")
@@ -154,7 +160,7 @@ def test_correction_recodes_and_moves_to_the_end() -> None:
 
 
 def test_add_and_delete_attendance() -> None:
-    local = generate_district(students=50, seed=2)
+    local = generate_district(students=50, seed=2, as_of=PINNED_AS_OF)
     student = local.students[0]
     taken = {row.att_date for row in local.attendance_of(student.dcid)}
     free_day = next(
@@ -180,6 +186,6 @@ def test_add_and_delete_attendance() -> None:
 def test_add_attendance_refuses_bad_rows(
     att_date: date, att_code: str, minutes: int | None, message: str
 ) -> None:
-    local = generate_district(students=5, seed=2)
+    local = generate_district(students=5, seed=2, as_of=PINNED_AS_OF)
     with pytest.raises(AttendanceError, match=message):
         local.add_attendance(local.students[0].dcid, att_date, att_code, minutes)

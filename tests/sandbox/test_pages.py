@@ -7,6 +7,7 @@ from dataclasses import replace
 import requests
 
 from tests.sandbox.helpers import TIMEOUT, powerschool_headers
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.sandbox.extension_tables import ExtensionTables
 from truancy.sandbox.generator import generate_district
 from truancy.sandbox.model import District
@@ -20,7 +21,14 @@ def test_student_name_with_markup_stays_escaped() -> None:
     base = generate_district(students=3, seed=1)
     hostile = replace(base.students[0], given_name=SCRIPT, family_name="O'Brien & <b>Sons</b>")
     district = District(
-        base.name, base.sourced_id, base.schools, (hostile, *base.students[1:]), base.codes, base.attendance()
+        base.name,
+        base.sourced_id,
+        base.schools,
+        (hostile, *base.students[1:]),
+        base.codes,
+        base.attendance(),
+        year=base.year,
+        as_of=base.as_of,
     )
     html = student_page(district, ExtensionTables(district.has_student), hostile)
     assert SCRIPT not in html
@@ -30,7 +38,7 @@ def test_student_name_with_markup_stays_escaped() -> None:
 
 
 def test_student_page_over_http_shows_attendance_and_truancy_rows() -> None:
-    with SandboxServer(students=40, seed=2) as server:
+    with SandboxServer(students=40, seed=2, as_of=PINNED_AS_OF) as server:
         student = next(s for s in server.district.students if server.district.attendance_of(s.dcid))
         headers = powerschool_headers(server.url)
         table = "/ws/schema/table/u_truancy_flags"
@@ -57,7 +65,7 @@ def test_student_page_over_http_shows_attendance_and_truancy_rows() -> None:
 
 
 def test_unknown_student_page_is_404() -> None:
-    with SandboxServer(students=5, seed=2) as server:
+    with SandboxServer(students=5, seed=2, as_of=PINNED_AS_OF) as server:
         for frn in ("00199999999", "abc", "10001"):
             response = requests.get(
                 f"{server.url}/admin/students/home.html", params={"frn": frn}, timeout=TIMEOUT

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tests.sandbox.helpers import TIMEOUT, powerschool_headers, roster_headers
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.sandbox.server import SandboxServer
 
 ATTENDANCE = "/ws/schema/query/com.truancysync.attendance.daily.records"
@@ -17,7 +18,7 @@ FLAGS = "/ws/schema/table/u_truancy_flags"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SandboxServer]:
-    with SandboxServer(students=200, seed=4) as running:
+    with SandboxServer(students=200, seed=4, as_of=PINNED_AS_OF) as running:
         yield running
 
 

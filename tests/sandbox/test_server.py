@@ -9,11 +9,14 @@ import pytest
 import requests
 
 from tests.sandbox.helpers import TIMEOUT
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.sandbox.server import SandboxServer, write_daemon_config
 
 
 def test_subprocess_server_serves_and_stops() -> None:
-    server = SandboxServer(students=30, seed=1, in_process=False, client_secret="other-secret")
+    server = SandboxServer(
+        students=30, seed=1, in_process=False, client_secret="other-secret", as_of=PINNED_AS_OF
+    )
     with server:
         assert server.url.startswith("http://127.0.0.1:")
         token = requests.post(
@@ -33,7 +36,7 @@ def test_subprocess_server_serves_and_stops() -> None:
 
 
 def test_in_process_server_stops_listening() -> None:
-    with SandboxServer(students=5, seed=1) as server:
+    with SandboxServer(students=5, seed=1, as_of=PINNED_AS_OF) as server:
         url = server.url
         assert requests.get(f"{url}/", timeout=TIMEOUT).status_code == 200
     with pytest.raises(requests.ConnectionError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.sandbox.extension_tables import ExtensionTables
 from truancy.sandbox.generator import generate_district
 from truancy.sandbox.tlist import expand
@@ -19,7 +20,7 @@ QUERY = (
 
 
 def test_rows_of_flagged_students_with_their_names_escaped() -> None:
-    district = generate_district(students=12, seed=3)
+    district = generate_district(students=12, seed=3, as_of=PINNED_AS_OF)
     hostile = replace(district.students[0], family_name="O'Brien <b>&</b>", given_name="<script>x</script>")
     district.students = (hostile, *district.students[1:])
     tables = ExtensionTables(district.has_student)
@@ -40,7 +41,7 @@ def test_rows_of_flagged_students_with_their_names_escaped() -> None:
 
 
 def test_a_school_sees_only_its_own_students() -> None:
-    district = generate_district(students=40, seed=3)
+    district = generate_district(students=40, seed=3, as_of=PINNED_AS_OF)
     tables = ExtensionTables(district.has_student)
     for student in district.students:
         tables.insert("u_truancy_flags", {"studentsdcid": student.dcid, "status": "active"}, "test")
@@ -53,7 +54,7 @@ def test_a_school_sees_only_its_own_students() -> None:
 
 
 def test_a_query_the_database_refuses_shows_its_error_in_place() -> None:
-    district = generate_district(students=3, seed=3)
+    district = generate_district(students=3, seed=3, as_of=PINNED_AS_OF)
     tables = ExtensionTables(district.has_student)
     broken = expand("<p>~[tlist_sql;SELECT nothing FROM NOWHERE]x[/tlist_sql]</p>", district, tables)
     assert broken.startswith("<p>tlist_sql error: ")
