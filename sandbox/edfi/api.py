@@ -125,15 +125,23 @@ def edfi_router(district: District, client_id: str, client_secret: str) -> APIRo
     router = APIRouter(route_class=_ProblemRoute)
 
     def authenticate(request: Request) -> None:
-        if tokens.grant_for(request.headers.get("authorization")) is None:
-            raise _RefusedError(
-                problems.response(
-                    401,
-                    problems.AUTHENTICATION,
-                    problems.AUTHENTICATION_DETAIL,
-                    errors=["Authorization header is missing or the token is invalid or expired."],
-                )
-            )
+        """401 with the middleware's message (``EdFiOAuthAuthenticationHandler.cs:54-67``,
+        ``AuthenticationFailureMessages.cs:10-13``, ``Providers/OAuthTokenAuthenticator.cs:57``)."""
+        header = request.headers.get("authorization")
+        scheme, _, value = (header or "").partition(" ")
+        if header is None:
+            error = "Authorization header is missing."
+        elif scheme.lower() != "bearer":
+            error = "Unknown Authorization header scheme."
+        elif not value.strip():
+            error = "Missing Authorization header bearer token value."
+        elif tokens.grant_for(header) is None:
+            error = "Invalid token"
+        else:
+            return
+        raise _RefusedError(
+            problems.response(401, problems.AUTHENTICATION, problems.AUTHENTICATION_DETAIL, errors=[error])
+        )
 
     def reading(request: Request) -> View:
         """The database this GET reads: the snapshot when ``Use-Snapshot`` parses as true."""

@@ -1,5 +1,6 @@
-"""The Ed-Fi client on a host that keeps a snapshot, over real HTTP: every read of a sync comes from
-the snapshot (bookmark included), write-back reads live, and a descriptor the ODS lacks is named."""
+"""The Ed-Fi client against hosts that differ, over real HTTP: on one that keeps a snapshot every read
+of a sync comes from it (bookmark included) while write-back reads live; one before 7.3 (no
+``/partitions``) is paged by offset; a descriptor value the ODS lacks is named in the write error."""
 
 from __future__ import annotations
 
@@ -73,3 +74,13 @@ def test_a_missing_descriptor_is_named_in_the_write_error(server: SandboxServer)
         edfi.post("ed-fi/interventions", body)
     assert raised.value.status == 400
     assert "field map" in str(raised.value)
+
+
+def test_a_host_before_7_3_is_read_by_offset(server: SandboxServer) -> None:
+    """No ``/partitions`` before ODS/API 7.3: the probe finds none and the client pages by offset."""
+    control(server, "POST", "edfi/settings", {"cursor_paging": False})
+    try:
+        edfi = client(server, paging="auto", page_size=23)
+        assert len(ids(edfi.pages(EVENTS))) == server.district.attendance_count()
+    finally:
+        control(server, "POST", "edfi/settings", {"cursor_paging": True})

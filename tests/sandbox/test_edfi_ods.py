@@ -481,3 +481,23 @@ def test_discovery_advertises_only_what_is_served(server: SandboxServer, headers
         ).status_code
         == 200
     )
+
+
+@pytest.mark.parametrize(
+    ("authorization", "message"),
+    [
+        (None, "Authorization header is missing."),
+        ("Basic c2FuZGJveDpzYW5kYm94", "Unknown Authorization header scheme."),
+        ("Bearer ", "Missing Authorization header bearer token value."),
+        ("Bearer not-a-token", "Invalid token"),
+    ],
+)
+def test_authentication_failures_say_why(
+    server: SandboxServer, authorization: str | None, message: str
+) -> None:
+    response = get(server, {} if authorization is None else {"Authorization": authorization}, EVENTS)
+    problem = problem_of(response)
+    assert (response.status_code, problem["type"], problem["title"]) == (
+        401, "urn:ed-fi:api:security:authentication", "Authentication Failed"
+    )  # fmt: skip
+    assert problem["errors"] == [message]
