@@ -12,11 +12,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from truancy.mappings.codemap import load_code_map
+from pydantic import ValidationError
+
+from truancy.mappings.codemap import CodeEntry, load_code_map
 from truancy.mappings.discover import ObservedCode
 from truancy.mappings.fieldmap import undefined_tables_and_columns
 from truancy.mappings.policy import load_policy
-from truancy.mappings.yaml_source import MappingFileError, parse_yaml
+from truancy.mappings.yaml_source import MappingFileError, YamlDocument, describe, parse_yaml
 
 
 class FileKind(StrEnum):
@@ -68,6 +70,9 @@ class CheckReport:
     def warn(self, file: str, line: int | None, key: str, message: str) -> None:
         self.findings.append(Finding("warning", file, line, key, message))
 
+    def fail(self, file: str, line: int | None, key: str, message: str) -> None:
+        self.findings.append(Finding("error", file, line, key, message))
+
     def as_json(self) -> dict[str, Any]:
         return {
             "checked": [{"file": name, "kind": kind.value} for name, kind in self.checked],
@@ -101,20 +106,61 @@ def check_code_map(path: Path, report: CheckReport, observed: Sequence[ObservedC
         report.error(MappingFileError(str(path), None, "", "file not found"))
         return
     except MappingFileError as exc:
-        report.error(exc)
+        for problem in _code_map_problems(path) or [exc]:
+            report.error(problem)
         return
     if observed is not None:
         check_code_usage(path, report, observed)
 
 
+def _code_map_problems(path: Path) -> list[MappingFileError]:
+    """Every problem in a code map that does not load, entry by entry (the loader stops at the first)."""
+    try:
+        document = parse_yaml(path.read_bytes().decode("utf-8"), path.name)
+    except (MappingFileError, UnicodeDecodeError):
+        return []  # unreadable as a whole: the loader's one error says why
+    data = document.data
+    if not isinstance(data, dict):
+        return []
+    problems = [document.error((key,), "unknown key (check the spelling)") for key in data if key not in _TOP]
+    if "version" not in data:
+        problems.append(document.error((), "required key is missing: version (use version: 1)"))
+    elif data["version"] != 1:
+        problems.append(document.error(("version",), f"{data['version']!r} is not one of 1"))
+    codes = data.get("codes")
+    if not isinstance(codes, dict) or not codes:
+        problems.append(document.error(("codes",), "required: a mapping of each code to its category"))
+        return problems
+    for code, entry in codes.items():
+        problems.extend(_entry_problems(document, str(code), entry))
+    return problems
+
+
+_TOP = ("version", "codes")
+
+
+def _entry_problems(document: YamlDocument, code: str, entry: object) -> list[MappingFileError]:
+    try:
+        CodeEntry.model_validate(entry)
+    except ValidationError as exc:
+        return [
+            document.error(
+                ("codes", code, *(p for p in error["loc"] if isinstance(p, str | int))), describe(error)
+            )
+            for error in exc.errors(include_url=False)
+        ]
+    return []
+
+
 def check_code_usage(path: Path, report: CheckReport, observed: Sequence[ObservedCode]) -> None:
-    """Warn about codes the SIS uses that the (valid) map lacks, and mapped codes nobody uses."""
+    """A code the SIS used this year that the (valid) map lacks is an error (its rows would be
+    quarantined); a mapped code nobody uses is a warning."""
     code_map = load_code_map(path)
     document = parse_yaml(path.read_bytes().decode("utf-8"), path.name)
     used = {code.code: code for code in observed}
     for code in observed:
         if code.occurrences and code_map.categorize(code.code) is None:
-            report.warn(
+            report.fail(
                 path.name,
                 document.line_of(("codes",)),
                 "codes",

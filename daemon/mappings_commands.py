@@ -6,14 +6,16 @@ import json
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
 from truancy.connector.errors import ConnectorError
+from truancy.daemon.cli_errors import fail
 from truancy.daemon.impact import Impact, preview_impact
 from truancy.daemon.mapping_check import (
     CheckReport,
@@ -23,10 +25,11 @@ from truancy.daemon.mapping_check import (
     check_paths,
     check_policy_override,
 )
-from truancy.daemon.runtime import build_plugin, build_policy, store_engine
-from truancy.daemon.schema import mapping_files
+from truancy.daemon.readonly import existing_store
+from truancy.daemon.runtime import build_plugin, build_policy
+from truancy.daemon.schema import cycles, mapping_files
 from truancy.daemon.settings import Settings, SettingsError, load_settings, resolve_path
-from truancy.daemon.store import StoreError, upgrade
+from truancy.daemon.store import StoreError
 from truancy.mappings.codemap import CodeEntry, CodeMap, load_code_map
 from truancy.mappings.discover import (
     MapDifference,
@@ -40,7 +43,7 @@ from truancy.mappings.yaml_source import MappingFileError
 from truancy.plugins.base import PluginConfigError, SisPlugin, load_plugin
 
 mappings_app = typer.Typer(
-    help="Attendance-code maps, field maps and policy overrides.", no_args_is_help=True
+    help="Attendance-code maps, field maps and policy overrides.", no_args_is_help=True, rich_markup_mode=None
 )
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="settings TOML file")]
@@ -49,12 +52,10 @@ SecretsOption = Annotated[Path | None, typer.Option("--secrets-dir", help="direc
 JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON object for machines")]
 
 USER_ERRORS = (SettingsError, PluginConfigError, MappingFileError, StoreError)
-err = Console(stderr=True)
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
+def _fail(message: str, code: int = 2, *, as_json: bool = False) -> typer.Exit:
+    return fail(message, code, as_json=as_json)
 
 
 def _code_map_path(plugin: SisPlugin) -> Path:
@@ -85,9 +86,9 @@ def discover(
             plugin.close()
         current = load_code_map(current_path)
     except USER_ERRORS as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc), as_json=as_json) from None
     except ConnectorError as exc:
-        raise _fail(f"cannot read the SIS's attendance codes: {exc}", code=3) from None
+        raise _fail(f"cannot read the SIS's attendance codes: {exc}", code=3, as_json=as_json) from None
     suggestions = suggest_all(observed)
     differences = compare_with_map(current.entries, suggestions)
     target = _free_path(out or settings.config_dir, "codes.proposed")
@@ -195,7 +196,10 @@ def check(
 ) -> None:
     """Validate code maps, field maps and policy overrides; exit 1 when any has an error."""
     if not paths and config is None:
-        raise _fail("name mapping files to check, or pass --config to check the ones the settings use")
+        raise _fail(
+            "name mapping files to check, or pass --config to check the ones the settings use",
+            as_json=as_json,
+        )
     report = CheckReport()
     try:
         settings = load_settings(config, secrets_dir=secrets_dir) if config is not None else None
@@ -206,10 +210,10 @@ def check(
         if settings is not None:
             _check_settings_files(settings, report, tables, offline=offline)
     except USER_ERRORS as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc), as_json=as_json) from None
     except ConnectorError as exc:
         raise _fail(
-            f"cannot read the SIS's attendance codes (use --offline to skip): {exc}", code=3
+            f"cannot read the SIS's attendance codes (use --offline to skip): {exc}", code=3, as_json=as_json
         ) from None
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
@@ -273,7 +277,7 @@ def impact(
     Evaluates the state store's attendance; writes nothing, to the store or the SIS.
     """
     if (edited_map is None) == (code is None or category is None):
-        raise _fail("pass either --code X --as CATEGORY, or --map EDITED.yaml")
+        raise _fail("pass either --code X --as CATEGORY, or --map EDITED.yaml", as_json=as_json)
     try:
         settings = load_settings(config, secrets_dir=secrets_dir)
         policy = build_policy(settings)
@@ -286,13 +290,13 @@ def impact(
             proposed = _remapped(current, code, category, partial_day)
         else:
             proposed = load_code_map(edited_map or Path())
-        engine = store_engine(settings)
+        engine = existing_store(settings)
         try:
             result = preview_impact(engine, policy, current, proposed, date.today())
         finally:
             engine.dispose()
     except USER_ERRORS as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc), as_json=as_json) from None
     if as_json:
         typer.echo(json.dumps(result.as_json(), indent=2))
     else:
@@ -326,43 +330,121 @@ def _print_impact(result: Impact, console: Console) -> None:
 
 @mappings_app.command("history")
 def history(config: RequiredConfig, as_json: JsonOption = False, secrets_dir: SecretsOption = None) -> None:
-    """Every mapping file and policy version the daemon has used, and from which cycle.
+    """Which code map, field map and policy each cycle ran with (digest, file, version).
 
-    Answers "which map was in force when this student got a letter": each cycle row names its digests.
+    Answers "which map was in force when this student got a letter": cycles that ran with the same
+    files are one period, and a period that returns to files used before says so.
     """
     try:
         settings = load_settings(config, secrets_dir=secrets_dir)
-        engine = store_engine(settings)
+        engine = existing_store(settings)
         try:
-            upgrade(engine)
-            with engine.connect() as connection:
-                rows = connection.execute(
-                    select(mapping_files).order_by(mapping_files.c.first_cycle, mapping_files.c.kind)
-                ).all()
+            files, runs = _read_history(engine)
         finally:
             engine.dispose()
     except USER_ERRORS as exc:
-        raise _fail(str(exc)) from None
-    versions = [
-        {
+        raise _fail(str(exc), as_json=as_json) from None
+    periods = _periods(runs)
+    if as_json:
+        typer.echo(json.dumps({"cycles": runs, "periods": periods, "versions": files}, indent=2))
+        return
+    _print_history(periods, Console())
+
+
+_IN_FORCE = (("code_map", "code_map_digest"), ("field_map", "field_map_digest"), ("policy", "policy_digest"))
+
+
+def _read_history(engine: Engine) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every mapping file version recorded, and every cycle with the files it ran with."""
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(mapping_files).order_by(mapping_files.c.first_cycle, mapping_files.c.kind)
+            ).all()
+            cycle_rows = connection.execute(select(cycles).order_by(cycles.c.id)).all()
+    except OperationalError:
+        raise StoreError(
+            f"the state store at {engine.url!r} is not at the newest schema, or has no history yet: "
+            "run `truancy db upgrade`"
+        ) from None
+    files = {
+        row.digest: {
             "kind": row.kind,
             "path": row.path,
             "digest": row.digest,
+            "version": row.version,
             "first_cycle": row.first_cycle,
             "first_seen": row.first_seen.isoformat(),
         }
         for row in rows
-    ]
-    if as_json:
-        typer.echo(json.dumps({"versions": versions}, indent=2))
-        return
-    table = Table("first cycle", "first seen", "kind", "digest", "file", title="Mapping files used")
-    for version in versions:
-        table.add_row(
-            str(version["first_cycle"]),
-            str(version["first_seen"])[:19],
-            str(version["kind"]),
-            str(version["digest"])[:12],
-            str(version["path"] or ""),
+    }
+    runs = []
+    for row in cycle_rows:
+        in_force: dict[str, Any] = {}
+        for kind, column in _IN_FORCE:
+            digest = getattr(row, column)
+            known = files.get(digest or "", {})
+            in_force[kind] = (
+                {"digest": digest, "path": known.get("path"), "version": known.get("version")}
+                if digest
+                else None
+            )
+        runs.append(
+            {
+                "cycle": row.id,
+                "started_at": row.started_at.isoformat() if row.started_at else None,
+                "status": row.status,
+                "dry_run": bool((row.summary or {}).get("dry_run")),
+                **in_force,
+            }
         )
-    Console().print(table)
+    return list(files.values()), runs
+
+
+def _digests(run: dict[str, Any]) -> tuple[str | None, ...]:
+    return tuple((run[kind] or {}).get("digest") for kind, _ in _IN_FORCE)
+
+
+def _periods(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Consecutive cycles with the same files, each naming the earlier period it returns to, if any."""
+    periods: list[dict[str, Any]] = []
+    for run in runs:
+        if periods and _digests(periods[-1]) == _digests(run):
+            periods[-1]["last_cycle"] = run["cycle"]
+            periods[-1]["cycles"] += 1
+            continue
+        earlier = next((p for p in periods if _digests(p) == _digests(run)), None)
+        periods.append(
+            {
+                "first_cycle": run["cycle"],
+                "last_cycle": run["cycle"],
+                "cycles": 1,
+                **{kind: run[kind] for kind, _ in _IN_FORCE},
+                "same_as_cycles": [earlier["first_cycle"], earlier["last_cycle"]] if earlier else None,
+            }
+        )
+    return periods
+
+
+def _describe(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return "-"
+    label = str(entry["digest"])[:12]
+    if entry.get("version"):
+        label += f" v{entry['version']}"
+    return f"{label} {entry.get('path') or ''}".strip()
+
+
+def _print_history(periods: list[dict[str, Any]], console: Console) -> None:
+    table = Table("cycles", "code map", "field map", "policy", "note", title="Mapping files in force")
+    for period in periods:
+        first, last = period["first_cycle"], period["last_cycle"]
+        same = period["same_as_cycles"]
+        table.add_row(
+            str(first) if first == last else f"{first}-{last}",
+            _describe(period["code_map"]),
+            _describe(period["field_map"]),
+            _describe(period["policy"]),
+            f"back to the files of cycles {same[0]}-{same[1]}" if same else "",
+        )
+    console.print(table)

@@ -15,13 +15,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from truancy.mappings.canonical_csv import CsvFormatError, read_attendance_csv
+from truancy.daemon.cli_errors import fail
+from truancy.mappings.canonical_csv import CsvFormatError, CsvRowError, read_attendance_csv
 from truancy.mappings.determination import Determination
 from truancy.mappings.engine import evaluate_many
 from truancy.mappings.facts import StudentAttendance
 from truancy.mappings.policy import MappingFileError, load_policy
 
-policy_app = typer.Typer(help="State attendance law as policy packs.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="State attendance law as policy packs.", no_args_is_help=True, rich_markup_mode=None
+)
 
 _SUMMARY_COUNTS = ("enrolled_days", "absent_days", "unexcused_days", "percent_absent")
 
@@ -49,30 +52,54 @@ def evaluate_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for a machine to read.")] = False,
 ) -> None:
-    """Evaluate every student in ATTENDANCE under POLICY and show designations and evidence."""
+    """Evaluate every student in ATTENDANCE under POLICY and show designations and evidence.
+
+    Exits 1 when the file had rows it could not use (each is listed, and the valid rows are still
+    evaluated): a student whose absence was rejected may be missing a designation.
+    """
     err = Console(stderr=True)
     try:
         pack = Path(policy) if policy.endswith((".yaml", ".yml")) else policy
         loaded = load_policy(pack, overrides=overrides)
         students, row_errors = read_attendance_csv(attendance)
     except (MappingFileError, CsvFormatError) as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-        raise typer.Exit(2) from None
+        raise fail(str(exc), as_json=as_json) from None
     for warning in loaded.warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False)
     for row_error in row_errors:
-        err.print(f"{attendance.name}: {row_error} (row skipped)", markup=False, highlight=False)
+        err.print(f"{attendance.name}: {row_error} (row rejected)", markup=False, highlight=False)
     evaluation_date = _evaluation_date(as_of, students)
     if evaluation_date is None:
-        err.print("error: the file holds no valid rows to evaluate", markup=False)
-        raise typer.Exit(2)
+        raise fail("the file holds no valid rows to evaluate", as_json=as_json)
     determinations = list(evaluate_many(loaded, students, evaluation_date))
     if as_json:
-        typer.echo(json.dumps([_as_json(d) for d in determinations], indent=2))
+        typer.echo(
+            json.dumps(
+                _report_json(loaded.pack.name, loaded.version, evaluation_date, determinations, row_errors),
+                indent=2,
+            )
+        )
     else:
         Console().print(
             _table(determinations, f"{loaded.pack.name} ({loaded.version}) as of {evaluation_date}")
         )
+    if row_errors:
+        err.print(
+            f"{len(row_errors)} row(s) of {attendance.name} rejected: fix them and run again", highlight=False
+        )
+        raise typer.Exit(1)
+
+
+def _report_json(
+    name: str, version: str, as_of: date, determinations: list[Determination], rejected: list[CsvRowError]
+) -> dict[str, Any]:
+    return {
+        "policy": name,
+        "policy_version": version,
+        "as_of": as_of.isoformat(),
+        "students": [_as_json(d) for d in determinations],
+        "rejected_rows": [{"line": r.line, "reason": r.reason} for r in rejected],
+    }
 
 
 def _evaluation_date(as_of: str | None, students: list[StudentAttendance]) -> date | None:

@@ -30,7 +30,7 @@ def test_json_lists_designations_counts_and_evidence_per_student(tmp_path: Path)
     result = runner.invoke(policy_app, args)
 
     assert result.exit_code == 0, result.output
-    by_student = {item["student_id"]: item for item in json.loads(result.stdout)}
+    by_student = {item["student_id"]: item for item in json.loads(result.stdout)["students"]}
     assert by_student["S1"]["as_of"] == day(40).isoformat()
     assert by_student["S1"]["designations"] == ["truant"]
     truant = by_student["S1"]["evidence"]["truant"]
@@ -45,7 +45,7 @@ def test_as_of_limits_what_is_counted(tmp_path: Path) -> None:
     result = runner.invoke(policy_app, [*args, "--as-of", day(19).isoformat()])
 
     assert result.exit_code == 0, result.output
-    s1 = next(item for item in json.loads(result.stdout) if item["student_id"] == "S1")
+    s1 = next(item for item in json.loads(result.stdout)["students"] if item["student_id"] == "S1")
     assert s1["designations"] == []
     assert s1["counts"]["enrolled_days"] == 19
 
