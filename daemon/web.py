@@ -53,6 +53,8 @@ def readiness(report: StatusReport, now: datetime, max_age: timedelta) -> Verdic
     last = report.last_conclusive_cycle
     if last is None:
         return Verdict(False, "no sync cycle has finished yet")
+    if last["status"] == "blocked":
+        return Verdict(False, "the retraction guard held the last cycle's writes back")
     if last["status"] != "succeeded":
         return Verdict(False, f"the last cycle failed ({last['error_class'] or 'data'} error)")
     success = report.last_success
@@ -280,5 +282,15 @@ def render_page(live: LiveState, report: StatusReport | None, verdict: Verdict, 
             "Every code has a mapping.",
         )
     )
+    parts.append("<h2>Held cases</h2>")
+    parts.append(
+        _table(
+            ["waiting for code", "cases held"],
+            [[code, count] for code, count in sorted(report.held["codes"].items())],
+            "No case is held.",
+        )
+    )
+    if report.blocked is not None:
+        parts.append(f'<p id="blocked">Retraction guard: {escape(report.blocked["reason"])}</p>')
     parts.append(f'<p class="muted">Rendered {now:%Y-%m-%d %H:%M:%S} UTC.</p></body></html>')
     return "".join(parts)

@@ -11,17 +11,23 @@ import json
 import re
 import sqlite3
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 from typer.testing import CliRunner
 
+from tests.daemon.browser import chromium, new_tab, require_playwright, screenshot
 from tests.daemon.sandbox_sync import District, sandbox_district
 from truancy.daemon.cli import EXIT_HELD_BACK, EXIT_QUARANTINED, app
+from truancy.daemon.runtime import store_engine
+from truancy.daemon.web import HealthApp, HealthServer, LiveState
 from truancy.plugins.powerschool.plugin import DEFAULT_CODE_MAP
 
 pytestmark = pytest.mark.slow
+sync_api = require_playwright()
 
 Rows = dict[str, list[dict[str, str]]]
 
@@ -58,6 +64,29 @@ def keyed(rows: Rows, table: str) -> dict[str, dict[str, str]]:
 
 def notes_of(rows: Rows) -> Counter[tuple[str, str, str]]:
     return Counter((r["studentsdcid"], r["note_date"], r["note_text"]) for r in rows["U_TRUANCY_NOTES"])
+
+
+def status_page(district: District, name: str) -> dict[str, str]:
+    """What an admin reads on the status page, in headless Chromium: held cases and the guard."""
+    engine = store_engine(district.settings)
+    server = HealthServer(
+        HealthApp(lambda: engine, CollectorRegistry(), LiveState("d"), timedelta(days=1)), "127.0.0.1", 0
+    )
+    server.start()
+    try:
+        with chromium(sync_api) as browser:
+            page = new_tab(browser)
+            page.goto(server.url + "/")
+            seen = {
+                "verdict": page.locator("#verdict").inner_text(),
+                "held": page.locator("h2:text-is('Held cases') + *").inner_text(),
+                "blocked": page.locator("#blocked").inner_text() if page.locator("#blocked").count() else "",
+            }
+            screenshot(page, f"status-{name}")
+    finally:
+        server.stop()
+        engine.dispose()
+    return seen
 
 
 def open_tasks(rows: Rows) -> dict[str, dict[str, str]]:
@@ -100,6 +129,9 @@ def test_an_unmapped_code_holds_every_case_and_mapping_it_back_resolves_without_
         _, status = cli(district, "status")
         assert status["unknown_codes"] == {"A": a_rows}
         assert status["held"]["cases"] == held["held_cases"]
+        page = status_page(district, "held")
+        assert "A" in page["held"]
+        assert str(held["held_codes"]["A"]) in page["held"]
 
         use_code_map(district, DEFAULT_CODE_MAP.read_text(encoding="utf-8"))
         code, resolved = sync(district)  # no --full: the store has every row with its own code
@@ -117,6 +149,7 @@ def test_an_unmapped_code_holds_every_case_and_mapping_it_back_resolves_without_
         _, status = cli(district, "status")
         assert status["unknown_codes"] == {}
         assert status["held"]["cases"] == 0
+        assert status_page(district, "resolved")["held"] == "No case is held."
         code, again = sync(district)
         assert code == 0
         assert (again["writes"]["created"], again["writes"]["updated"], again["writes"]["deleted"]) == (
@@ -215,6 +248,9 @@ def test_the_retraction_guard_holds_a_policy_slip_until_allowed_and_the_notes_na
         status_code, status = cli(district, "status")
         assert status_code == 1
         assert status["blocked"]["total"] == blocked["blocked"]["total"]
+        page = status_page(district, "blocked")
+        assert "retraction guard held" in page["verdict"]
+        assert f"would withdraw {blocked['blocked']['total']} open rows" in page["blocked"]
 
         code, again = sync(district)  # the guard decides again from the same records: still held
         assert code == EXIT_HELD_BACK
