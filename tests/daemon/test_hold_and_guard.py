@@ -266,6 +266,25 @@ def test_the_retraction_guard_holds_a_policy_slip_until_allowed_and_the_notes_na
     assert not any("attendance correction" in text for text in withdrawn)
 
 
+def test_a_code_remapped_to_excused_names_the_code_map_change(tmp_path: Path) -> None:
+    """Mapping `A` to excused withdraws designations; each note says the code map did it."""
+    remapped = DEFAULT_CODE_MAP.read_text(encoding="utf-8").replace(
+        "A: {category: unexcused", "A: {category: excused"
+    )
+    with sandbox_district(tmp_path, students=200) as district:
+        code, _ = sync(district)
+        assert code == 0
+        use_code_map(district, remapped)
+        code, changed = sync(district, "--allow-retractions")
+        assert code == 0, changed
+        assert changed["writes"]["deleted"] > 0
+        withdrawn = [
+            r["note_text"] for r in district.sis_rows()["U_TRUANCY_NOTES"] if r["category"] == "retraction"
+        ]
+    assert withdrawn
+    assert all("after a code map change" in text for text in withdrawn)
+
+
 def test_a_late_correction_names_the_correction(tmp_path: Path) -> None:
     """The one cause the old wording always gave is given when, and only when, it happened."""
     with sandbox_district(tmp_path, students=300) as district:
