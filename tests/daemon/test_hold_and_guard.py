@@ -266,6 +266,25 @@ def test_the_retraction_guard_holds_a_policy_slip_until_allowed_and_the_notes_na
     assert not any("attendance correction" in text for text in withdrawn)
 
 
+def test_the_retraction_guard_holds_a_full_read_that_comes_back_empty(tmp_path: Path) -> None:
+    """The SIS's attendance reads come back empty (a purge, a broken query): the full read finds
+    nothing, every case would be withdrawn, and the guard writes nothing instead."""
+    with sandbox_district(tmp_path, students=120) as district:
+        code, _ = sync(district)
+        assert code == 0
+        before = district.sis_rows()
+        assert before["U_TRUANCY_FLAGS"]
+        truth = district.server.district
+        assert truth is not None
+        for row in truth.attendance():
+            district.control("DELETE", f"/attendance/{row.dcid}")
+        code, empty = sync(district, "--full")
+        assert code == EXIT_HELD_BACK, empty
+        assert empty["attendance_records"] == 0
+        assert empty["blocked"]["retractions"]["flag"] == len(before["U_TRUANCY_FLAGS"])
+        assert district.sis_rows() == before
+
+
 def test_a_code_remapped_to_excused_names_the_code_map_change(tmp_path: Path) -> None:
     """Mapping `A` to excused withdraws designations; each note says the code map did it."""
     remapped = DEFAULT_CODE_MAP.read_text(encoding="utf-8").replace(
