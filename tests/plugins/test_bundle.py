@@ -70,8 +70,9 @@ CONTRACT_TABLES = {
         "dismissed_reason",
         "dismissed_date",
         "dismissed_by",
+        "writer",
     ],
-    "U_TRUANCY_NOTES": ["studentsdcid", "sync_key", "note_date", "category", "author", "note_text"],
+    "U_TRUANCY_NOTES": ["studentsdcid", "sync_key", "note_date", "category", "author", "note_text", "writer"],
     "U_TRUANCY_TASKS": [
         "studentsdcid",
         "sync_key",
@@ -85,6 +86,7 @@ CONTRACT_TABLES = {
         "outcome_options",
         "citation",
         "detail",
+        "writer",
     ],
 }
 POWERSCHOOL_ROOT_ENTRIES = {
