@@ -119,6 +119,8 @@ def index_page(district: District, tables: ExtensionTables) -> str:
     body = [
         f"<h1>{escape(district.name)}</h1>",
         f"<p>{len(district.students)} students, {district.attendance_count()} attendance rows.</p>",
+        f'<p><a href="{START_PAGE}">Start page: open truancy cases</a> · '
+        f'<a href="{SIGN_IN_PAGE}">staff sign-in</a></p>',
         "<h2>Schools</h2>",
         _table(("School number", "Name", "Level"), schools),
         "<h2>Students with an active truancy flag</h2>",

@@ -164,6 +164,22 @@ def test_a_conference_held_in_june_counts_in_the_cycle_that_reads_it(
     assert row(district, "U_TRUANCY_TASKS", task["id"])["status"] == "open"
     screenshot(page, "officer-6-future-date-refused")
 
+    outcome.select_option(label="Rescheduled (task stays open)")
+    when.fill("2026-06-08")
+    line.get_by_role("button", name="Record").click()
+    page.locator(".truancy-sync-outcome", has_text="Rescheduled (task stays open) · 2026-06-08").wait_for()
+    moved = row(district, "U_TRUANCY_TASKS", task["id"])
+    assert (moved["status"], moved["outcome"], moved["completed_by"]) == (
+        "open",
+        "rescheduled",
+        DEFAULT_OFFICER,
+    )
+    line = page.locator("tr.truancy-sync-task", has_text=task["title"])
+    outcome = line.locator("select[name=outcome]")
+    when = line.locator("input[name=completed_date]")
+    assert outcome.input_value() == ""
+
+    outcome.select_option(label="Conference held")
     when.fill(CONFERENCE_HELD_ON.isoformat())
     line.get_by_role("button", name="Record").click()
     recorded = f"Conference held · {CONFERENCE_HELD_ON.isoformat()} · by {DEFAULT_OFFICER}"
