@@ -14,6 +14,7 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import Engine, func, select
 
+from truancy.connector.errors import FailureType
 from truancy.connector.http import HttpStats
 from truancy.daemon.schema import outbox, quarantine, unknown_codes
 from truancy.daemon.status import stream_lags
@@ -85,7 +86,7 @@ class SyncMetrics:
         self.cycles.labels(self.district, status, error_class or "").inc()
         for stream, count in pulled.items():
             self.pulled.labels(self.district, stream).inc(count)
-        for kind in ("configuration", "transient", "data", "internal"):
+        for kind in FailureType:
             self.failing.labels(self.district, kind).set(1 if kind == error_class else 0)
 
     def streams_succeeded(self, streams: Iterable[str], at: datetime) -> None:

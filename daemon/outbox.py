@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, update
 
-from truancy.connector.errors import HttpStatusError, ProtocolError
+from truancy.connector.errors import FailureType, HttpStatusError, ProtocolError, RowError
 from truancy.daemon.evaluate import Target
 from truancy.daemon.progress import Reporter
 from truancy.daemon.schema import outbox
@@ -146,7 +146,8 @@ class Outbox:
         self.plugin = plugin
         self.cycle_id = cycle_id
         self.reporter = reporter
-        self.errors: Counter[str] = Counter()
+        self.errors: Counter[tuple[FailureType, str]] = Counter()
+        """Refused writes by failure type and reason."""
 
     def supersede_stale(self) -> int:
         """Entries left pending by an interrupted cycle: this cycle's read-back diff replaces them."""
@@ -193,10 +194,11 @@ class Outbox:
             else:
                 self.plugin.delete(payload)
                 remote_id, counts.deleted = payload.remote_id, counts.deleted + 1
-        except (HttpStatusError, ProtocolError) as exc:
-            # One row the SIS refuses (bad value, too long) must not stop the others.
+        except (RowError, HttpStatusError, ProtocolError) as exc:
+            # One row the SIS refuses (a bad value, a student outside the API key's schools, a record
+            # that kept changing while it was merged) must not stop the others.
             counts.failed += 1
-            self.errors[type(exc).__name__] += 1
+            self.errors[(exc.failure, exc.reason if isinstance(exc, RowError) else type(exc).__name__)] += 1
             log.warning("write refused by the SIS", extra={"op": op, "error": str(exc)})
             return {"id": journal_id, "status": "failed", "remote_id": None, "error": str(exc)}
         return {"id": journal_id, "status": "done", "remote_id": remote_id, "error": None}

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, func, select, update
 
-from truancy.connector.errors import ConfigurationError, ConnectorError, TransientError
+from truancy.connector.errors import ConnectorError, FailureType, failure_of
 from truancy.daemon.dry_run import plan_by_student
 from truancy.daemon.evaluate import Evaluation, Evaluator, commit_cases, discard_cases
 from truancy.daemon.guard import RetractionGuard
@@ -59,6 +59,12 @@ class CycleSummary:
         return not self.errors
 
     @property
+    def failure(self) -> FailureType | None:
+        """The most pressing kind among the errors (each written ``"<kind>: ..."``), None without any."""
+        kinds = {_failure_named(error.split(":", 1)[0]) for error in self.errors}
+        return next((kind for kind in FAILURE_ORDER if kind in kinds), None)
+
+    @property
     def anything_quarantined(self) -> bool:
         """Rows the sync could not use: ``truancy sync`` then exits 4, so cron and monitoring see it."""
         return self.quarantined > 0 or bool(self.unknown_codes) or self.held_cases > 0
@@ -85,6 +91,13 @@ class CycleSummary:
             "blocked": self.blocked,
             **({"student_plans": self.student_plans} if self.dry_run else {}),
         }
+
+
+def _failure_named(prefix: str) -> FailureType:
+    try:
+        return FailureType(prefix.strip())
+    except ValueError:
+        return FailureType.DATA
 
 
 class CycleInterrupted(Exception):  # noqa: N818 (a request, not an error)
@@ -127,13 +140,13 @@ STREAMS = (
 """The stages of a cycle, in order; logs, metrics and the status page name them."""
 
 
-def error_class(exc: BaseException) -> str:
-    """Configuration, transient or data: what the status page tells IT staff to do about it."""
-    if isinstance(exc, ConfigurationError):
-        return "configuration"
-    if isinstance(exc, TransientError):
-        return "transient"
-    return "data"
+def error_class(exc: BaseException) -> FailureType:
+    """What the status page tells IT staff to do about a failure (``FailureType``)."""
+    return failure_of(exc)
+
+
+FAILURE_ORDER = (FailureType.CONFIGURATION, FailureType.INTERNAL, FailureType.TRANSIENT, FailureType.DATA)
+"""Which kind a cycle with several reports first: the one a person must act on."""
 
 
 class SyncPipeline:
@@ -178,13 +191,13 @@ class SyncPipeline:
             self._finish_cycle(summary, "failed", error_class(exc))
             raise
         except Exception as exc:
-            summary.errors.append(f"internal: {type(exc).__name__}")
+            summary.errors.append(f"{FailureType.INTERNAL}: {type(exc).__name__}")
             summary.failed_stream = self._stream
-            self._finish_cycle(summary, "failed", "internal")
+            self._finish_cycle(summary, "failed", FailureType.INTERNAL)
             raise
         blocked = summary.blocked is not None and not summary.dry_run
         status = "blocked" if blocked else "succeeded" if summary.ok else "failed"
-        self._finish_cycle(summary, status, None)
+        self._finish_cycle(summary, status, summary.failure if status == "failed" else None)
         return summary
 
     def _enter(self, stream: str) -> None:
@@ -253,7 +266,8 @@ class SyncPipeline:
         commit_cases(self.engine)
         summary.writes = outbox.apply(plan)
         summary.errors.extend(
-            f"data: {count} write(s) refused ({name})" for name, count in outbox.errors.items()
+            f"{failure}: {count} write(s) refused ({reason})"
+            for (failure, reason), count in outbox.errors.items()
         )
 
     def _summarise(self, summary: CycleSummary, evaluation: Evaluation) -> None:

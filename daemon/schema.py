@@ -82,7 +82,8 @@ bookmarks = Table(
     "bookmarks",
     metadata,
     Column("stream", String(64), primary_key=True),
-    Column("value", String(64), nullable=False),
+    # a plugin's cursor (its own JSON, stored verbatim), a full pass in progress, or a reconcile time
+    Column("value", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 

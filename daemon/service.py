@@ -26,7 +26,7 @@ from types import FrameType
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from truancy.connector.errors import ConnectorError
+from truancy.connector.errors import ConnectorError, FailureType
 from truancy.connector.http import DEFAULT_USER_AGENT, HttpSession, HttpStats
 from truancy.daemon.guard import RetractionGuard
 from truancy.daemon.lock import DistrictLock
@@ -238,14 +238,14 @@ class SyncService:
             self._failed(error_class(exc), str(exc))
             return False
         except (StoreError, SQLAlchemyError) as exc:
-            self._failed("transient", f"state store: {type(exc).__name__}")
+            self._failed(FailureType.TRANSIENT, f"state store: {type(exc).__name__}")
             return False
         except Exception as exc:
             log.exception("internal error in a sync cycle (%s)", type(exc).__name__)
-            self._failed("internal", type(exc).__name__)
+            self._failed(FailureType.INTERNAL, type(exc).__name__)
             return False
         if not summary.ok:
-            self._failed("data", "; ".join(summary.errors))
+            self._failed(summary.failure or FailureType.DATA, "; ".join(summary.errors))
             return False
         if summary.blocked is not None:
             self._failed("data", f"retraction guard: {summary.blocked['reason']}")
@@ -292,7 +292,7 @@ class SyncService:
         seconds = time.monotonic() - self._cycle_started
         rt = self.runtime
         now = self.clock()
-        error = error or ("data" if status == "failed" else None)
+        error = error or (summary.failure or FailureType.DATA if status == "failed" else None)
         self.metrics.cycle_finished(seconds=seconds, status=status, error_class=error, pulled=summary.pulled)
         self.metrics.record_http(_session_stats(rt))
         try:

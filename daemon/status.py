@@ -12,6 +12,7 @@ from rich.table import Table
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import OperationalError
 
+from truancy.connector.errors import FailureType
 from truancy.daemon.pipeline import STREAMS, WRITEBACK_STREAM
 from truancy.daemon.schema import bookmarks, cycles, outbox, quarantine, unknown_codes
 from truancy.daemon.store import StoreError
@@ -224,7 +225,7 @@ def _stream_status(connection: Connection) -> dict[str, StreamStatus]:
                 if stream.last_error is None:
                     stream.last_error = "; ".join(summary.get("errors", [])) or "failed"
                     stream.last_error_at = _iso(row.finished_at)
-                    stream.error_class = row.error_class or "data"
+                    stream.error_class = row.error_class or FailureType.DATA
                     stream.failing = stream.last_success is None
             elif stream.last_success is None:
                 stream.last_success = _iso(row.finished_at)

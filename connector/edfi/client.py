@@ -28,7 +28,7 @@ from typing import Any, Literal
 import requests
 
 from truancy.connector.edfi.problems import describe_problem
-from truancy.connector.errors import ConfigurationError, HttpStatusError, ProtocolError
+from truancy.connector.errors import ConfigurationError, FailureType, HttpStatusError, ProtocolError, RowError
 from truancy.connector.http import HttpSession
 from truancy.connector.redaction import path_template
 
@@ -41,8 +41,14 @@ _PROBE_EXPECTED = (200, 400, 404, 405)
 _MISSING_DESCRIPTOR = re.compile(r"\b([A-Z][A-Za-z]*Descriptor) value '[^']*' does not exist")
 
 
-class StaleEtagError(Exception):
-    """The record changed since we read it (412): read it again, merge, and retry the write."""
+class StaleEtagError(RowError):
+    """The record changed since we read it (412): read it again, merge, and retry the write.
+
+    Still raised after the retries, it refuses that one row for this cycle; the next cycle merges again."""
+
+    def __init__(self, message: str) -> None:
+        reason = "the record kept changing while it was written"
+        super().__init__(message, reason=reason, failure=FailureType.TRANSIENT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,10 +299,13 @@ class EdFiClient:
         if status == 412:
             raise StaleEtagError(f"{self.name}: {endpoint}: the record changed since it was read")
         if status == 403 and problem.is_a("relationship"):
-            raise ConfigurationError(
+            # One student outside the key's schools refuses that student's rows, not every write.
+            raise RowError(
                 f"{self.name}: {endpoint} refused: the API key has no relationship with the student's "
                 f"school or district ({problem.summary}); associate the key's client with the "
-                f"district's LEA or schools in the ODS/API admin, and check the student is enrolled there"
+                f"district's LEA or schools in the ODS/API admin, and check the student is enrolled there",
+                reason="the API key has no relationship with the student's school or district",
+                failure=FailureType.CONFIGURATION,
             )
         if status == 403:
             raise ConfigurationError(

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from tests.sandbox_year import PINNED_AS_OF
-from truancy.connector.errors import ConfigurationError
+from truancy.connector.errors import FailureType, RowError
 from truancy.mappings.codemap import load_code_map
 from truancy.mappings.facts import Category
 from truancy.mappings.writes import DesiredWrite, WriteKind
@@ -326,13 +326,14 @@ def test_write_back_merges_indicators_and_reads_officer_work(
     plugin.close()
 
 
-def test_an_organization_the_key_cannot_reach_is_a_configuration_error(
+def test_an_organization_the_key_cannot_reach_refuses_the_row_as_a_configuration_failure(
     strict_server: SandboxServer, code_map: Path
 ) -> None:
     plugin = make_plugin(strict_server.url, code_map, education_organization_id=999)
     flag = DesiredWrite.build(WriteKind.FLAG, "300001", "2025-26", "truant", FLAG_FIELDS)
-    with pytest.raises(ConfigurationError, match="no relationship") as raised:
+    with pytest.raises(RowError, match="no relationship") as raised:
         plugin.create(flag, strict_server.district.students[0].student_number)
+    assert raised.value.failure is FailureType.CONFIGURATION
     assert strict_server.district.students[0].student_number not in str(raised.value)
     plugin.close()
 
