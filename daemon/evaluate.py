@@ -80,6 +80,9 @@ class Evaluation:
     """Students whose case is held this evaluation (quarantined records in its window)."""
     held_codes: Counter[str] = field(default_factory=Counter)
     """The codes holding cases, with the number of held cases each holds."""
+    year_closed: set[str] = field(default_factory=set)
+    """SIS keys of students whose open case closed this evaluation because a new school year began:
+    their rows leave the SIS by design, which the retraction guard does not count."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +199,12 @@ class Evaluator:
                 result.held += 1
                 result.held_codes.update((*hold.unmapped, *hold.without_minutes))
             _note_change(result, student_id, sis_ref, previous, case)
+            if (
+                previous is not None
+                and previous.status == "open"
+                and previous.school_year < result.school_year
+            ):
+                result.year_closed.add(sis_ref or "")
             if case != previous and self.persist:
                 pending.append(self._case_row(case))
             if len(pending) >= CASE_BATCH:

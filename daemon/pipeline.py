@@ -251,7 +251,7 @@ class SyncPipeline:
         outbox.supersede_stale()
         plan = plan_writes(evaluation.desired, remote, self.plugin)
         summary.planned = {op: dict(kinds) for op, kinds in plan.counts_by_kind().items()}
-        held_back = self.guard.check(plan, remote, self.plugin)
+        held_back = self.guard.check(plan, remote, self.plugin, expected=evaluation.year_closed)
         if held_back is not None:
             summary.blocked = held_back.as_json()
             log.warning("retraction guard held the cycle's writes", extra={"retractions": held_back.total})
