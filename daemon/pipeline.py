@@ -239,7 +239,8 @@ class SyncPipeline:
             persist=not self.dry_run,
             stage=True,
         )
-        discard_cases(self.engine)  # what an interrupted cycle staged and never committed
+        if not self.dry_run:  # a dry run may run beside the real cycle: it leaves the stage alone
+            discard_cases(self.engine)  # what an interrupted cycle staged and never committed
         evaluation = evaluator.run(today)
         self._summarise(summary, evaluation)
         if not self.dry_run:
