@@ -28,15 +28,18 @@ _BARE_VALUE = re.compile(r"^[A-Za-z0-9_.:@+-]+$")
 
 
 def powerschool_auth(
-    base_url: str, client_id: str, client_secret: str, *, verify: bool | str = True
+    base_url: str, client_id: str, client_secret: str, *, verify: bool | str = True, name: str = "powerschool"
 ) -> ClientCredentials:
-    """Client credentials against PowerSchool's token endpoint, ``POST /oauth/access_token``."""
+    """Client credentials against PowerSchool's token endpoint, ``POST /oauth/access_token``.
+
+    ``name`` is the settings section the credentials came from, which the errors tell the admin to check.
+    """
     return ClientCredentials(
         f"{base_url.rstrip('/')}/oauth/access_token",
         client_id,
         client_secret,
         verify=verify,
-        name="powerschool",
+        name=name,
     )
 
 

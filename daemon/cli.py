@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated
 
@@ -12,13 +15,16 @@ import typer
 from rich.console import Console
 
 from truancy.connector.errors import ConnectorError
+from truancy.daemon.cli_errors import fail
+from truancy.daemon.lock import DistrictLock, LockHeldError
 from truancy.daemon.logs import bind_context, configure_logging
 from truancy.daemon.mappings_commands import mappings_app
 from truancy.daemon.pipeline import SyncPipeline, error_class
 from truancy.daemon.policy_command import policy_app
 from truancy.daemon.progress import reporter
+from truancy.daemon.readonly import existing_store
 from truancy.daemon.runtime import runtime, store_engine
-from truancy.daemon.settings import SettingsError, load_settings
+from truancy.daemon.settings import Settings, SettingsError, load_settings
 from truancy.daemon.status import read_status, render_status
 from truancy.daemon.store import StoreError, upgrade
 from truancy.mappings.codemap import MappingFileError
@@ -30,10 +36,13 @@ app = typer.Typer(
     help="Statute-aware truancy cases, synced with your student information system.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # click's plain help: a flag shows no `<bool>` value
 )
-sandbox_app = typer.Typer(help="The built-in simulated district SIS.", no_args_is_help=True)
-db_app = typer.Typer(help="The state store.", no_args_is_help=True)
-plugin_app = typer.Typer(help="SIS plugin bundles.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="The built-in simulated district SIS.", no_args_is_help=True, rich_markup_mode=None
+)
+db_app = typer.Typer(help="The state store.", no_args_is_help=True, rich_markup_mode=None)
+plugin_app = typer.Typer(help="SIS plugin bundles.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(db_app, name="db")
 app.add_typer(mappings_app, name="mappings")
@@ -58,7 +67,7 @@ AsOfOption = Annotated[
 ]
 LogLevelOption = Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR")]
 
-USER_ERRORS = (SettingsError, PluginConfigError, MappingFileError, FieldMapError, StoreError)
+USER_ERRORS = (SettingsError, PluginConfigError, MappingFileError, FieldMapError, StoreError, LockHeldError)
 err = Console(stderr=True)
 
 
@@ -78,9 +87,35 @@ def _sandbox_day(as_of: str | None) -> date | None:
         raise typer.BadParameter(f"{as_of!r} is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
+def _fail(message: str, code: int = 2, *, as_json: bool = False) -> typer.Exit:
+    return fail(message, code, as_json=as_json)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"truancy-sync {package_version('truancy-sync')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+) -> None:
+    """Statute-aware truancy cases, synced with your student information system."""
+
+
+@contextmanager
+def _sole_writer(settings: Settings) -> Iterator[None]:
+    """The district lock, which every command that writes holds (``truancy run`` takes the same)."""
+    engine = store_engine(settings)
+    try:
+        with DistrictLock(engine, settings.district.id):
+            yield
+    finally:
+        engine.dispose()
 
 
 @app.command()
@@ -109,12 +144,19 @@ def sync(
     from truancy.daemon.guard import RetractionGuard
 
     if not once:
-        raise _fail("`truancy sync` runs a single cycle: pass --once (use `truancy run` for the service)")
+        raise _fail(
+            "`truancy sync` runs a single cycle: pass --once (use `truancy run` for the service)",
+            as_json=as_json,
+        )
     configure_logging(log_level)
     try:
         settings = load_settings(config, secrets_dir=secrets_dir)
         bind_context(district=settings.district.id)
-        with runtime(settings) as rt, reporter(None if not as_json else False) as progress:
+        with (
+            _sole_writer(settings),
+            runtime(settings) as rt,
+            reporter(None if not as_json else False) as progress,
+        ):
             pipeline = SyncPipeline(
                 rt.engine,
                 rt.plugin,
@@ -127,9 +169,9 @@ def sync(
             )
             summary = pipeline.run_cycle(full=full)
     except USER_ERRORS as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc), as_json=as_json) from None
     except ConnectorError as exc:
-        raise _fail(f"{error_class(exc)} error: {exc}", code=3) from None
+        raise _fail(f"{error_class(exc)} error: {exc}", code=3, as_json=as_json) from None
     if as_json:
         typer.echo(json.dumps(summary.as_json(), indent=2))
     else:
@@ -156,14 +198,14 @@ def run(
     log_level: LogLevelOption = "INFO",
 ) -> None:
     """Run sync cycles on the configured schedule until stopped (SIGTERM), reloading on SIGHUP."""
-    from truancy.daemon.lock import LockHeldError
     from truancy.daemon.schedule import ScheduleError
     from truancy.daemon.service import Options, SyncService
+    from truancy.daemon.web import HealthPortError
 
     configure_logging(log_level)
     try:
         code = SyncService(Options(config, secrets_dir=secrets_dir)).run(once=once)
-    except (*USER_ERRORS, LockHeldError, ScheduleError) as exc:
+    except (*USER_ERRORS, ScheduleError, HealthPortError) as exc:
         raise _fail(str(exc)) from None
     except ConnectorError as exc:
         raise _fail(f"{error_class(exc)} error: {exc}", code=3) from None
@@ -179,10 +221,13 @@ def status(
     """Sync health from the state store; exits 1 when unhealthy, so monitoring can use it."""
     try:
         settings = load_settings(config, secrets_dir=secrets_dir)
-        engine = store_engine(settings)
-        report = read_status(engine)
+        engine = existing_store(settings)
+        try:
+            report = read_status(engine)
+        finally:
+            engine.dispose()
     except USER_ERRORS as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc), as_json=as_json) from None
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:
@@ -203,6 +248,7 @@ def demo(
 ) -> None:
     """Run one full sync against a built-in sandbox district and show what it did."""
     from truancy.daemon.demo import run_demo
+    from truancy.sandbox.server import SandboxPortError
 
     configure_logging("WARNING")
     day = _sandbox_day(as_of)
@@ -212,6 +258,8 @@ def demo(
         raise _fail(str(exc)) from None
     except ConnectorError as exc:
         raise _fail(f"{error_class(exc)} error: {exc}", code=3) from None
+    except SandboxPortError as exc:
+        raise _fail(str(exc)) from None
 
 
 @sandbox_app.command("serve")
@@ -266,10 +314,47 @@ def db_upgrade(config: ConfigOption = None, secrets_dir: SecretsOption = None) -
     """Create or migrate the state store to the newest schema."""
     try:
         settings = load_settings(config, secrets_dir=secrets_dir)
-        upgrade(store_engine(settings))
+        with _sole_writer(settings):
+            engine = store_engine(settings)
+            try:
+                upgrade(engine)
+            finally:
+                engine.dispose()
     except USER_ERRORS as exc:
         raise _fail(str(exc)) from None
     typer.echo("state store is at the newest schema")
+
+
+@db_app.command("adopt")
+def db_adopt(
+    instance: Annotated[
+        str, typer.Option("--instance", help="the other store's instance id, as the refusal named it")
+    ],
+    config: ConfigOption = None,
+    secrets_dir: SecretsOption = None,
+) -> None:
+    """Take over the SIS rows another state store wrote (this store replaces it for the district).
+
+    Stop the other daemon first: the next sync rewrites its rows with this store's instance id.
+    """
+    from truancy.daemon.instance import adopt
+
+    try:
+        settings = load_settings(config, secrets_dir=secrets_dir)
+        with _sole_writer(settings):
+            engine = store_engine(settings)
+            try:
+                upgrade(engine)
+                own = adopt(engine, instance.strip())
+            finally:
+                engine.dispose()
+    except USER_ERRORS as exc:
+        raise _fail(str(exc)) from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"this store ({own}) adopts the rows of instance {instance.strip()}; the next sync takes them over"
+    )
 
 
 def main() -> None:

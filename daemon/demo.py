@@ -6,9 +6,11 @@ place the daemon imports ``truancy.sandbox``.
 
 from __future__ import annotations
 
+import signal
 import time
 from datetime import date
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 from sqlalchemy import select
@@ -87,9 +89,17 @@ def _where_to_look(
 
 
 def _serve_until_interrupted(console: Console) -> None:
+    """Wait for Ctrl-C or SIGTERM (a service manager, ``kill``); the caller then stops the sandbox."""
     console.print("\nSandbox is up; press Ctrl-C to stop it.")
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         console.print("Stopping the sandbox.")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -15,6 +15,7 @@ from truancy.daemon.evaluate import Evaluation, Evaluator, commit_cases, discard
 from truancy.daemon.guard import RetractionGuard
 from truancy.daemon.held import record_held_rows
 from truancy.daemon.ingest import ATTENDANCE_STREAM, ROSTER_STREAM, Ingest, reconcile_due
+from truancy.daemon.instance import adopted, foreign_writers, instance_id, refuse_foreign, stamped
 from truancy.daemon.officer import OfficerWork
 from truancy.daemon.outbox import Outbox, WriteCounts, plan_writes
 from truancy.daemon.progress import Reporter, SilentReporter
@@ -224,6 +225,9 @@ class SyncPipeline:
         phase = self.reporter.phase("Reading back the SIS")
         remote = list(self.plugin.read_back())
         phase.advance(len(remote))
+        with self.engine.begin() as connection:  # a second store writing this district stops us here
+            own = instance_id(connection)
+            refuse_foreign(foreign_writers(remote, self.plugin, own, adopted(connection)))
         officer = OfficerWork.from_rows(remote, self.plugin, today=today)
         summary.officer_actions = officer.action_count
         summary.errors.extend(officer.errors())
@@ -250,7 +254,7 @@ class SyncPipeline:
         self._enter(WRITEBACK_STREAM)
         outbox = Outbox(self.engine, self.plugin, summary.cycle_id, self.reporter)
         outbox.supersede_stale()
-        plan = plan_writes(evaluation.desired, remote, self.plugin)
+        plan = plan_writes(stamped(evaluation.desired, own), remote, self.plugin)
         summary.planned = {op: dict(kinds) for op, kinds in plan.counts_by_kind().items()}
         held_back = self.guard.check(plan, remote, self.plugin, expected=evaluation.year_closed)
         if held_back is not None:
@@ -310,7 +314,11 @@ class SyncPipeline:
             new = self._record_mapping_file(kind, source.digest, cycle_id, path=source.path)
             new_code_map = new_code_map or (new and kind == "code_map")
         self._record_mapping_file(
-            "policy", self.policy.digest, cycle_id, path=" + ".join(self.policy.sources)
+            "policy",
+            self.policy.digest,
+            cycle_id,
+            path=" + ".join(self.policy.sources),
+            version=self.policy.version,
         )
         with self.engine.begin() as connection:
             connection.execute(
@@ -324,7 +332,9 @@ class SyncPipeline:
             )
         return new_code_map
 
-    def _record_mapping_file(self, kind: str, digest: str, cycle_id: int, *, path: str | None = None) -> bool:
+    def _record_mapping_file(
+        self, kind: str, digest: str, cycle_id: int, *, path: str | None = None, version: str | None = None
+    ) -> bool:
         """Remember each mapping version the daemon used (and from which cycle); True when new."""
         with self.engine.begin() as connection:
             known = connection.execute(
@@ -341,6 +351,7 @@ class SyncPipeline:
                         "kind": kind,
                         "source": self.plugin.name,
                         "path": path,
+                        "version": version,
                         "first_cycle": cycle_id,
                         "first_seen": utcnow(),
                     }

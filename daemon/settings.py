@@ -30,6 +30,7 @@ from pydantic_settings import (
 )
 
 from truancy.plugins.base import ConnectionOptions
+from truancy.plugins.config import problem_text
 
 
 class SettingsError(ValueError):
@@ -296,7 +297,7 @@ def load_settings(path: Path | None, *, secrets_dir: Path | None = None) -> Sett
         settings = _FileSettings(_secrets_dir=secrets_dir, **init)
     except ValidationError as exc:
         where = str(path) if path is not None else "settings"
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        problems = "; ".join(problem_text(Settings, "", err) for err in exc.errors())
         raise SettingsError(f"{where}: {problems}") from None
     return Settings.model_validate(settings.model_dump() | {"config_dir": config_dir})
 

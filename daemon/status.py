@@ -70,7 +70,8 @@ class StatusReport:
 
     @property
     def last_conclusive_cycle(self) -> dict[str, Any] | None:
-        return next((c for c in self.recent_cycles if c["status"] in CONCLUSIVE), None)
+        """The newest real cycle that finished: a dry run wrote nothing, so it says nothing of the sync."""
+        return next((c for c in self.recent_cycles if c["status"] in CONCLUSIVE and not c["dry_run"]), None)
 
     @property
     def held(self) -> dict[str, Any]:
@@ -95,7 +96,9 @@ class StatusReport:
 
     @property
     def last_success(self) -> datetime | None:
-        finished = [c["finished_at"] for c in self.recent_cycles if c["status"] == "succeeded"]
+        finished = [
+            c["finished_at"] for c in self.recent_cycles if c["status"] == "succeeded" and not c["dry_run"]
+        ]
         values = [s.last_success for s in self.streams.values() if s.last_success] + finished
         return max((as_utc(datetime.fromisoformat(v)) for v in values), default=None)
 
@@ -117,6 +120,11 @@ class StatusReport:
         }
 
 
+def cycle_status(cycle: dict[str, Any]) -> str:
+    """A cycle's status as people read it: a dry run says so, since it planned writes and sent none."""
+    return f"DRY RUN {cycle['status']} (nothing written)" if cycle["dry_run"] else cycle["status"]
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -133,6 +141,7 @@ def read_status(engine: Engine) -> StatusReport:
                         "started_at": _iso(row.started_at),
                         "finished_at": _iso(row.finished_at),
                         "status": row.status,
+                        "dry_run": bool(summary.get("dry_run")),
                         "error_class": row.error_class,
                         "writes": summary.get("writes"),
                         "errors": summary.get("errors", []),
@@ -244,7 +253,7 @@ def render_status(report: StatusReport, console: Console) -> None:
         cycles_table.add_row(
             str(cycle["id"]),
             cycle["started_at"] or "",
-            cycle["status"],
+            cycle_status(cycle),
             ", ".join(f"{k} {v}" for k, v in writes.items() if v),
             "; ".join(cycle["errors"]),
         )

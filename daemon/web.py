@@ -7,6 +7,8 @@ the loopback port is forwarded to.
 
 from __future__ import annotations
 
+import errno
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from truancy.daemon.status import StatusReport, read_status
+from truancy.daemon.status import StatusReport, cycle_status, read_status
 from truancy.daemon.store import StoreError
 
 REFRESH_SECONDS = 30
@@ -118,18 +120,44 @@ class HealthApp:
         return HTMLResponse(html, status_code=200, headers={"Cache-Control": "no-store"})
 
 
+class HealthPortError(RuntimeError):
+    """The health endpoint's port is taken: a one-line error naming the setting to change."""
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise HealthPortError(
+                f"port {port} on {host} is already in use: stop what listens there, or set health.port "
+                "to another port (0 picks a free one)"
+            ) from None
+        raise HealthPortError(
+            f"cannot listen on {host}:{port} (health.host, health.port): {exc.strerror}"
+        ) from None
+    return sock
+
+
 class HealthServer:
     """uvicorn in a daemon thread, so the sync loop keeps the main thread and its signals."""
 
     def __init__(self, app: HealthApp, host: str, port: int) -> None:
-        config = uvicorn.Config(
-            app.app, host=host, port=port, access_log=False, log_level="warning", lifespan="off"
-        )
+        config = uvicorn.Config(app.app, access_log=False, log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="health-http", daemon=True)
+        self._host_port = (host, port)
+        self._thread: threading.Thread | None = None
         self.host = host
 
     def start(self, timeout: float = 30.0) -> None:
+        """Listen (HealthPortError when the port is taken), then serve in the background."""
+        sock = _bind(*self._host_port)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="health-http", daemon=True
+        )
         self._thread.start()
         started = threading.Event()
         while not self._server.started and self._thread.is_alive():
@@ -138,7 +166,7 @@ class HealthServer:
             if timeout <= 0:
                 break
         if not self._server.started:
-            raise OSError("the health endpoint could not start (is the port in use? see health.port)")
+            raise HealthPortError(f"the health endpoint on {self.host} did not start within the timeout")
 
     @property
     def port(self) -> int:
@@ -153,7 +181,8 @@ class HealthServer:
 
     def stop(self) -> None:
         self._server.should_exit = True
-        self._thread.join(timeout=10)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
 
 
 STYLE = """
@@ -253,7 +282,7 @@ def render_page(live: LiveState, report: StatusReport | None, verdict: Verdict, 
                 [
                     c["id"],
                     c["started_at"],
-                    c["status"] + (f" ({c['error_class']})" if c["error_class"] else ""),
+                    cycle_status(c) + (f" ({c['error_class']})" if c["error_class"] else ""),
                     ", ".join(f"{k} {v}" for k, v in (c["writes"] or {}).items() if v),
                     "; ".join(c["errors"]),
                 ]

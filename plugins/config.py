@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,14 +46,35 @@ class ClientCredentialsConfig(SecretSource):
         return self
 
 
+def closest_key(model: type[BaseModel], loc: Sequence[int | str]) -> str | None:
+    """The valid key nearest to the unknown one at ``loc`` (a typo's likely intent), or None."""
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        nested = getattr(field, "annotation", None) if field is not None else None
+        if not (isinstance(nested, type) and issubclass(nested, BaseModel)):
+            return None
+        model = nested
+    found = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def problem_text(model: type[BaseModel], prefix: str, error: Mapping[str, Any]) -> str:
+    """``prefix.key.path: message``, and for an unknown key the valid key it was probably meant as."""
+    loc = tuple(error["loc"])
+    text = f"{'.'.join(str(p) for p in (prefix, *loc) if p != '')}: {error['msg']}"
+    if error["type"] == "extra_forbidden" and loc:
+        near = closest_key(model, loc)
+        if near is not None:
+            text += f" (did you mean {'.'.join(str(p) for p in (prefix, *loc[:-1], near) if p != '')}?)"
+    return text
+
+
 def validate_section(model: type[ModelT], raw: Mapping[str, Any]) -> ModelT:
     """The plugin's ``[sis]`` section as ``model``, or one error naming every bad key."""
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"sis.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(problem_text(model, "sis", err) for err in exc.errors())
         raise PluginConfigError(problems) from None
 
 

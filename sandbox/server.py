@@ -8,6 +8,7 @@ because request URLs can carry filters with student data.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import socket
@@ -26,8 +27,13 @@ from truancy.sandbox.generator import DISTRICT_TIMEZONE, generate_district
 from truancy.sandbox.model import District
 
 READY_MARKER = "Sandbox SIS listening on "
+ERROR_MARKER = "Sandbox SIS cannot start: "
 STARTUP_TIMEOUT_SECONDS = 120.0
 _SECRET_ENV = "TRUANCY_SANDBOX_CLIENT_SECRET"  # noqa: S105 (the variable name, not a secret)
+
+
+class SandboxPortError(RuntimeError):
+    """The sandbox cannot listen where it was asked to; the message says what to change."""
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -37,7 +43,16 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     # Accepted connections inherit this: without it, a response written in two parts waits out the
     # client's delayed ACK (about 40 ms a request on Linux loopback).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise SandboxPortError(
+                f"port {port} on {host} is already in use: stop what listens there, or pass another "
+                "--port (0 picks a free one)"
+            ) from None
+        raise SandboxPortError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     sock.listen(2048)
     return sock
 
@@ -106,7 +121,11 @@ def serve(
 ) -> None:
     """Serve a generated district in the foreground until interrupted (``as_of``: as generate_district)."""
     server = _uvicorn(generate_district(students, seed, as_of), client_id, client_secret, fragments_dir)
-    sock = _listening_socket(host, port)
+    try:
+        sock = _listening_socket(host, port)
+    except SandboxPortError as exc:
+        print(f"{ERROR_MARKER}{exc}", flush=True)
+        sys.exit(2)
     url = _url(sock, host)
     if write_config is not None:
         write_daemon_config(write_config, url)
@@ -215,6 +234,9 @@ class SandboxServer:
             if line.startswith(READY_MARKER):
                 self.url = line.removeprefix(READY_MARKER).strip()
                 return
+            if line.startswith(ERROR_MARKER):
+                self.stop()
+                raise SandboxPortError(line.removeprefix(ERROR_MARKER).strip())
         self.stop()
         raise RuntimeError("the sandbox server process exited before it was ready")
 

@@ -361,6 +361,10 @@ class EdFiPlugin:
         open_value = "open" if remote.kind is WriteKind.TASK else "active"
         return remote.columns.get("status", "") == open_value
 
+    def writer_of(self, remote: RemoteRow) -> str | None:
+        """Ed-Fi records have no field of ours to carry it: a second store is not detected here."""
+        return None
+
     def create(self, write: DesiredWrite, sis_ref: str) -> str:
         return self.writes.create(write, sis_ref)
 

@@ -80,11 +80,13 @@ class PowerSchoolPlugin:
         api = self.config.powerschool
         self._ps_session = HttpSession(
             api.base_url,
-            auth=powerschool_auth(api.base_url, api.client_id, api.secret(), verify=options.verify_tls),
+            auth=powerschool_auth(
+                api.base_url, api.client_id, api.secret(), verify=options.verify_tls, name="sis.powerschool"
+            ),
             timeout=timeout,
             retry=retry,
             verify=options.verify_tls,
-            name="powerschool",
+            name="sis.powerschool",
         )
         self.powerschool = PowerSchoolClient(self._ps_session, page_size=api.page_size)
 
@@ -332,6 +334,9 @@ class PowerSchoolPlugin:
 
     def may_retract(self, remote: RemoteRow) -> bool:
         return self._tables[remote.kind].may_retract(remote.columns)
+
+    def writer_of(self, remote: RemoteRow) -> str | None:
+        return _value(remote, self._tables[remote.kind], "writer") or None
 
     def create(self, write: DesiredWrite, sis_ref: str) -> str:
         table_map = self._tables[write.kind]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-IGNORED_COLUMNS = frozenset({"id", "whencreated", "whenmodified", "whocreated", "whomodified"})
+IGNORED_COLUMNS = frozenset({"id", "whencreated", "whenmodified", "whocreated", "whomodified", "writer"})
+"""Columns the SIS assigns, and ``writer``: each run's store has its own instance id."""
 SERVICE_TOML = """
 [http]
 max_attempts = 3

@@ -157,7 +157,7 @@ def test_check_passes_good_files_and_warns_about_an_override_looser_than_the_sta
     assert "truant" in warning["message"]
 
 
-def test_check_with_settings_warns_about_codes_the_sis_uses_but_the_map_lacks(
+def test_check_with_settings_fails_on_codes_the_sis_uses_but_the_map_lacks(
     config: Path, tmp_path: Path
 ) -> None:
     text = CODE_MAP.replace("  A: {category: unexcused", "  ZZ: {category: unexcused")
@@ -167,9 +167,11 @@ def test_check_with_settings_warns_about_codes_the_sis_uses_but_the_map_lacks(
 
     code, output = run("check", "--config", str(config), "--json")
 
-    assert code == 0, output
+    assert code == 1, output  # the SIS's A rows would be quarantined: a deployment gate must stop
     findings = {f["key"]: f for f in json.loads(output)["findings"]}
+    assert findings["codes"]["level"] == "error"
     assert findings["codes"]["message"].startswith("code 'A' (Absent - Unverified) occurs")
+    assert findings["codes.ZZ"]["level"] == "warning"
     assert findings["codes.ZZ"]["line"] == line_of(text, "ZZ:")
     assert "not defined in the SIS" in findings["codes.ZZ"]["message"]
 

@@ -86,8 +86,8 @@ def test_faults_over_scheduled_cycles_end_like_a_fault_free_run(
     assert metric(service, "truancy_cycles_total", status="failed", error_class="transient") == 1
     assert metric(service, "truancy_cycles_total", status="succeeded", error_class="") == 2
     assert metric(service, "truancy_http_retries_total", session="sis.oneroster") >= 3
-    assert metric(service, "truancy_http_throttled_total", session="powerschool") >= 1
-    assert metric(service, "truancy_http_retries_total", session="powerschool") >= 3
+    assert metric(service, "truancy_http_throttled_total", session="sis.powerschool") >= 1
+    assert metric(service, "truancy_http_retries_total", session="sis.powerschool") >= 3
     assert metric(service, "truancy_writes_total", kind="flag", op="create", outcome="done") > 0
     assert metric(service, "truancy_outbox_depth") == 0
     assert metric(service, "truancy_last_success_timestamp_seconds", stream="writeback") > 0
