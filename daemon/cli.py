@@ -141,6 +141,8 @@ def sync(
     be reached; 4 done, but records are quarantined (cases resting on them are held); 5 the
     retraction guard held every write back (see `truancy status`).
     """
+    from truancy.daemon.access_log import record_access
+    from truancy.daemon.exposure import refuse_exposed
     from truancy.daemon.guard import RetractionGuard
 
     if not once:
@@ -151,6 +153,7 @@ def sync(
     configure_logging(log_level)
     try:
         settings = load_settings(config, secrets_dir=secrets_dir)
+        refuse_exposed(settings, config, secrets_dir)  # as ssh refuses a key others can read
         bind_context(district=settings.district.id)
         with (
             _sole_writer(settings),
@@ -168,6 +171,8 @@ def sync(
                 guard=RetractionGuard.from_settings(settings.sync, allow=allow_retractions),
             )
             summary = pipeline.run_cycle(full=full)
+            if summary.dry_run:  # the per-student plan is about to leave the store
+                record_access(rt.engine, "dry-run plan", students=len(summary.student_plans))
     except USER_ERRORS as exc:
         raise _fail(str(exc), as_json=as_json) from None
     except ConnectorError as exc:
@@ -355,6 +360,29 @@ def db_adopt(
     typer.echo(
         f"this store ({own}) adopts the rows of instance {instance.strip()}; the next sync takes them over"
     )
+
+
+@app.command()
+def purge(
+    config: ConfigOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count what would go, destroy nothing")] = False,
+    as_json: JsonOption = False,
+    secrets_dir: SecretsOption = None,
+) -> None:
+    """Destroy what is past the retention periods in [retention]; logs counts and dates, never ids."""
+    from truancy.daemon.lock import LockHeldError
+    from truancy.daemon.purge import print_purge, run_purge
+
+    try:
+        report = run_purge(load_settings(config, secrets_dir=secrets_dir), dry_run=dry_run)
+    except (*USER_ERRORS, LockHeldError) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        print_purge(report, Console())
+    if report.file_errors:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -372,6 +372,12 @@ class SyncPipeline:
             connection.execute(
                 update(cycles)
                 .where(cycles.c.id == summary.cycle_id)
-                .values(finished_at=utcnow(), status=status, summary=summary.as_json(), error_class=error)
+                .values(
+                    finished_at=utcnow(),
+                    status=status,
+                    # a dry run's per-student plan is printed, never kept: least data at rest
+                    summary={k: v for k, v in summary.as_json().items() if k != "student_plans"},
+                    error_class=error,
+                )
             )
         self.observer.cycle_finished(summary, status, error)

@@ -28,12 +28,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from truancy.connector.errors import ConnectorError, FailureType
 from truancy.connector.http import DEFAULT_USER_AGENT, HttpSession, HttpStats
+from truancy.daemon.exposure import refuse_exposed
 from truancy.daemon.guard import RetractionGuard
 from truancy.daemon.lock import DistrictLock
 from truancy.daemon.logs import bind_context
 from truancy.daemon.metrics import SyncMetrics
 from truancy.daemon.pipeline import STREAMS, CycleInterrupted, CycleSummary, SyncPipeline, error_class
 from truancy.daemon.progress import Phase
+from truancy.daemon.purge import purge
 from truancy.daemon.runtime import Runtime, runtime, store_engine
 from truancy.daemon.schedule import Schedule, SchoolDayTest, weekday_test
 from truancy.daemon.schema import calendar_days
@@ -151,6 +153,7 @@ class SyncService:
     def run(self, *, once: bool = False, max_cycles: int | None = None) -> int:
         """Run until stopped (or one cycle with ``once``); the exit code for the CLI."""
         settings = self.settings
+        refuse_exposed(settings, self.options.config, self.options.secrets_dir)
         bind_context(district=settings.district.id, cycle_id=None, stream=None)
         init_sentry(settings.sentry, settings.district.id, DEFAULT_USER_AGENT)
         lock_engine = store_engine(settings)
@@ -184,6 +187,8 @@ class SyncService:
                 continue
             self.run_cycle(full=planned.full)
             cycles += 1
+            if planned.full and self.settings.retention.nightly:
+                self.run_purge()
         self.notifier.stopping()
         log.info("service stopped")
         if self.health is not None:
@@ -252,6 +257,23 @@ class SyncService:
             return False
         self._recovered(summary)
         return True
+
+    def run_purge(self) -> None:
+        """The nightly purge, after the nightly reconcile (so a case the SIS reopened counts as open)."""
+        try:
+            report = purge(
+                self.runtime.engine,
+                self.settings.retention,
+                today=self.clock().astimezone(self.settings.district.zone).date(),
+                config_dir=self.settings.config_dir,
+            )
+        except SQLAlchemyError as exc:
+            log.error("purge failed, nothing was destroyed: state store: %s", type(exc).__name__)
+            return
+        destroyed = {k.kind: k.records for k in report.kinds if k.status == "purged"}
+        log.info("purge finished", extra={"destroyed": destroyed, "file_errors": len(report.file_errors)})
+        for error in report.file_errors:
+            log.error("purge: %s", error)
 
     def _failed(self, kind: str, message: str) -> None:
         if self.live.failing is None:
