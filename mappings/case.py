@@ -15,7 +15,6 @@ event is recorded, so a note once written never changes and is never retracted.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -299,26 +298,32 @@ class _Draft:
         for designation in determination.designations:
             held_now = self.designations.get(designation.id)
             if held_now is None or not held_now.active:
-                self._designate(designation, notes)
+                self._designate(designation, notes, as_of)
             else:
                 self._follow_reports(held_now, designation, as_of, notes, hold=hold, cause=cause)
 
-    def _designate(self, designation: Designation, notes: NoteTemplates) -> None:
+    def _designate(self, designation: Designation, notes: NoteTemplates, as_of: date) -> None:
+        """A designation newly held. Met again after a withdrawal, its note is dated the day it is
+        known again and counts as of that day, so it never repeats the first note word for word."""
         earlier = self.designations.get(designation.id)
         flag_round = 0 if earlier is None else earlier.flag_round + (earlier.dismissed_on is not None)
         self.designations[designation.id] = HeldDesignation(
             designation.label, designation.citation, (designation.met_on,), flag_round=flag_round
         )
-        text = notes.render(
-            "designated",
-            label=designation.label,
-            citation=designation.citation,
-            met_on=designation.met_on.isoformat(),
-            count=_count_on_met(designation),
-            unit=_unit(designation.unit),
-            threshold=_number(designation.threshold),
-        )
-        self.record(designation.met_on, "designated", text, designation=designation.id)
+        values = {
+            "label": designation.label,
+            "citation": designation.citation,
+            "met_on": designation.met_on.isoformat(),
+            "unit": _unit(designation.unit),
+            "threshold": _number(designation.threshold),
+        }
+        if earlier is None:
+            text = notes.render("designated", count=_count_on_met(designation), **values)
+            self.record(designation.met_on, "designated", text, designation=designation.id)
+        else:
+            counted = _number(designation.count)
+            text = notes.render("redesignated", count=counted, as_of=as_of.isoformat(), **values)
+            self.record(as_of, "designated", text, designation=designation.id)
         self._add_reports(self.designations[designation.id], designation, notes)
 
     def _follow_reports(
@@ -669,17 +674,18 @@ def _notes(case: CaseState) -> list[DesiredWrite]:
 
     A store rebuilt from scratch (or restored from a backup) re-derives the same events with the
     same words, hence the same keys, so the SIS's notes are recognised instead of written again.
-    An event repeating an earlier one word for word (a designation met again on the same day after
-    a withdrawal) is a new fact, and gets its own key by its repetition number.
+    An event saying word for word what an earlier one said, on the same date (a report recorded
+    again after a correction was undone), is that same note: it is written once.
     """
-    seen: Counter[tuple[str, ...]] = Counter()
+    seen: set[tuple[str, ...]] = set()
     notes = []
     for event in case.history:
         if event.kind not in NOTE_CATEGORIES:
             continue
         identity = (event.kind, event.designation or "", event.tier or "", event.on.isoformat(), event.detail)
-        repeat = seen[identity]
-        seen[identity] += 1
+        if identity in seen:
+            continue
+        seen.add(identity)
         fields = {
             "note_date": event.on.isoformat(),
             "category": NOTE_CATEGORIES[event.kind],
@@ -687,7 +693,7 @@ def _notes(case: CaseState) -> list[DesiredWrite]:
             "note_text": event.detail,
         }
         digest = hashlib.sha256("\x1f".join(identity).encode("utf-8")).hexdigest()
-        logical_id = f"note:{digest[:32]}:{repeat}"
+        logical_id = f"note:{digest[:32]}"
         notes.append(
             DesiredWrite.build(WriteKind.NOTE, case.student_id, case.school_year, logical_id, fields)
         )

@@ -86,6 +86,7 @@ class NoteTemplates(_Strict):
 
     PLACEHOLDERS: ClassVar[dict[str, frozenset[str]]] = {
         "designated": frozenset({"label", "citation", "met_on", "count", "unit", "threshold"}),
+        "redesignated": frozenset({"label", "citation", "met_on", "as_of", "count", "unit", "threshold"}),
         "reported": frozenset({"label", "citation", "on", "occasion"}),
         "report_withdrawn": frozenset({"label", "as_of", "occasion", "cause"}),
         "retracted": frozenset({"label", "citation", "met_on", "as_of", "cause"}),
@@ -96,6 +97,10 @@ class NoteTemplates(_Strict):
 
     designated: str = (
         "{label}: met on {met_on} under {citation} (threshold {threshold} {unit}; {count} counted so far)."
+    )
+    redesignated: str = (
+        "{label}: met again as of {as_of} under {citation}, since {met_on} "
+        "(threshold {threshold} {unit}; {count} counted by {as_of})."
     )
     reported: str = "{label}: report {occasion} on {on} under {citation}."
     report_withdrawn: str = "{label}: report {occasion} withdrawn as of {as_of} after {cause}."

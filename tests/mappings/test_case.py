@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -179,6 +180,22 @@ def test_a_redesignation_after_a_retraction_reopens_the_tier_from_the_new_date()
     assert again.designations["truant"].retracted_on is None
     task = writes_of(again, found)[(WriteKind.TASK, "truancy_notification")]
     assert task.fields["due_date"] == "2025-12-10"
+
+
+def test_met_again_on_the_same_day_after_a_withdrawal_the_note_says_so_and_no_note_repeats() -> None:
+    """The first note stands; the re-designation has its own, dated the day it is known again."""
+    found = truant()
+    first = open_case(found)
+    retracted = advance(first, determination(date(2025, 11, 14)))
+    again = advance(retracted, replace(found, as_of=date(2025, 11, 20)))
+    assert again is not None
+    writes = desired_writes(again, found, case_policy=CASE_POLICY, calendar=CALENDAR)
+    notes = [w for w in writes if w.kind is WriteKind.NOTE]
+    texts = [n.fields["note_text"] for n in notes]
+    assert len(texts) == len(set(texts))
+    redesignated = [n for n in notes if "met again as of 2025-11-20" in n.fields["note_text"]]
+    assert [n.fields["note_date"] for n in redesignated] == ["2025-11-20"]
+    assert first.history[0].detail in texts
 
 
 def test_a_lower_report_count_withdraws_the_report_and_leaves_the_tier() -> None:
