@@ -24,7 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from truancy.mappings.basis import RE_EVALUATION, Basis
 from truancy.mappings.case_policy import CasePolicy, EnterWhen, NoteTemplates, TaskTemplate, Tier
-from truancy.mappings.determination import Designation, Determination
+from truancy.mappings.determination import Designation, Determination, Evidence
 from truancy.mappings.facts import SchoolCalendar
 from truancy.mappings.hold import Hold
 from truancy.mappings.task_outcomes import options_json
@@ -714,10 +714,31 @@ def _amount(designation: Designation) -> str:
 
 
 def _evidence(designation: Designation) -> str:
-    """Dates and categories only: what an officer needs to find the records, nothing more."""
-    return (
-        ", ".join(f"{e.date.isoformat()} {e.category.value}" for e in designation.evidence) or "none listed"
-    )
+    """Each record's date, category, minutes and SIS code: what an officer needs to find the records
+    and check them, nothing more. Where the law counts further reports (CA § 48261), the records are
+    grouped by report and the further ones labelled with their section."""
+    records = [_record(e) for e in designation.evidence]
+    sizes = designation.report_sizes
+    if len(sizes) < 2 or sum(sizes) != len(records):
+        return ", ".join(records) or "none listed"
+    first = ", ".join(records[: sizes[0]])
+    further: list[str] = []
+    start = sizes[0]
+    for number, size in enumerate(sizes[1:], start=2):
+        further.append(f"#{number} " + ", ".join(records[start : start + size]))
+        start += size
+    under = f" ({designation.further_citation})" if designation.further_citation else ""
+    return f"first report: {first}; further reports{under}: " + "; ".join(further)
+
+
+def _record(evidence: Evidence) -> str:
+    """``2025-09-10 tardy 45 min UT``: minutes for part days, the district's own code when known."""
+    parts = [evidence.date.isoformat(), evidence.category.value]
+    if evidence.minutes_absent is not None:
+        parts.append(f"{evidence.minutes_absent} min")
+    if evidence.code:
+        parts.append(evidence.code)
+    return " ".join(parts)
 
 
 def _count_on_met(designation: Designation) -> str:

@@ -30,6 +30,9 @@ class Designation:
     ``occasions`` counts how many times the rule has been met this school year where the law
     counts repeated reports (e.g. California 48261), else 1; ``report_dates`` holds the day each of
     those occasions was met, in order (empty where the rule has no repeated reports).
+    ``report_sizes`` says how many of the ``evidence`` records (in order) each report rests on, and
+    ``further_citation`` is the section further reports are made under, so the evidence can be
+    shown report by report.
     """
 
     id: str
@@ -43,6 +46,8 @@ class Designation:
     evidence: tuple[Evidence, ...]
     occasions: int = 1
     report_dates: tuple[date, ...] = ()
+    report_sizes: tuple[int, ...] = ()
+    further_citation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

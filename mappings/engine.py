@@ -256,6 +256,7 @@ def _designation(
                 known[id(event)] = item
             evidence.append(item)
     rule = compiled.rule
+    repeated = rule.repeat is not None
     return Designation(
         id=compiled.rule_id,
         label=rule.label,
@@ -266,8 +267,10 @@ def _designation(
         threshold=outcome.threshold,
         unit=rule.unit,
         evidence=tuple(evidence),
-        occasions=len(outcome.reports) if rule.repeat is not None else 1,
-        report_dates=tuple(report.on for report in outcome.reports) if rule.repeat is not None else (),
+        occasions=len(outcome.reports) if repeated else 1,
+        report_dates=tuple(report.on for report in outcome.reports) if repeated else (),
+        report_sizes=tuple(len(report.records) for report in outcome.reports) if repeated else (),
+        further_citation=rule.repeat.citation if rule.repeat is not None else None,
     )
 
 

@@ -159,10 +159,12 @@ class Criterion(_Strict):
 
 
 class Repeat(_Strict):
-    """Further reports after the first (CA 48261): one more per ``every`` records that ``counts``."""
+    """Further reports after the first (CA 48261): one more per ``every`` records that ``counts``;
+    ``citation`` labels them in the evidence an officer reads (e.g. "Cal. Educ. Code § 48261")."""
 
     every: int = Field(default=1, ge=1)
     counts: Counts | None = None
+    citation: str | None = Field(default=None, min_length=1)
 
 
 class Requires(_Strict):

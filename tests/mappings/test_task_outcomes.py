@@ -99,6 +99,7 @@ def test_the_california_pack_in_force_declares_task_types() -> None:
         "truancy_notification": "notice",
         "parent_conference": "conference",
         "sarb_referral": "referral",
+        "sarb_determination": "review",
         "chronic_truancy_review": "review",
     }
 
