@@ -168,6 +168,17 @@ def test_a_readable_settings_file_with_a_secret_stops_the_command(
     assert "s3cret" not in result.stderr + result.stdout
 
 
+def test_a_secrets_folder_others_can_list_stops_the_command(tmp_path: Path) -> None:
+    config = _config(tmp_path, secret_inline=False)
+    secrets = tmp_path / "credentials"
+    secrets.mkdir(mode=0o755)
+    secrets.chmod(0o755)
+    result = _truancy("sync", "--once", "--config", str(config), "--secrets-dir", str(secrets))
+    assert result.returncode != 0
+    assert f"secrets folder {secrets} is readable by others" in " ".join(result.stderr.split())
+    assert f"chmod 700 {secrets}" in " ".join(result.stderr.split())
+
+
 def test_a_readable_settings_file_without_secrets_is_accepted(tmp_path: Path) -> None:
     config = _config(tmp_path, secret_inline=False)
     config.chmod(0o644)
