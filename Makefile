@@ -32,13 +32,13 @@ lint: $(TEST_STAMP)
 # Bandit over the code that ships (tests and benchmarks run test doubles and subprocesses by design;
 # ruff's S rules still cover them). Each finding must be justified on its line: see .ci/bandit_gate.py.
 security: $(TEST_STAMP)
-	$(BIN)/python .ci/bandit_gate.py connector mappings plugins daemon sandbox
+	$(BIN)/python .ci/bandit_gate.py connector mappings plugins documents daemon sandbox
 
 # mypy cannot follow setuptools' editable import hook, so it reads the layers through a link tree
 # that mirrors the installed namespace (build/typecheck/truancy/<layer> -> <layer>/).
 typecheck: $(TEST_STAMP)
 	mkdir -p build/typecheck/truancy
-	for layer in connector mappings plugins daemon sandbox; do \
+	for layer in connector mappings plugins documents daemon sandbox; do \
 		ln -sfn ../../../$$layer build/typecheck/truancy/$$layer; done
 	$(BIN)/mypy build/typecheck/truancy tests bench
 

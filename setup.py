@@ -6,8 +6,23 @@ so the package list and the folder mapping are computed here from the layer fold
 
 from setuptools import find_namespace_packages, setup
 
-LAYERS = ("connector", "mappings", "plugins", "daemon", "sandbox")
-DATA_EXTENSIONS = ("yaml", "yml", "toml", "json", "html", "js", "css", "xml", "ini", "mako", "csv", "txt")
+LAYERS = ("connector", "mappings", "plugins", "documents", "daemon", "sandbox")
+DATA_EXTENSIONS = (
+    "yaml",
+    "yml",
+    "toml",
+    "json",
+    "html",
+    "js",
+    "css",
+    "xml",
+    "ini",
+    "mako",
+    "csv",
+    "txt",
+    "j2",
+    "po",
+)
 DATA_FILES = [f"**/*.{ext}" for ext in DATA_EXTENSIONS]
 
 packages: list[str] = []

@@ -14,7 +14,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ("connector", "mappings", "plugins", "daemon", "sandbox")
+LAYERS = ("connector", "mappings", "plugins", "documents", "daemon", "sandbox")
 
 
 def _module_level_imports(path: Path) -> set[str]:

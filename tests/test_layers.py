@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-LAYERS = ("connector", "mappings", "plugins", "daemon", "sandbox")
+LAYERS = ("connector", "mappings", "plugins", "documents", "daemon", "sandbox")
 ALLOWED: dict[str, set[str]] = {
     "connector": set(),
     "mappings": set(),
     "plugins": {"connector", "mappings"},
-    "daemon": {"plugins", "mappings", "connector"},
+    "documents": {"mappings"},
+    "daemon": {"plugins", "documents", "mappings", "connector"},
     "sandbox": set(),
 }
 # `truancy demo` and `truancy sandbox serve` exist to run the sandbox; nothing else in the daemon may.
