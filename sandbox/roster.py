@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from truancy.sandbox.calendar import SchoolYear
+from truancy.sandbox.guardians import guardians_of
 from truancy.sandbox.model import District, School, Student
 from truancy.sandbox.names import FAMILY_NAMES, GIVEN_NAMES
 
@@ -251,9 +252,15 @@ def build_roster(district: District) -> dict[str, list[Record]]:
             courses.append(_course(section, number, year))
             enrollment_id = f"enr-{section.teacher_id}-{section.subject}"
             enrollments.append(_enrollment(enrollment_id, _stamp(year, number), teacher, section, "teacher"))
+    school_index = {school.schoolid: index for index, school in enumerate(district.schools)}
     for student in district.students:
         user = _student_user(student, year)
+        guardians = guardians_of(
+            student, school_index[student.schoolid], user["dateLastModified"], user["primaryOrg"]
+        )
+        user["agents"] = [ref("users", guardian["sourcedId"], "user") for guardian in guardians]
         users.append(user)
+        users.extend(guardians)
         enrollments.extend(_student_enrollments(student, user, district.school(student.schoolid), year))
     orgs = list(_orgs(district))
     sessions = list(_sessions(year))

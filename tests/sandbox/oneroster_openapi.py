@@ -1,8 +1,8 @@
 """The OneRoster 1.2 OpenAPI file (Ed-Fi's port of the 1EdTech OAS), loaded with its known errata fixed.
 
-The port mistypes a few list-valued properties (``user.roles``, ``class.terms``, ``org.children``
-as ``object``; ``user.userIds`` with a stray ``schema`` wrapper that is not valid OpenAPI); the
-official 1EdTech 1.2 binding defines them as arrays, which is what real providers serve. Those four
+The port mistypes a few list-valued properties (``user.roles``, ``user.agents``, ``class.terms``,
+``org.children`` as ``object``; ``user.userIds`` with a stray ``schema`` wrapper that is not valid OpenAPI); the
+official 1EdTech 1.2 binding defines them as arrays, which is what real providers serve. Those five
 are corrected here and nothing else is relaxed. The port declares no error responses, so errors
 are checked against the 1.2 ``imsx_StatusInfo`` shape below.
 """
@@ -32,6 +32,8 @@ ERRATA: dict[tuple[str, str], dict[str, Any]] = {
         "type": "array",
         "items": {"type": "object", "required": ["type", "identifier"]},
     },
+    # the guardians a student's record links to, and the student a guardian's links to (GUIDRef list)
+    ("user", "agents"): _REFERENCE_LIST,
     ("class", "terms"): _REFERENCE_LIST,
     ("org", "children"): _REFERENCE_LIST,
 }
