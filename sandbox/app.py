@@ -21,6 +21,7 @@ from truancy.sandbox.oauth1 import OAuth1Verifier
 from truancy.sandbox.oneroster_api import RosterCollections, oneroster_router
 from truancy.sandbox.oneroster_control import oneroster_control_router
 from truancy.sandbox.oneroster_v1p1 import V1P1_PATH, oneroster_v1p1_router
+from truancy.sandbox.pacing import Pacing, PacingError, PacingSettings
 from truancy.sandbox.pages import START_PAGE, STUDENT_PAGE, index_page, start_page, student_page
 from truancy.sandbox.powerschool_api import SESSION_COOKIE, powerschool_router
 from truancy.sandbox.quirks import QuirkSettings
@@ -64,6 +65,29 @@ def _fault_response(path: str, fault: Fault) -> Response:
         code_minor = "server_busy" if fault.status == 429 else "internal_server_error"
         return imsx_error(fault.status, code_minor, description, headers)
     return powerschool_error(fault.status, description, headers)
+
+
+def _too_many(path: str, retry_after: int) -> Response:
+    """A 429 in the protocol's own error format, asking the client to wait ``retry_after`` seconds."""
+    return _fault_response(path, Fault(path, 429, 1, retry_after))
+
+
+def _pacing_routes(app: FastAPI, pacing: Pacing) -> None:
+    @app.get(CONTROL_PREFIX + "/pacing")
+    def get_pacing() -> JSONResponse:
+        return JSONResponse(pacing.snapshot())
+
+    @app.put(CONTROL_PREFIX + "/pacing")
+    async def set_pacing(request: Request) -> JSONResponse:
+        body: Any = await request.json()
+        if not isinstance(body, dict):
+            return JSONResponse({"message": "expected latency_ms, max_concurrent and retry_after"}, 400)
+        try:
+            pacing.configure(PacingSettings.from_mapping(body))
+        except PacingError as exc:
+            return JSONResponse({"message": f"pacing: {exc}"}, 400)
+        pacing.reset_counts()
+        return JSONResponse(pacing.snapshot())
 
 
 def _control_routes(
@@ -168,8 +192,12 @@ def create_app(
     client_id: str = DEMO_CLIENT_ID,
     client_secret: str = DEMO_CLIENT_SECRET,
     fragments_dir: Path | None = None,
+    pacing: PacingSettings | None = None,
 ) -> FastAPI:
     """An app serving ``district``; each app has its own tokens, tables, faults and counters.
+
+    ``pacing``: the delay and concurrency cap of a remote SIS (:mod:`truancy.sandbox.pacing`),
+    changeable later through ``/_sandbox/pacing``.
 
     ``fragments_dir`` is a PowerSchool plugin's ``web_root``: its page fragments are inserted into
     the student and start pages, and its scripts served, as PowerSchool does once it is installed.
@@ -180,7 +208,7 @@ def create_app(
     roster = RosterCollections(build_roster(district))
     quirks = QuirkSettings()
     tables = ExtensionTables(district.has_student)
-    faults, stats = FaultPlan(), RequestStats()
+    faults, stats, paced = FaultPlan(), RequestStats(), Pacing(pacing)
 
     @app.middleware("http")
     async def faults_and_stats(
@@ -192,10 +220,12 @@ def create_app(
                 return JSONResponse({"message": "the control API answers loopback clients only"}, 403)
             return await call_next(request)
         stats.record(path)
-        fault = faults.take(path)
-        if fault is not None:
-            return _fault_response(path, fault)
-        return await call_next(request)
+
+        async def answer(request: Request) -> Response:
+            fault = faults.take(path)
+            return _fault_response(path, fault) if fault is not None else await call_next(request)
+
+        return await paced.serve(request, answer, lambda wait: _too_many(path, wait))
 
     app.include_router(oneroster_router(roster, roster_tokens, client_id, client_secret, quirks))
     verifier = OAuth1Verifier(client_id, client_secret)
@@ -206,6 +236,7 @@ def create_app(
     )
     app.include_router(edfi_router(district, client_id, client_secret))
     _control_routes(app, district, faults, stats, roster_tokens, powerschool_tokens, sessions)
+    _pacing_routes(app, paced)
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:

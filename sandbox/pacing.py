@@ -1,0 +1,123 @@
+"""A remote SIS's pace: a delay on every response and a cap on requests in flight.
+
+On loopback the sandbox answers in about a millisecond, so a client that sends one write at a time
+looks fast; against a district's SIS over the internet every request costs tens of milliseconds.
+``latency_ms`` puts that cost back, so benchmarks measure what a district would see.
+
+``max_concurrent`` rejects what a busy SIS rejects: PowerSchool's "Minimum time interval (ms) between
+API requests per plugin" setting refuses a plugin's requests beyond its allowance with a "too many
+requests, wait N seconds" answer (PowerSchool SIS admin guide, "Configure Global API and SIF
+Settings", https://ps.powerschool-docs.com/pssis-admin/23.5/configure-global-api-and-sif-settings),
+and HTTP says how: 429 Too Many Requests with ``Retry-After`` (RFC 6585 section 4). The sandbox counts
+requests in flight rather than per interval, because concurrency is what a client's pool controls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+MAX_LATENCY_MS = 60_000
+
+
+class PacingError(ValueError):
+    """A pacing setting out of range; the message names the setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class PacingSettings:
+    latency_ms: int = 0
+    """Added to every response (the SIS's round trip and processing time)."""
+    max_concurrent: int | None = None
+    """Requests served at once; any beyond are answered 429 at once. None: no cap."""
+    retry_after: int = 1
+    """Seconds the 429 asks the client to wait."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.latency_ms <= MAX_LATENCY_MS:
+            raise PacingError(f"latency_ms must be between 0 and {MAX_LATENCY_MS}")
+        if self.max_concurrent is not None and self.max_concurrent < 1:
+            raise PacingError("max_concurrent must be at least 1 (or null for no cap)")
+        if self.retry_after < 0:
+            raise PacingError("retry_after must be 0 or more seconds")
+
+    @classmethod
+    def from_mapping(cls, body: Mapping[str, Any]) -> PacingSettings:
+        try:
+            cap = body.get("max_concurrent")
+            return cls(
+                latency_ms=int(body.get("latency_ms", 0)),
+                max_concurrent=None if cap is None else int(cap),
+                retry_after=int(body.get("retry_after", 1)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise PacingError(str(exc) or "expected integers") from None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "latency_ms": self.latency_ms,
+            "max_concurrent": self.max_concurrent,
+            "retry_after": self.retry_after,
+        }
+
+
+class Pacing:
+    """The settings in force, requests in flight, and how many were turned away."""
+
+    def __init__(self, settings: PacingSettings | None = None) -> None:
+        self.settings = settings or PacingSettings()
+        self._in_flight = 0
+        self.rejected = 0
+        self.peak_in_flight = 0
+        self._lock = threading.Lock()
+
+    def configure(self, settings: PacingSettings) -> None:
+        with self._lock:
+            self.settings = settings
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                **self.settings.as_dict(),
+                "in_flight": self._in_flight,
+                "peak_in_flight": self.peak_in_flight,
+                "rejected": self.rejected,
+            }
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.rejected = 0
+            self.peak_in_flight = self._in_flight
+
+    async def serve(
+        self,
+        request: Request,
+        call_next: Callable[[Request], Awaitable[Response]],
+        too_many: Callable[[int], Response],
+    ) -> Response:
+        """Answer ``request`` at the SIS's pace, or with ``too_many(retry_after)`` over the cap."""
+        with self._lock:
+            settings = self.settings
+            refused = settings.max_concurrent is not None and self._in_flight >= settings.max_concurrent
+            if refused:
+                self.rejected += 1
+            else:
+                self._in_flight += 1
+                self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+        if refused:
+            # The refusal crosses the same network as any answer.
+            await asyncio.sleep(settings.latency_ms / 1000)
+            return too_many(settings.retry_after)
+        try:
+            if settings.latency_ms:
+                await asyncio.sleep(settings.latency_ms / 1000)
+            return await call_next(request)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
