@@ -1,8 +1,9 @@
 """The OneRoster 1.2 OpenAPI file (Ed-Fi's port of the 1EdTech OAS), loaded with its known errata fixed.
 
 The port mistypes a few list-valued properties (``user.roles``, ``user.agents``, ``class.terms``,
-``org.children`` as ``object``; ``user.userIds`` with a stray ``schema`` wrapper that is not valid OpenAPI); the
-official 1EdTech 1.2 binding defines them as arrays, which is what real providers serve. Those five
+``org.children`` as ``object``; ``user.userIds`` with a stray ``schema`` wrapper that is not valid
+OpenAPI); the official 1EdTech 1.2 binding defines them as arrays, which is what real providers
+serve. Those five
 are corrected here and nothing else is relaxed. The port declares no error responses, so errors
 are checked against the 1.2 ``imsx_StatusInfo`` shape below.
 """
