@@ -169,6 +169,7 @@ def sync(
                 reconcile_every=timedelta(hours=settings.sync.full_reconcile_hours),
                 timezone=settings.district.zone,
                 guard=RetractionGuard.from_settings(settings.sync, allow=allow_retractions),
+                caseloads=settings.caseloads,
             )
             summary = pipeline.run_cycle(full=full)
             if summary.dry_run:  # the per-student plan is about to leave the store

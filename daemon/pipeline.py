@@ -10,6 +10,8 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, func, select, update
 
 from truancy.connector.errors import ConnectorError, FailureType, failure_of
+from truancy.daemon.caseload import CaseloadSettings
+from truancy.daemon.caseload_writes import with_caseloads
 from truancy.daemon.dry_run import plan_by_student
 from truancy.daemon.evaluate import Evaluation, Evaluator, commit_cases, discard_cases
 from truancy.daemon.guard import RetractionGuard
@@ -163,9 +165,12 @@ class SyncPipeline:
         observer: CycleObserver | None = None,
         timezone: tzinfo = UTC,
         guard: RetractionGuard | None = None,
+        caseloads: CaseloadSettings | None = None,
     ) -> None:
-        """``guard`` limits what one cycle may withdraw (default: 25 rows or 2% of open ones)."""
+        """``guard`` limits what one cycle may withdraw (default: 25 rows or 2% of open ones);
+        ``caseloads`` names each case's officer on its rows (default: no officer)."""
         self.guard = guard or RetractionGuard()
+        self.caseloads = caseloads or CaseloadSettings()
         self.timezone = timezone
         self.reconcile_every = reconcile_every
         self.observer = observer or NoObserver()
@@ -254,7 +259,8 @@ class SyncPipeline:
         self._enter(WRITEBACK_STREAM)
         outbox = Outbox(self.engine, self.plugin, summary.cycle_id, self.reporter)
         outbox.supersede_stale()
-        plan = plan_writes(stamped(evaluation.desired, own), remote, self.plugin)
+        desired = with_caseloads(evaluation.desired, self.engine, self.caseloads, self.policy.case)
+        plan = plan_writes(stamped(desired, own), remote, self.plugin)
         summary.planned = {op: dict(kinds) for op, kinds in plan.counts_by_kind().items()}
         held_back = self.guard.check(plan, remote, self.plugin, expected=evaluation.year_closed)
         if held_back is not None:

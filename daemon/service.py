@@ -225,6 +225,7 @@ class SyncService:
             observer=self,
             timezone=self.settings.district.zone,
             guard=RetractionGuard.from_settings(self.settings.sync),
+            caseloads=self.settings.caseloads,
         )
         try:
             return self._outcome(pipeline, full)

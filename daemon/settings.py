@@ -29,6 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from truancy.daemon.caseload import CaseloadSettings
 from truancy.plugins.base import ConnectionOptions
 from truancy.plugins.config import problem_text
 
@@ -255,6 +256,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     files: FilesSettings = FilesSettings()
     retention: RetentionSettings = RetentionSettings()
+    caseloads: CaseloadSettings = CaseloadSettings()
     http: HttpSettings = HttpSettings()
     sync: SyncSettings = SyncSettings()
     mappings: MappingSettings = MappingSettings()

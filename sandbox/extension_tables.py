@@ -19,14 +19,15 @@ from typing import Any
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "u_truancy_flags": (
         "studentsdcid", "sync_key", "flag_type", "label", "citation", "status", "since_date", "detail",
-        "tier", "dismissed_reason", "dismissed_date", "dismissed_by", "writer",
+        "tier", "dismissed_reason", "dismissed_date", "dismissed_by", "writer", "officer",
     ),
     "u_truancy_notes": (
         "studentsdcid", "sync_key", "note_date", "category", "author", "note_text", "writer",
     ),
     "u_truancy_tasks": (
         "studentsdcid", "sync_key", "task_type", "title", "due_date", "status", "outcome",
-        "completed_date", "completed_by", "outcome_options", "citation", "detail", "writer",
+        "completed_date", "completed_by", "outcome_options", "citation", "detail", "writer", "officer",
+        "task_kind",
     ),
 }  # fmt: skip
 AUDIT_COLUMNS = ("id", "whencreated", "whenmodified", "whocreated", "whomodified")

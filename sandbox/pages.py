@@ -56,7 +56,7 @@ def _inserted(
     if fragments is None:
         return ""
     district, tables, user = context
-    session = {"username": user.lastfirst, "curschoolid": "0"}
+    session = {"username": user.lastfirst, "users_dcid": str(user.dcid), "curschoolid": "0"}
     return fragments.insert(
         page, point, fields, session=session, expand=lambda text: tlist.expand(text, district, tables)
     )

@@ -23,6 +23,8 @@ class StaffUser:
     username: str
     last_name: str
     first_name: str
+    dcid: int
+    """USERS.DCID, which a page reads as ``~[x:users_dcid]`` (to look up the user's LOGINID)."""
 
     @property
     def lastfirst(self) -> str:
@@ -30,9 +32,9 @@ class StaffUser:
 
 
 STAFF: tuple[StaffUser, ...] = (
-    StaffUser("mortega", "Ortega", "Marisol"),
-    StaffUser("dkim", "Kim", "Daniel"),
-    StaffUser("aokafor", "Okafor", "Adaeze"),
+    StaffUser("mortega", "Ortega", "Marisol", 101),
+    StaffUser("dkim", "Kim", "Daniel", 102),
+    StaffUser("aokafor", "Okafor", "Adaeze", 103),
 )
 DEFAULT_USER = STAFF[0]
 

@@ -6,7 +6,7 @@ SELECT runs against the SIS database and the template is repeated once per row, 
 uses it to show student names that never leave the SIS through its API.
 
 The sandbox runs the SELECT on an in-memory SQLite copy of the tables a plugin page reads
-(STUDENTS, SCHOOLS and the U_TRUANCY tables), built for each page, so the query is plain SQL that
+(STUDENTS, SCHOOLS, USERS and the U_TRUANCY tables), built for each page, so the query is plain SQL that
 Oracle and SQLite read alike.
 """
 
@@ -21,6 +21,7 @@ from html import escape
 
 from truancy.sandbox.extension_tables import TABLE_COLUMNS, ExtensionTables
 from truancy.sandbox.model import District
+from truancy.sandbox.staff import STAFF
 
 _BLOCK = re.compile(r"~\[tlist_sql;(?P<sql>[^\]]*)\](?P<template>.*?)\[/tlist_sql\]", re.DOTALL)
 _FIELD = re.compile(r"~\((?P<name>\w+)(?:;(?P<modifier>\w+))?\)")
@@ -90,6 +91,10 @@ def _database(district: District, tables: ExtensionTables) -> sqlite3.Connection
             )
             for s in district.students
         ],
+    )
+    database.execute("CREATE TABLE USERS (DCID INTEGER, LOGINID TEXT, LASTFIRST TEXT)")
+    database.executemany(
+        "INSERT INTO USERS VALUES (?, ?, ?)", [(user.dcid, user.username, user.lastfirst) for user in STAFF]
     )
     database.execute("CREATE TABLE SCHOOLS (SCHOOL_NUMBER INTEGER, NAME TEXT)")
     database.executemany(

@@ -40,7 +40,9 @@ class District:
     def sync(self, *, dry_run: bool = False, full: bool = False, today: date | None = None) -> CycleSummary:
         """One cycle as of ``today`` (the sandbox's pinned today unless a test moves the clock on)."""
         with runtime(self.settings) as rt:
-            pipeline = SyncPipeline(rt.engine, rt.plugin, rt.policy, dry_run=dry_run)
+            pipeline = SyncPipeline(
+                rt.engine, rt.plugin, rt.policy, dry_run=dry_run, caseloads=self.settings.caseloads
+            )
             return pipeline.run_cycle(full=full, today=today or self.today)
 
     def control(self, method: str, path: str, **kwargs: object) -> requests.Response:

@@ -71,6 +71,7 @@ CONTRACT_TABLES = {
         "dismissed_date",
         "dismissed_by",
         "writer",
+        "officer",
     ],
     "U_TRUANCY_NOTES": ["studentsdcid", "sync_key", "note_date", "category", "author", "note_text", "writer"],
     "U_TRUANCY_TASKS": [
@@ -87,6 +88,8 @@ CONTRACT_TABLES = {
         "citation",
         "detail",
         "writer",
+        "officer",
+        "task_kind",
     ],
 }
 POWERSCHOOL_ROOT_ENTRIES = {
