@@ -74,11 +74,12 @@ def transport(monkeypatch: pytest.MonkeyPatch) -> Iterator[CapturingTransport]:
 
 
 def garble_one_attendance_row(service: SyncService) -> None:
-    """A store row no ingest wrote: evaluating it raises while that student's rows are in locals."""
+    """A store row no ingest wrote (no raw code, a category no map has): evaluating it raises while
+    that student's rows are in locals."""
     with service.runtime.engine.begin() as connection:
         key = connection.execute(select(attendance.c.source_key).limit(1)).scalar_one()
         connection.execute(
-            update(attendance).where(attendance.c.source_key == key).values(category="garbled")
+            update(attendance).where(attendance.c.source_key == key).values(code=None, category="garbled")
         )
 
 
