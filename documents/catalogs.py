@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 from babel.messages.pofile import read_po
 
-SHIPPED = Path(__file__).resolve().parent / "catalogs"
+SHIPPED = Path(__file__).resolve().parent / "locales"
 STATUTORY_PREFIX = "element."
 """Message ids of required statutory elements: ``element.<notice id>.<element id>``."""
 

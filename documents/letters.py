@@ -52,6 +52,15 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class Absence:
+    """One dated record that counted: ``kind`` is ``full_day``, ``part_day`` or ``tardy``."""
+
+    day: date
+    kind: str
+    minutes: int | None = None
+
+
+@dataclass(frozen=True)
 class LetterFacts:
     """Everything a letter says about one family, frozen when the notice is generated."""
 
@@ -59,7 +68,7 @@ class LetterFacts:
     student: str
     school: str
     recipient: Recipient
-    absences: tuple[tuple[date, str], ...]
+    absences: tuple[Absence, ...]
     supports: tuple[str, ...] = ()
     contact_name: str = ""
     contact_phone: str = ""
@@ -104,13 +113,13 @@ class _Texts:
         self.values = values
         self.missing: list[str] = []
 
-    def __call__(self, key: str) -> str:
+    def __call__(self, key: str, **more: str) -> str:
         text = self.catalog.text(key)
         if text is None:
             self.missing.append(key)
             return ""
         try:
-            return str(text.format_map(self.values))
+            return str(text.format_map({**self.values, **more}))
         except (KeyError, IndexError, ValueError):
             self.missing.append(f"{key} (names a value this letter lacks)")
             return ""
@@ -142,7 +151,11 @@ def render_letter(
     elements = [
         {"id": e.id, "text": t(f"element.{notice.id}.{e.id}"), "citation": e.citation} for e in required
     ]
-    absences = [f"{format_date(day, 'full', locale=language)}: {what}" for day, what in facts.absences]
+    absences = [
+        f"{format_date(a.day, 'full', locale=language)}: "
+        + t(f"absence.{a.kind}", minutes=str(a.minutes or ""))
+        for a in facts.absences
+    ]
     context = {
         "lang": language,
         "direction": _direction(language),
@@ -178,6 +191,7 @@ def _prose(context: Mapping[str, object], elements: Sequence[Mapping[str, str]])
     (dates, the address block and citations are not prose)."""
     keys = ("title", "greeting", "opening", "absences_intro", "corrections", "contact", "closing")
     parts = [str(context[key]) for key in keys]
+    parts.extend(str(item) for item in context["supports"])  # type: ignore[attr-defined]
     parts.extend(e["text"] for e in elements)
     return "\n".join(part if part.endswith((".", ":", "?", "!")) else part + "." for part in parts if part)
 
@@ -195,12 +209,15 @@ def _check(
     if absent:
         raise LetterError(f"{notice.id}: the template left out required element(s) {', '.join(absent)}")
     text = _visible_text(html)
-    words = len(text.split())
+    # the budget is the reading the family must do: the letter's sentences, not its letterhead,
+    # address block, citations or the list of dates (which grows with the evidence)
+    prose = _prose(context, elements)
+    words = len(prose.split())
     if words > notice.budget.max_words:
         raise LetterError(f"{notice.id}: {words} words, over the budget of {notice.budget.max_words}")
     grade: float | None = None
     if language == SOURCE_LANGUAGE:
-        grade = flesch_kincaid_grade(_prose(context, elements))
+        grade = flesch_kincaid_grade(prose)
         if grade > notice.budget.max_grade_level:
             limit = notice.budget.max_grade_level
             raise LetterError(f"{notice.id}: reading grade {grade:.1f}, over the budget of {limit:g}")

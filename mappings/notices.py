@@ -76,6 +76,9 @@ class Notice(_Strict):
     elements: tuple[Element, ...] = Field(min_length=1)
     budget: Budget
     template: str = "letter.html.j2"
+    needs: tuple[str, ...] = ()
+    """Values the letter names beyond the case's own facts (e.g. the SARB's name and address),
+    which the district or the referral supplies; without them the letter is not generated."""
 
     @model_validator(mode="after")
     def _unique_elements(self) -> Notice:

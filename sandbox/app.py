@@ -103,10 +103,12 @@ def _control_routes(
                 remaining=int(body.get("count", 1)),
                 retry_after=None if body.get("retry_after") is None else int(body["retry_after"]),
                 drop=bool(body.get("drop", False)),
+                method=str(body["method"]).upper() if body.get("method") else None,
             )
         except (KeyError, TypeError, ValueError):
             return JSONResponse(
-                {"message": "expected path_prefix, status, count and optional retry_after or drop"}, 400
+                {"message": "expected path_prefix, status, count and optional retry_after, drop or method"},
+                400,
             )
         faults.add(fault)
         return JSONResponse({"status": "queued"})
@@ -222,7 +224,7 @@ def create_app(
         stats.record(path)
 
         async def answer(request: Request) -> Response:
-            fault = faults.take(path)
+            fault = faults.take(path, request.method)
             return _fault_response(path, fault) if fault is not None else await call_next(request)
 
         return await paced.serve(request, answer, lambda wait: _too_many(path, wait))

@@ -20,6 +20,8 @@ class Fault:
     retry_after: int | None
     drop: bool = False
     """Drop the connection mid-response instead of answering with ``status``."""
+    method: str | None = None
+    """Only requests with this HTTP method (e.g. ``POST``: writes fail, reads of the same table work)."""
 
 
 class FaultPlan:
@@ -37,10 +39,12 @@ class FaultPlan:
         with self._lock:
             self._faults.clear()
 
-    def take(self, path: str) -> Fault | None:
+    def take(self, path: str, method: str = "GET") -> Fault | None:
         """The fault this request suffers, if any; each hit uses up one of its count."""
         with self._lock:
             for fault in self._faults:
+                if fault.method is not None and fault.method != method:
+                    continue
                 if path.startswith(fault.path_prefix) and fault.remaining > 0:
                     fault.remaining -= 1
                     if fault.remaining == 0:

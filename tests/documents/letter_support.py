@@ -9,7 +9,7 @@ from pathlib import Path
 import pypdfium2
 from pypdf import PdfReader
 
-from truancy.documents.letters import District, LetterFacts, Recipient
+from truancy.documents.letters import Absence, District, LetterFacts, Recipient
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "letters"
 DISTRICT = District(
@@ -35,9 +35,9 @@ def facts(letter_date: date, student: str = "Ana Rivera", guardian: str = "Marí
         school="Lincoln Elementary",
         recipient=Recipient(guardian, ("12 Oak Avenue", "Springfield, CA 95000")),
         absences=(
-            (date(2026, 11, 3), "absent all day, no valid excuse"),
-            (date(2026, 11, 10), "late 45 minutes, no valid excuse"),
-            (date(2026, 11, 17), "absent all day, no valid excuse"),
+            Absence(date(2026, 11, 3), "full_day"),
+            Absence(date(2026, 11, 10), "tardy", 45),
+            Absence(date(2026, 11, 17), "full_day"),
         ),
         supports=("A counselor to talk with", "Help with transportation"),
         contact_name="Ms. Rivera",

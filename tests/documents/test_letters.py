@@ -116,7 +116,7 @@ def test_an_over_budget_letter_fails_to_render(budget: Budget, message: str) -> 
 
 
 def test_an_unreviewed_catalog_sends_nothing_and_spanish_statutory_text_is_not_machine_made() -> None:
-    spanish = load_catalog(Path(__file__).resolve().parents[2] / "documents" / "catalogs" / "es")
+    spanish = load_catalog(Path(__file__).resolve().parents[2] / "documents" / "locales" / "es")
     assert not spanish.reviewed
     assert not spanish.statutory_reviewed
     assert not any(key.startswith("element.") for key in spanish.messages)

@@ -1,0 +1,653 @@
+"""Family notices in the sync cycle: generated once from the case, approved, sent once, logged.
+
+Each cycle, before evaluation, the officer's decision on each "Review and approve letter" task is
+read back (approve, hold, cancel) and every letter already sent is handed to the case as its task
+done (so "§ 48260.5 notified" is met on the date sent). After evaluation a notice is generated for
+each open notice task of the pack (one per trigger: its id is derived from student, year and
+notice type), its facts frozen; a notice whose basis a correction removed before it was sent is
+cancelled with a note. Once the cycle's writes are allowed, approved notices are delivered.
+
+Sent once: a delivery row (state ``sending`` and the Message-ID it will carry) is committed before
+the message goes to the SMTP server and marked ``sent`` after it was accepted. A row still
+``sending`` at the next cycle means a crash in between: the letter may or may not have left, so it
+is never re-sent automatically; the notice is held with a note for the officer. The SIS log (a
+note with the letter and its delivery evidence) is a desired write, so a crash between sending
+and logging is repaired by the next cycle's diff, without sending again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+from pypdf import PdfWriter
+from sqlalchemy import Engine, and_, delete, insert, select, update
+
+from truancy.connector.smtp import SmtpServer
+from truancy.daemon.evaluate import Evaluation, Target
+from truancy.daemon.files import private_dir, write_private
+from truancy.daemon.notices_schema import guardian_contacts, notice_deliveries, notices
+from truancy.daemon.notices_settings import NoticeSettings
+from truancy.daemon.officer import OfficerWork
+from truancy.daemon.schema import attendance, students
+from truancy.documents.catalogs import Catalog, load_catalogs
+from truancy.documents.letters import (
+    SOURCE_LANGUAGE,
+    Absence,
+    District,
+    LetterError,
+    LetterFacts,
+    Recipient,
+    render_letter,
+    to_pdf,
+)
+from truancy.mappings.case import OfficerAction
+from truancy.mappings.codemap import CodeEntry
+from truancy.mappings.notices import Notice, NoticePack
+from truancy.mappings.notices_contacts import GuardianContact
+from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind
+
+log = logging.getLogger("truancy.daemon.notices")
+
+REVIEW_OUTCOMES = json.dumps(
+    [
+        {"code": "approve", "label": "Approve and send", "closes": True},
+        {"code": "hold", "label": "Hold (do not send yet)", "closes": True},
+        {"code": "cancel", "label": "Cancel this letter", "closes": True},
+    ],
+    separators=(",", ":"),
+)
+OPEN = ("pending", "approved", "held")
+NOTE_LIMIT = 4000
+Row = Mapping[Any, Any]
+"""A row of the notices tables as SQLAlchemy returns it."""
+ContactSource = Callable[[Iterable[str]], Iterable[GuardianContact]]
+
+
+def notice_id(student_id: str, school_year: str, notice_type: str) -> str:
+    """One notice per student, school year and notice type: a crash or a restore cannot make two."""
+    payload = "\x1f".join(("notice", student_id, school_year, notice_type))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:40]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class NoticeCycle:
+    """The notices part of one sync cycle (see the module docstring for the order of its steps)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        pack: NoticePack,
+        settings: NoticeSettings,
+        *,
+        district_name: str,
+        config_dir: Path,
+        contacts: ContactSource | None,
+        categorize: Callable[[str], CodeEntry | None],
+        secrets_dir: Path | None = None,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.engine = engine
+        self.pack = pack
+        self.settings = settings
+        self.config_dir = config_dir
+        self.contacts = contacts
+        self.categorize = categorize
+        self.secrets_dir = secrets_dir
+        self.clock = clock
+        extra = [self._path(settings.catalogs_dir)] if settings.catalogs_dir else []
+        self.catalogs: dict[str, Catalog] = load_catalogs(*extra)
+        self.template_dirs = [self._path(settings.templates_dir)] if settings.templates_dir else []
+        self.district = District(
+            district_name,
+            tuple(settings.district_address),
+            settings.district_phone,
+            settings.signature_name,
+            settings.signature_title,
+        )
+        self.errors: list[str] = []
+
+    def _path(self, path: Path) -> Path:
+        return path if path.is_absolute() else self.config_dir / path
+
+    # -- before evaluation ---------------------------------------------------------------------
+
+    def before_evaluation(self, officer: OfficerWork, today: date) -> None:
+        """Read the officer's decisions back, settle interrupted deliveries, and report sent
+        letters to the case as their task done."""
+        self._settle_interrupted()
+        with self.engine.begin() as connection:
+            rows = connection.execute(select(notices)).mappings().all()
+            for row in rows:
+                if row["status"] in ("pending", "held"):
+                    decision = self._decision(officer, row)
+                    if decision is not None:
+                        self._decide(connection, row, decision, today)
+        with self.engine.connect() as connection:
+            sent = connection.execute(select(notices).where(notices.c.status == "sent")).mappings().all()
+            channels = self._channels(connection)
+        for row in sent:
+            notice = self._notice(row["notice_type"])
+            if notice is None:
+                continue
+            outcome = "sent_email" if "email" in channels.get(row["notice_id"], set()) else "sent_mail"
+            officer.actions[row["sis_ref"]].append(
+                OfficerAction("task_done", row["sent_on"], task_id=notice.trigger.task, outcome=outcome)
+            )
+
+    def _decision(self, officer: OfficerWork, row: Row) -> tuple[str, date] | None:
+        remote = officer.rows.get(self._review_write(row).sync_key)
+        if remote is None:
+            return None
+        action = officer.plugin.officer_action(remote)
+        if (
+            action is None
+            or action.kind != "task_done"
+            or action.outcome not in ("approve", "hold", "cancel")
+        ):
+            return None
+        return action.outcome, action.on
+
+    def _decide(self, connection: Any, row: Row, decision: tuple[str, date], today: date) -> None:
+        outcome, on = decision
+        status = {"approve": "approved", "hold": "held", "cancel": "cancelled"}[outcome]
+        if status == row["status"]:
+            return
+        note = row["note"]
+        if status == "cancelled":
+            note = f"Cancelled by the officer on {on.isoformat()}; not sent."
+        connection.execute(
+            update(notices)
+            .where(notices.c.notice_id == row["notice_id"])
+            .values(status=status, decided_on=on, note=note)
+        )
+
+    def _settle_interrupted(self) -> None:
+        """A delivery left ``sending`` by a crash: it may have left, so hold it for the officer."""
+        with self.engine.begin() as connection:
+            stuck = connection.execute(
+                select(notice_deliveries.c.notice_id).where(notice_deliveries.c.state == "sending").distinct()
+            ).scalars()
+            for stuck_id in list(stuck):
+                connection.execute(
+                    update(notices)
+                    .where(and_(notices.c.notice_id == stuck_id, notices.c.status == "approved"))
+                    .values(
+                        status="held",
+                        note="Delivery was interrupted: check with the family whether the email arrived "
+                        "before approving again.",
+                    )
+                )
+                connection.execute(
+                    update(notice_deliveries)
+                    .where(
+                        and_(
+                            notice_deliveries.c.notice_id == stuck_id, notice_deliveries.c.state == "sending"
+                        )
+                    )
+                    .values(state="unknown")
+                )
+
+    # -- after evaluation ----------------------------------------------------------------------
+
+    def schedule(self, evaluation: Evaluation, today: date) -> None:
+        """Generate the notices now due and cancel those whose basis is gone."""
+        due: dict[tuple[str, str], Target] = {}
+        basis: set[tuple[str, str]] = set()
+        for target in evaluation.desired.values():
+            write = target.write
+            if write.kind is WriteKind.FLAG and write.fields.get("status") == "active":
+                basis.add((write.student_id, write.fields.get("flag_type", "")))
+            if write.kind is WriteKind.TASK and write.fields.get("status") == "open":
+                notice = self.pack.for_task(write.fields.get("task_type", ""))
+                if notice is not None and set(notice.needs) <= set(self.settings.values):
+                    due[(write.student_id, notice.id)] = target
+        with self.engine.begin() as connection:
+            existing = {
+                (row.student_id, row.notice_type): row
+                for row in connection.execute(
+                    select(
+                        notices.c.student_id, notices.c.notice_type, notices.c.status, notices.c.notice_id
+                    ).where(notices.c.school_year == evaluation.school_year)
+                )
+            }
+            for (student_id, notice_type), row in existing.items():
+                notice = self._notice(notice_type)
+                if row.status in OPEN and notice and (student_id, notice.trigger.designation) not in basis:
+                    connection.execute(
+                        update(notices)
+                        .where(notices.c.notice_id == row.notice_id)
+                        .values(
+                            status="cancelled",
+                            decided_on=today,
+                            note=f"Cancelled before sending on {today.isoformat()}: a correction means the "
+                            f"pupil is no longer {notice.trigger.designation.replace('_', ' ')}.",
+                        )
+                    )
+        wanted = {
+            key: target
+            for key, target in due.items()
+            if key not in existing and (key[0], self.pack.notice(key[1]).trigger.designation) in basis
+        }
+        if not wanted:
+            return
+        contacts = self._read_contacts({student for student, _ in wanted})
+        for (student_id, notice_type), target in sorted(wanted.items()):
+            self._generate(
+                self.pack.notice(notice_type),
+                student_id,
+                target,
+                contacts.get(student_id, []),
+                evaluation,
+                today,
+            )
+
+    def _read_contacts(self, student_ids: set[str]) -> dict[str, list[GuardianContact]]:
+        found: dict[str, list[GuardianContact]] = {}
+        if self.contacts is None:
+            return found
+        for contact in self.contacts(sorted(student_ids)):
+            found.setdefault(contact.student_id, []).append(contact)
+        now = self.clock()
+        with self.engine.begin() as connection:
+            connection.execute(
+                delete(guardian_contacts).where(guardian_contacts.c.student_id.in_(student_ids))
+            )
+            for contact in (c for group in found.values() for c in group):
+                values = asdict(contact)
+                values.pop("student_name")
+                values.pop("school_name")
+                values["address"] = list(contact.address)
+                connection.execute(insert(guardian_contacts).values(**values, read_at=now))
+        return found
+
+    def _generate(
+        self,
+        notice: Notice,
+        student_id: str,
+        target: Target,
+        contacts: list[GuardianContact],
+        evaluation: Evaluation,
+        today: date,
+    ) -> None:
+        recipients = [c for c in contacts if c.may_receive]
+        wanted_language = recipients[0].language if recipients else SOURCE_LANGUAGE
+        catalog = self._catalog(wanted_language)
+        first = recipients[0] if recipients else None
+        facts = LetterFacts(
+            letter_date=today,
+            student=first.student_name if first else "",
+            school=first.school_name if first else "",
+            recipient=Recipient(first.name, first.address) if first else Recipient("", ()),
+            absences=self._absences(student_id, evaluation),
+            supports=tuple(self.settings.supports),
+            contact_name=self.settings.contact_name,
+            contact_phone=self.settings.contact_phone,
+            contact_email=self.settings.contact_email,
+            extra=dict(self.settings.values),
+        )
+        try:
+            letter = render_letter(notice, facts, catalog, self.district, template_dirs=self.template_dirs)
+        except LetterError as exc:
+            self.errors.append(f"data: a {notice.id} letter was not generated ({exc})")
+            return
+        status = "approved" if self.settings.approval == "auto" else "pending"
+        note = None
+        if not recipients:
+            status, note = "held", "No guardian on file may receive mail: deliver by another means."
+        with self.engine.connect() as connection:
+            school = connection.execute(
+                select(students.c.school_id).where(students.c.student_id == student_id)
+            ).scalar_one_or_none()
+        frozen = {
+            "letter": _facts_json(facts),
+            "recipients": [
+                {"contact_id": c.contact_id, "name": c.name, "address": list(c.address), "email": c.email}
+                for c in recipients
+            ],
+            "words": letter.words,
+            "grade_level": letter.grade_level,
+        }
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(notices).values(
+                    notice_id=notice_id(student_id, evaluation.school_year, notice.id),
+                    student_id=student_id,
+                    sis_ref=target.sis_ref,
+                    school_year=evaluation.school_year,
+                    school_id=school,
+                    notice_type=notice.id,
+                    trigger_on=today,
+                    language=catalog.language,
+                    wanted_language=wanted_language,
+                    status=status,
+                    facts=frozen,
+                    letter_text=letter.text,
+                    created_at=self.clock(),
+                    note=note,
+                )
+            )
+
+    def _catalog(self, language: str) -> Catalog:
+        catalog = self.catalogs.get(language)
+        if catalog is not None and catalog.reviewed and catalog.statutory_reviewed:
+            return catalog
+        return self.catalogs[SOURCE_LANGUAGE]
+
+    def _absences(self, student_id: str, evaluation: Evaluation) -> tuple[Absence, ...]:
+        """The dated records that counted this school year: unexcused absences and tardies."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(
+                    attendance.c.day, attendance.c.code, attendance.c.category, attendance.c.minutes_absent
+                )
+                .where(attendance.c.student_id == student_id, attendance.c.day <= evaluation.as_of)
+                .order_by(attendance.c.day)
+            ).all()
+        found: list[Absence] = []
+        year_start = date(int(evaluation.school_year[:4]), 7, 1)
+        for day, code, stored, minutes in rows:
+            if day < year_start:
+                continue
+            entry = self.categorize(code) if code else None
+            category = entry.category.value if entry is not None else stored
+            if category == "unexcused":
+                found.append(Absence(day, "part_day" if minutes else "full_day", minutes))
+            elif category == "tardy":
+                found.append(Absence(day, "tardy", minutes))
+        return tuple(found)
+
+    # -- delivery ------------------------------------------------------------------------------
+
+    def deliver(self, today: date) -> int:
+        """Send every approved notice; returns how many were sent."""
+        with self.engine.connect() as connection:
+            approved = (
+                connection.execute(
+                    select(notices)
+                    .where(notices.c.status == "approved")
+                    .order_by(notices.c.school_id, notices.c.notice_id)
+                )
+                .mappings()
+                .all()
+            )
+        if not approved:
+            return 0
+        folder = private_dir(self._path(self.settings.output_dir))
+        batch_id = f"print-{today.isoformat()}"
+        printed: list[tuple[str, str, bytes]] = []
+        sent = 0
+        for row in approved:
+            pdf = self._pdf(row)
+            name = f"{row['notice_type']}-{row['notice_id'][:12]}.pdf"
+            write_private(folder / name, pdf)
+            emailed = self._email(row, pdf, name)
+            if not emailed:
+                printed.append((row["school_id"] or "", row["notice_id"], pdf))
+                self._journal(row, "print", "household", state="sent", batch_id=batch_id)
+            with self.engine.begin() as connection:
+                connection.execute(
+                    update(notices)
+                    .where(notices.c.notice_id == row["notice_id"])
+                    .values(status="sent", sent_on=today, pdf_path=str(folder / name))
+                )
+            sent += 1
+        if printed:
+            self._print_batch(folder, batch_id, printed)
+        return sent
+
+    def _pdf(self, row: Row) -> bytes:
+        notice = self.pack.notice(row["notice_type"])
+        facts = _facts_from_json(row["facts"]["letter"])
+        catalog = self.catalogs.get(row["language"]) or self.catalogs[SOURCE_LANGUAGE]
+        letter = render_letter(notice, facts, catalog, self.district, template_dirs=self.template_dirs)
+        return to_pdf(letter.html)
+
+    def _email(self, row: Row, pdf: bytes, filename: str) -> bool:
+        email = self.settings.email
+        recipients = [r for r in row["facts"]["recipients"] if r["email"]]
+        if email is None or not recipients:
+            return False
+        password = email.password_file
+        if password is not None and not password.is_absolute():
+            password = (self.secrets_dir or self.config_dir) / password
+        server = SmtpServer(
+            email.host, email.port, email.starttls, email.username, password, email.verify_tls
+        )
+        notice = self.pack.notice(row["notice_type"])
+        for recipient in recipients:
+            if self._already(row["notice_id"], recipient["contact_id"], "email"):
+                continue
+            message = EmailMessage()
+            message["From"] = email.from_address
+            message["To"] = recipient["email"]
+            message["Subject"] = f"{self.district.name}: {notice.title}"
+            message["Message-ID"] = make_msgid(domain=email.from_address.split("@", 1)[1])
+            message.set_content(row["letter_text"])
+            message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
+            self._journal(
+                row, "email", recipient["contact_id"], state="sending", message_id=message["Message-ID"]
+            )
+            server.send(message)
+            self._journal(row, "email", recipient["contact_id"], state="sent", accepted=True)
+        return True
+
+    def _already(self, notice_key: str, recipient: str, channel: str) -> bool:
+        with self.engine.connect() as connection:
+            state = connection.execute(
+                select(notice_deliveries.c.state).where(
+                    notice_deliveries.c.notice_id == notice_key,
+                    notice_deliveries.c.recipient == recipient,
+                    notice_deliveries.c.channel == channel,
+                )
+            ).scalar_one_or_none()
+        return state is not None
+
+    def _journal(
+        self,
+        row: Row,
+        channel: str,
+        recipient: str,
+        *,
+        state: str,
+        message_id: str | None = None,
+        batch_id: str | None = None,
+        accepted: bool = False,
+    ) -> None:
+        key = {"notice_id": row["notice_id"], "recipient": recipient, "channel": channel}
+        with self.engine.begin() as connection:
+            found = connection.execute(
+                select(notice_deliveries.c.state).where(
+                    *(notice_deliveries.c[k] == v for k, v in key.items())
+                )
+            ).scalar_one_or_none()
+            values: dict[str, Any] = {"state": state}
+            if message_id is not None:
+                values["message_id"] = message_id
+            if batch_id is not None:
+                values["batch_id"] = batch_id
+            if accepted or state == "sent":
+                values["accepted_at"] = self.clock()
+            if found is None:
+                connection.execute(
+                    insert(notice_deliveries).values(**key, student_id=row["student_id"], **values)
+                )
+            else:
+                connection.execute(
+                    update(notice_deliveries)
+                    .where(*(notice_deliveries.c[k] == v for k, v in key.items()))
+                    .values(**values)
+                )
+
+    def _print_batch(self, folder: Path, batch_id: str, printed: list[tuple[str, str, bytes]]) -> None:
+        """One PDF of the day's printed letters, sorted by school, and its mailing manifest."""
+        writer = PdfWriter()
+        manifest = ["school_id,notice,pages"]
+        for school, key, pdf in sorted(printed):
+            before = len(writer.pages)
+            writer.append(io.BytesIO(pdf))
+            manifest.append(f"{school},{key[:12]},{len(writer.pages) - before}")
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        write_private(folder / f"{batch_id}.pdf", buffer.getvalue())
+        write_private(folder / f"{batch_id}-manifest.csv", "\n".join(manifest) + "\n")
+
+    def _channels(self, connection: Any) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for key, channel in connection.execute(
+            select(notice_deliveries.c.notice_id, notice_deliveries.c.channel).where(
+                notice_deliveries.c.state == "sent"
+            )
+        ):
+            found.setdefault(key, set()).add(channel)
+        return found
+
+    # -- SIS rows ------------------------------------------------------------------------------
+
+    def writes(self) -> dict[str, Target]:
+        """The SIS rows the notices call for: review tasks, translation tasks, sent and cancelled notes."""
+        found: dict[str, Target] = {}
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(notices)).mappings().all()
+            deliveries: dict[str, list[Row]] = {}
+            for delivery in connection.execute(select(notice_deliveries)).mappings():
+                deliveries.setdefault(delivery["notice_id"], []).append(delivery)
+        for row in rows:
+            writes: list[DesiredWrite] = []
+            if self.settings.approval == "officer" or row["status"] == "held":
+                writes.append(self._review_write(row))
+            if row["language"] != row["wanted_language"]:
+                writes.append(self._translation_write(row))
+            if row["status"] == "sent":
+                writes.append(self._sent_note(row, deliveries.get(row["notice_id"], [])))
+            if row["status"] == "cancelled" and row["note"]:
+                writes.append(
+                    self._note(row, "notice-cancelled", row["decided_on"] or row["trigger_on"], row["note"])
+                )
+            for write in writes:
+                found[write.sync_key] = Target(write, row["sis_ref"])
+        return found
+
+    def _review_write(self, row: Row) -> DesiredWrite:
+        notice = self._notice(row["notice_type"])
+        title = notice.title if notice else row["notice_type"]
+        fields = {
+            "task_type": "notice_review",
+            "title": f"Review and approve letter: {title}"[:200],
+            "due_date": row["trigger_on"].isoformat(),
+            "status": "open",
+            "citation": notice.citation if notice else "",
+            "detail": _clip(
+                f"Approve to send, hold, or cancel. Language: {row['language']}. "
+                f"Letter text:\n{row['letter_text']}"
+            ),
+            "outcome_options": REVIEW_OUTCOMES,
+        }
+        return DesiredWrite.build(
+            WriteKind.TASK, row["student_id"], row["school_year"], f"notice-review:{row['notice_id']}", fields
+        )
+
+    def _translation_write(self, row: Row) -> DesiredWrite:
+        fields = {
+            "task_type": "notice_translation",
+            "title": f"Translation needed: send the letter in {row['wanted_language']} too",
+            "due_date": row["trigger_on"].isoformat(),
+            "status": "open",
+            "citation": "Cal. Educ. Code § 48985" if self.pack.state == "CA" else "",
+            "detail": "No reviewed catalog for the family's language: the letter went in English. "
+            "Have a reviewed translation sent (statutory text is never machine-translated).",
+            "outcome_options": json.dumps(
+                [{"code": "done", "label": "Done", "closes": True}], separators=(",", ":")
+            ),
+        }
+        return DesiredWrite.build(
+            WriteKind.TASK,
+            row["student_id"],
+            row["school_year"],
+            f"notice-translation:{row['notice_id']}",
+            fields,
+        )
+
+    def _sent_note(self, row: Row, deliveries: list[Row]) -> DesiredWrite:
+        evidence = []
+        for delivery in sorted(deliveries, key=lambda d: (d["channel"], d["recipient"])):
+            if delivery["state"] != "sent":
+                continue
+            accepted = delivery["accepted_at"]
+            when = accepted.isoformat(timespec="seconds") if accepted else ""
+            if delivery["channel"] == "email":
+                evidence.append(f"email accepted {when}, message id {delivery['message_id']}")
+            else:
+                evidence.append(f"print batch {delivery['batch_id']}")
+        text = (
+            f"Letter sent on {row['sent_on'].isoformat()} ({row['notice_type']}, {row['language']}): "
+            + "; ".join(evidence)
+            + ".\n\n"
+            + row["letter_text"]
+        )
+        return self._note(row, "notice-sent", row["sent_on"], text)
+
+    def _note(self, row: Row, kind: str, on: date, text: str) -> DesiredWrite:
+        fields = {
+            "note_date": on.isoformat(),
+            "category": "notice",
+            "author": AUTHOR,
+            "note_text": _clip(text),
+        }
+        return DesiredWrite.build(
+            WriteKind.NOTE, row["student_id"], row["school_year"], f"{kind}:{row['notice_id']}", fields
+        )
+
+    def _notice(self, notice_type: str) -> Notice | None:
+        try:
+            return self.pack.notice(notice_type)
+        except KeyError:
+            return None
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= NOTE_LIMIT else text[: NOTE_LIMIT - 1] + "…"
+
+
+def _facts_json(facts: LetterFacts) -> dict[str, Any]:
+    return {
+        "letter_date": facts.letter_date.isoformat(),
+        "student": facts.student,
+        "school": facts.school,
+        "recipient": {"name": facts.recipient.name, "address": list(facts.recipient.address)},
+        "absences": [[a.day.isoformat(), a.kind, a.minutes] for a in facts.absences],
+        "supports": list(facts.supports),
+        "contact_name": facts.contact_name,
+        "contact_phone": facts.contact_phone,
+        "contact_email": facts.contact_email,
+        "extra": dict(facts.extra),
+    }
+
+
+def _facts_from_json(data: Mapping[str, Any]) -> LetterFacts:
+    return LetterFacts(
+        letter_date=date.fromisoformat(data["letter_date"]),
+        student=data["student"],
+        school=data["school"],
+        recipient=Recipient(data["recipient"]["name"], tuple(data["recipient"]["address"])),
+        absences=tuple(
+            Absence(date.fromisoformat(d), kind, minutes) for d, kind, minutes in data["absences"]
+        ),
+        supports=tuple(data["supports"]),
+        contact_name=data["contact_name"],
+        contact_phone=data["contact_phone"],
+        contact_email=data["contact_email"],
+        extra=dict(data["extra"]),
+    )
