@@ -377,7 +377,7 @@ def purge(
     try:
         report = run_purge(load_settings(config, secrets_dir=secrets_dir), dry_run=dry_run)
     except (*USER_ERRORS, LockHeldError) as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc), as_json=as_json) from None
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:

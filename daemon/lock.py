@@ -16,6 +16,8 @@ from typing import IO
 
 from sqlalchemy import Connection, Engine, text
 
+from truancy.daemon.store import StoreError
+
 
 class LockHeldError(RuntimeError):
     """Another process already syncs this district."""
@@ -83,6 +85,10 @@ class DistrictLock:
 
     def _acquire_file(self) -> None:
         path = self.lock_path()
+        if not path.parent.is_dir():
+            raise StoreError(
+                f"the state store's folder {path.parent} does not exist: create it, or check store.url"
+            )
         handle = _open_lock_file(path)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

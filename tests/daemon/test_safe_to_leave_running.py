@@ -54,8 +54,14 @@ def _second_store(district: District, tmp_path: Path) -> Path:
     first_store = str(tmp_path / "truancy-state.db")
     assert first_store in text
     config = other / "truancy.toml"
-    config.write_text(text.replace(first_store, str(other / "truancy-state.db")), encoding="utf-8")
+    _write_private(config, text.replace(first_store, str(other / "truancy-state.db")))
     return config
+
+
+def _write_private(path: Path, text: str) -> None:
+    """A settings file with a secret inline, readable by its owner only (sync refuses it otherwise)."""
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
 
 
 def _writers(district: District, tables: tuple[str, ...] = TABLES) -> set[str]:
@@ -148,6 +154,18 @@ def test_sync_once_and_db_upgrade_are_refused_while_run_holds_the_district_lock(
     assert code == 0, stderr
 
 
+def test_a_writing_command_names_a_missing_store_folder(tmp_path: Path) -> None:
+    config = tmp_path / "truancy.toml"
+    write_daemon_config(config, "http://127.0.0.1:9")
+    text = config.read_text(encoding="utf-8").replace(
+        str(tmp_path / "truancy-state.db"), str(tmp_path / "gone" / "s.db")
+    )
+    config.write_text(text, encoding="utf-8")
+    code, _, stderr = cli("db", "upgrade", "--config", str(config))
+    assert code == 2
+    assert f"the state store's folder {tmp_path / 'gone'} does not exist" in " ".join(stderr.split())
+
+
 # -- finding 9: audit -------------------------------------------------------------------------
 
 
@@ -221,6 +239,7 @@ def test_json_commands_print_a_json_error_object_on_failure(tmp_path: Path) -> N
         ["mappings", "history", "--config", missing, "--json"],
         ["mappings", "impact", "--config", missing, "--code", "A", "--as", "present", "--json"],
         ["mappings", "discover", "--config", missing, "--json"],
+        ["purge", "--config", missing, "--json"],
         ["policy", "evaluate", "--policy", "CA", "--attendance", str(bad_csv), "--json"],
     ):
         code, stdout, stderr = cli(*args)
@@ -241,6 +260,10 @@ def test_read_only_commands_never_create_a_state_store(tmp_path: Path) -> None:
         code, _, stderr = cli(*args, "--config", str(config))
         assert code == 2, args
         assert "no state store at" in stderr
+    code, _, stderr = cli("mappings", "check", "--config", str(config), "--offline")
+    assert code == 0, stderr
+    sample = Path(__file__).resolve().parents[2] / "config" / "sample-attendance.csv"
+    assert cli("policy", "evaluate", "--policy", "CA", "--attendance", str(sample))[0] == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["truancy.toml"]  # no truancy-state.db
 
 
@@ -248,10 +271,7 @@ def test_settings_errors_name_the_real_key_and_suggest_the_closest(
     district: District, tmp_path: Path
 ) -> None:
     typo = tmp_path / "typo.toml"
-    typo.write_text(
-        district.config.read_text(encoding="utf-8").replace("timezone =", "timzone =", 1),
-        encoding="utf-8",
-    )
+    _write_private(typo, district.config.read_text(encoding="utf-8").replace("timezone =", "timzone =", 1))
     code, _, stderr = cli("sync", "--once", "--config", str(typo))
     assert code == 2
     assert "did you mean district.timezone?" in stderr
@@ -259,10 +279,10 @@ def test_settings_errors_name_the_real_key_and_suggest_the_closest(
     wrong = tmp_path / "wrong-secret.toml"
     text = district.config.read_text(encoding="utf-8")
     powerschool = text.index("[sis.powerschool]")
-    wrong.write_text(
+    _write_private(
+        wrong,
         text[:powerschool]
         + text[powerschool:].replace('client_secret = "sandbox"', 'client_secret = "nope"'),
-        encoding="utf-8",
     )
     code, _, stderr = cli("sync", "--once", "--config", str(wrong))
     assert code == 3
