@@ -36,7 +36,10 @@ from truancy.mappings.case import (
     case_to_dict,
     conditions_with,
     desired_writes,
+    end_enrollment,
     record_overrides,
+    reopen_on_reenrollment,
+    withdrawn,
 )
 from truancy.mappings.codemap import CodeLookup, Quarantined, RawMark, normalise
 from truancy.mappings.engine import evaluate
@@ -177,6 +180,7 @@ class Evaluator:
             student_windows = windows.get(student_id, [])
             days = _school_days(student_windows, calendars, as_of)
             calendar = calendars.get(_current_school(student_windows) or "", _empty_calendar())
+            exit_on = _enrollment_exit(student_windows, calendar, as_of)
             events, hold = self._count(rows, result)
             marks = [r.mark for r in rows if r.mark is not None]
             looking = self._looking(marks, days, student_windows, previous, result)
@@ -191,6 +195,8 @@ class Evaluator:
                 hold=hold,
                 looking=looking,
                 grade=canonical_grade(grade),
+                exit_on=exit_on,
+                reentry=max((begin for _, begin, _ in student_windows), default=None),
             )
             if case is None:
                 continue
@@ -202,7 +208,7 @@ class Evaluator:
             if (
                 previous is not None
                 and previous.status == "open"
-                and previous.school_year < result.school_year
+                and (previous.school_year < result.school_year or withdrawn(case))
             ):
                 result.year_closed.add(sis_ref or "")
             if case != previous and self.persist:
@@ -225,17 +231,25 @@ class Evaluator:
         hold: Hold | None,
         looking: Looking,
         grade: str | None = None,
+        exit_on: date | None = None,
+        reentry: date | None = None,
     ) -> CaseState | None:
+        """``exit_on``: the day the student's enrollment ended, with none after it; the case is then
+        evaluated as of that day and closed. ``reentry``: the start of the latest enrollment, which
+        reopens a case a withdrawal closed."""
         if not events and previous is None:
             return None
-        counted = tuple(e for e in events if e.date <= result.as_of)
+        if previous is not None and exit_on is None and reentry is not None:
+            previous = reopen_on_reenrollment(previous, reentry, self.case_policy)
+        as_of = exit_on or result.as_of
+        counted = tuple(e for e in events if e.date <= as_of)
         facts = StudentAttendance(student_id, days, counted, grade)
         actions = self.officer.actions_for(sis_ref) if self.officer is not None else []
         # This cycle's officer work counts this cycle, and through today: a conference held after
         # the last school day still makes the habitual truant (dated the day it was held).
         conditions = conditions_with(previous, actions, self.case_policy)
         determination = evaluate(
-            self.policy, facts, result.as_of, conditions=conditions, conditions_through=self.today
+            self.policy, facts, as_of, conditions=conditions, conditions_through=exit_on or self.today
         )
         case = advance_case(
             previous,
@@ -252,7 +266,10 @@ class Evaluator:
         )
         if case is None:
             return None
-        result.designations.update(d.id for d in determination.designations)
+        if exit_on is not None:
+            case = end_enrollment(case, exit_on, self.case_policy)
+        if not withdrawn(case):
+            result.designations.update(d.id for d in determination.designations)
         result.open_cases += case.status == "open"
         writes = desired_writes(
             case, determination, case_policy=self.case_policy, calendar=calendar, hold=hold
@@ -454,7 +471,10 @@ def _note_change(
 
 
 def _in_force(case: CaseState) -> tuple[str, ...]:
-    """Designations the case holds now (a retracted one stays in the record, no longer in force)."""
+    """Designations the case holds now (a retracted one stays in the record, no longer in force;
+    a case a withdrawal closed holds none)."""
+    if withdrawn(case):
+        return ()
     return tuple(sorted(d for d, held in case.designations.items() if held.active))
 
 
@@ -498,6 +518,19 @@ def _school_days(
         last = min(end, as_of) if end is not None else as_of
         days.update(calendar.days[bisect_left(calendar.days, begin) : bisect_right(calendar.days, last)])
     return tuple(sorted(days))
+
+
+def _enrollment_exit(
+    windows: list[tuple[str, date, date | None]], calendar: SchoolCalendar, as_of: date
+) -> date | None:
+    """The day the student left (withdrawal or transfer out): every enrollment has ended before
+    ``as_of`` and before the school's last instructional day. None while enrolled, at the year's
+    end, or when the school's calendar is unknown (never close a case on a guess)."""
+    ends = [end for _, _, end in windows]
+    if not ends or None in ends or not calendar.days:
+        return None
+    last = max(end for end in ends if end is not None)
+    return last if last < as_of and last < calendar.days[-1] else None
 
 
 def _current_school(windows: list[tuple[str, date, date | None]]) -> str | None:

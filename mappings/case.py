@@ -46,6 +46,8 @@ HistoryKind = Literal[
     "absence_excused",
     "flag_reinstated",
     "officer_override",
+    "withdrawn",
+    "reenrolled",
 ]
 
 NOTE_CATEGORIES: Mapping[str, str] = {
@@ -56,6 +58,8 @@ NOTE_CATEGORIES: Mapping[str, str] = {
     "tier_entered": "tier",
     "tier_left": "tier",
     "closed": "case_closed",
+    "withdrawn": "case_closed",
+    "reenrolled": "case_reopened",
 }
 """History kinds that become a case-log note, and the note's category. Officer actions do not: the
 officer recorded them in the SIS already."""
@@ -155,13 +159,16 @@ class CaseState:
     """What the case was decided on when it last changed (None before this was kept)."""
 
     def tier_entries(self) -> dict[str, date]:
-        """Tiers the case is in now, with the trigger date of each (the start of its deadlines)."""
+        """Tiers the case is in now, with the trigger date of each (the start of its deadlines; a
+        re-enrollment after a withdrawal starts them again on the day the student returned)."""
         entries: dict[str, date] = {}
         for event in self.history:
             if event.kind == "tier_entered" and event.tier is not None:
                 entries[event.tier] = event.on
             elif event.kind == "tier_left" and event.tier is not None:
                 entries.pop(event.tier, None)
+            elif event.kind == "reenrolled":
+                entries = {tier: max(on, event.on) for tier, on in entries.items()}
         return entries
 
     def last_entry(self, tier_id: str) -> date | None:
@@ -761,6 +768,43 @@ def _number(value: float) -> str:
 
 def _unit(unit: str) -> str:
     return _UNIT_WORDS.get(unit, unit.replace("_", " "))
+
+
+def end_enrollment(case: CaseState, exit_on: date, policy: CasePolicy) -> CaseState:
+    """The case once the student's enrollment ended on ``exit_on`` (a withdrawal or transfer out).
+
+    An open case closes as of that day with a note naming the withdrawal: its open tasks leave the
+    SIS (done ones stay), and the caller evaluates no later than ``exit_on``, so no step starts after
+    it. A case already closed is returned as it is.
+    """
+    if case.status == "closed":
+        return case
+    draft = _Draft.of(case)
+    draft.status = "closed"
+    text = policy.notes.render("withdrawn", school_year=case.school_year, exit_on=exit_on.isoformat())
+    draft.record(exit_on, "withdrawn", text)
+    return draft.freeze(policy)
+
+
+def withdrawn(case: CaseState) -> bool:
+    """Whether the case stands closed because the student's enrollment ended."""
+    ends = [e.kind for e in case.history if e.kind in ("withdrawn", "reenrolled", "closed")]
+    return case.status == "closed" and bool(ends) and ends[-1] == "withdrawn"
+
+
+def reopen_on_reenrollment(case: CaseState, since: date, policy: CasePolicy) -> CaseState:
+    """A case a withdrawal closed opens again when the student is enrolled again (since ``since``).
+
+    Designations and reports of the year stand; task deadlines count from ``since`` (see
+    ``CaseState.tier_entries``). Any other case is returned as it is.
+    """
+    if not withdrawn(case):
+        return case
+    draft = _Draft.of(case)
+    draft.status = "open"
+    text = policy.notes.render("reenrolled", school_year=case.school_year, on=since.isoformat())
+    draft.record(since, "reenrolled", text)
+    return draft.freeze(policy)
 
 
 def conditions_from(case: CaseState) -> Mapping[str, date]:

@@ -93,6 +93,8 @@ class NoteTemplates(_Strict):
         "tier_entered": frozenset({"tier", "on", "designation", "citation", "tasks_due"}),
         "tier_left": frozenset({"tier", "as_of", "designation"}),
         "closed": frozenset({"school_year", "on"}),
+        "withdrawn": frozenset({"school_year", "exit_on"}),
+        "reenrolled": frozenset({"school_year", "on"}),
     }
 
     designated: str = (
@@ -111,6 +113,14 @@ class NoteTemplates(_Strict):
     tier_entered: str = "Case entered tier {tier} on {on} ({designation}, {citation}). Due: {tasks_due}."
     tier_left: str = "Case left tier {tier} as of {as_of}: {designation} no longer met."
     closed: str = "Case for school year {school_year} closed on {on}: a new school year began."
+    withdrawn: str = (
+        "Case for school year {school_year} closed as of {exit_on}: the student's enrollment ended "
+        "that day (withdrawal or transfer). Open tasks cancelled; no step is taken after that date."
+    )
+    reenrolled: str = (
+        "Case for school year {school_year} reopened on {on}: the student is enrolled again. "
+        "Task deadlines count from this day."
+    )
 
     @model_validator(mode="after")
     def _known_placeholders(self) -> NoteTemplates:

@@ -5,7 +5,7 @@ Mounted under ``/_sandbox`` (loopback only, like every control route).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from truancy.sandbox.csv_export import CSV_VERSIONS, export_package
 from truancy.sandbox.quirks import QuirkSettings
-from truancy.sandbox.roster_changes import touch, withdraw
+from truancy.sandbox.roster_changes import end_enrollment, reenroll, touch, withdraw
 
 if TYPE_CHECKING:
     from truancy.sandbox.oneroster_api import RosterCollections
@@ -66,6 +66,35 @@ def oneroster_control_router(prefix: str, roster: RosterCollections, quirks: Qui
         except (TypeError, ValueError) as error:
             return JSONResponse({"message": str(error)}, 400)
         return JSONResponse({"changed": changed, "hard_delete": quirks.current.hard_deletes})
+
+    @router.post("/oneroster/enrollment/end")
+    async def end_user_enrollment(request: Request) -> JSONResponse:
+        """``{"sourcedId": user, "endDate": day}``: a withdrawal or transfer out on that day."""
+        body: Any = await request.json()
+        try:
+            changed = end_enrollment(roster, str(body["sourcedId"]), date.fromisoformat(body["endDate"]))
+        except KeyError:
+            return JSONResponse({"message": "expected the sourcedId of a served user and an endDate"}, 404)
+        except (TypeError, ValueError) as error:
+            return JSONResponse({"message": f"cannot end the enrollment: {error}"}, 400)
+        return JSONResponse({"changed": changed})
+
+    @router.post("/oneroster/enrollment/reenter")
+    async def reenter_user(request: Request) -> JSONResponse:
+        """``{"sourcedId": user, "beginDate": day, "endDate": day}``: the student enrolls again."""
+        body: Any = await request.json()
+        try:
+            added = reenroll(
+                roster,
+                str(body["sourcedId"]),
+                date.fromisoformat(body["beginDate"]),
+                date.fromisoformat(body["endDate"]),
+            )
+        except KeyError:
+            return JSONResponse({"message": "expected the sourcedId of a served user and the dates"}, 404)
+        except (TypeError, ValueError) as error:
+            return JSONResponse({"message": f"cannot re-enroll: {error}"}, 400)
+        return JSONResponse({"added": added}, 201)
 
     @router.get("/oneroster/package")
     def package(version: str = "1.2", since: str | None = None) -> Response:

@@ -1,4 +1,5 @@
-"""Changes to the served roster while it runs: records edited, and users withdrawn or deleted.
+"""Changes to the served roster while it runs: records edited, users withdrawn or deleted, and a
+student's enrollment ended (a withdrawal or transfer out) or started again (a re-enrollment).
 
 They let tests and benchmarks prove that a delta sync reads only what changed and that a full
 reconcile finds records a provider deleted outright. Every change gets a ``dateLastModified`` later
@@ -7,7 +8,7 @@ than any record already served, so a client's bookmark always sees it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from truancy.sandbox.roster import Record, timestamp
@@ -70,3 +71,56 @@ def withdraw(
                     record["dateLastModified"] = stamp
     roster.changed()
     return len(changed)
+
+
+def _student_enrollments(roster: RosterCollections, user_id: str) -> list[Record]:
+    if user_id not in roster.by_id["users"]:
+        raise KeyError(user_id)
+    return [
+        record
+        for record in roster.records["enrollments"]
+        if record.get("role") == "student" and record["user"]["sourcedId"] == user_id
+    ]
+
+
+def end_enrollment(roster: RosterCollections, user_id: str, end: date) -> int:
+    """The registrar records a withdrawal or transfer: the student's current enrollments end on ``end``.
+
+    Returns how many enrollment records changed; ``KeyError`` when the user is unknown.
+    """
+    stamp = _later_stamp(roster)
+    current = [r for r in _student_enrollments(roster, user_id) if r["endDate"] > end.isoformat()]
+    for record in current:
+        if record["beginDate"] > end.isoformat():
+            raise ValueError("endDate is before the enrollment's beginDate")
+        record["endDate"] = end.isoformat()
+        record["dateLastModified"] = stamp
+    roster.changed()
+    return len(current)
+
+
+def reenroll(roster: RosterCollections, user_id: str, begin: date, end: date) -> int:
+    """The student comes back: a new enrollment in each of their classes from ``begin`` to ``end``.
+
+    The new records get their own sourcedIds, as a SIS's re-entry does; returns how many were added.
+    """
+    stamp = _later_stamp(roster)
+    earlier = _student_enrollments(roster, user_id)
+    if any(r["endDate"] >= begin.isoformat() for r in earlier):
+        raise ValueError("the student is still enrolled on beginDate")
+    latest_round = {r["class"]["sourcedId"]: r for r in earlier}
+    added = [
+        {
+            **record,
+            "sourcedId": f"{record['sourcedId'].split('~')[0]}~{begin.isoformat()}",
+            "beginDate": begin.isoformat(),
+            "endDate": end.isoformat(),
+            "dateLastModified": stamp,
+        }
+        for record in latest_round.values()
+    ]
+    roster.records["enrollments"] = sorted(
+        [*roster.records["enrollments"], *added], key=lambda record: record["sourcedId"]
+    )
+    roster.changed()
+    return len(added)
