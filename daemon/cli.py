@@ -24,6 +24,7 @@ from truancy.daemon.policy_command import policy_app
 from truancy.daemon.progress import reporter
 from truancy.daemon.readonly import existing_store
 from truancy.daemon.runtime import runtime, store_engine
+from truancy.daemon.sandbox_sis import sis_choices
 from truancy.daemon.settings import Settings, SettingsError, load_settings
 from truancy.daemon.status import read_status, render_status
 from truancy.daemon.store import StoreError, upgrade
@@ -66,6 +67,17 @@ AsOfOption = Annotated[
     ),
 ]
 LogLevelOption = Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR")]
+
+SandboxSisChoice = sis_choices()
+SisOption = Annotated[
+    SandboxSisChoice,  # type: ignore[valid-type]
+    typer.Option(
+        "--sis",
+        help="the SIS the sandbox stands in for (the plugin the config points at)",
+        metavar=f"[{'|'.join(SandboxSisChoice)}]",
+    ),
+]
+SIS_DEFAULT = SandboxSisChoice("powerschool")
 
 USER_ERRORS = (SettingsError, PluginConfigError, MappingFileError, FieldMapError, StoreError, LockHeldError)
 err = Console(stderr=True)
@@ -251,6 +263,7 @@ def demo(
         bool, typer.Option("--serve", help="keep the sandbox up afterwards (until Ctrl-C) to browse it")
     ] = False,
     as_of: AsOfOption = None,
+    sis: SisOption = SIS_DEFAULT,
 ) -> None:
     """Run one full sync against a built-in sandbox district and show what it did."""
     from truancy.daemon.demo import run_demo
@@ -259,7 +272,9 @@ def demo(
     configure_logging("WARNING")
     day = _sandbox_day(as_of)
     try:
-        run_demo(students=students, seed=seed, workdir=workdir, serve=serve, console=Console(), as_of=day)
+        run_demo(
+            students=students, seed=seed, workdir=workdir, serve=serve, console=Console(), as_of=day, sis=sis
+        )
     except USER_ERRORS as exc:
         raise _fail(str(exc)) from None
     except ConnectorError as exc:
@@ -278,11 +293,14 @@ def sandbox_serve(
         Path | None, typer.Option("--write-config", help="write a daemon config pointing at this sandbox")
     ] = None,
     as_of: AsOfOption = None,
+    sis: SisOption = SIS_DEFAULT,
 ) -> None:
-    """Serve a simulated district SIS (OneRoster 1.2, PowerSchool) in the foreground, with the
-    PowerSchool plugin's page fragments in its student pages."""
-    from truancy.plugins.powerschool.build import bundle_dir
+    """Serve a simulated district SIS (OneRoster 1.1/1.2, PowerSchool, Ed-Fi) in the foreground;
+    ``--write-config`` points the chosen plugin at it, whose page fragments the SIS pages show."""
+    from truancy.daemon.sandbox_sis import SandboxSis
     from truancy.sandbox.server import serve
+
+    product = SandboxSis(sis)
 
     serve(
         host=host,
@@ -290,26 +308,30 @@ def sandbox_serve(
         students=students,
         seed=seed,
         write_config=write_config,
-        fragments_dir=bundle_dir() / "web_root",
+        sis_settings=product.section,
+        fragments_dir=product.fragments,
         as_of=_sandbox_day(as_of),
     )
 
 
 @plugin_app.command("build")
 def plugin_build(
-    product: Annotated[str, typer.Argument(help="the SIS product; only powerschool has a bundle")],
+    product: Annotated[str, typer.Argument(help="the SIS plugin whose bundle to build")],
     out: Annotated[Path, typer.Option("--out", help="directory to write the installable zip into")],
     contact_email: Annotated[
         str | None, typer.Option("--contact-email", help="the district's contact shown in PowerSchool")
     ] = None,
 ) -> None:
     """Build the plugin zip a district installs in its SIS (versioned from this package)."""
-    from truancy.plugins.powerschool.build import BundleError, build_plugin_zip
+    from truancy.plugins.base import BundleError, load_plugin, offering
 
-    if product != "powerschool":
-        raise _fail(f"no plugin bundle for {product!r}; available: powerschool")
+    with_bundles = offering("bundle")
+    if product not in with_bundles:
+        raise _fail(f"no plugin bundle for {product!r}; available: {', '.join(with_bundles) or 'none'}")
+    bundle = load_plugin(product).capabilities().bundle
+    assert bundle is not None
     try:
-        built = build_plugin_zip(out, contact_email=contact_email)
+        built = bundle.build(out, contact_email=contact_email)
     except BundleError as exc:
         raise _fail(str(exc)) from None
     typer.echo(str(built))

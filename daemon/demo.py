@@ -20,16 +20,23 @@ from truancy.daemon.pipeline import SyncPipeline
 from truancy.daemon.progress import reporter
 from truancy.daemon.report import print_summary
 from truancy.daemon.runtime import Runtime, runtime
+from truancy.daemon.sandbox_sis import SandboxSis
 from truancy.daemon.schema import cases, students
 from truancy.daemon.settings import load_settings
-from truancy.plugins.powerschool.build import bundle_dir
-from truancy.sandbox.server import SandboxServer, write_daemon_config
+from truancy.sandbox.server import SandboxServer, sandbox_facts, write_daemon_config
 
 STATE_FILE = "truancy-state.db"
 
 
 def run_demo(
-    *, students: int, seed: int, workdir: Path, serve: bool, console: Console, as_of: date | None = None
+    *,
+    students: int,
+    seed: int,
+    workdir: Path,
+    serve: bool,
+    console: Console,
+    as_of: date | None = None,
+    sis: str = "powerschool",
 ) -> None:
     """Sync once against a fresh sandbox; ``as_of`` pins the sandbox's today and the daemon's alike
     (by default both are today in the district's time zone: a school year in progress)."""
@@ -39,12 +46,12 @@ def run_demo(
         stale.unlink()  # a fresh sandbox needs a fresh state file
     config_path = workdir / "truancy.toml"
     console.print(f"Starting the sandbox district ({students:,} students, seed {seed}) …")
-    fragments = bundle_dir() / "web_root"
+    product = SandboxSis(sis)
     sandbox = SandboxServer(
-        students=students, seed=seed, in_process=False, fragments_dir=fragments, as_of=as_of
+        students=students, seed=seed, in_process=False, fragments_dir=product.fragments, as_of=as_of
     )
     with sandbox as server:
-        write_daemon_config(config_path, server.url)
+        write_daemon_config(config_path, server.url, product.section(sandbox_facts(server.url, as_of)))
         settings = load_settings(config_path)
         started = time.perf_counter()
         with runtime(settings) as rt, reporter() as progress:
@@ -55,7 +62,8 @@ def run_demo(
         elapsed = time.perf_counter() - started
         print_summary(summary, console)
         console.print(f"Full sync took {elapsed:.1f} s.")
-        _where_to_look(console, server.url, flagged, config_path, workdir / STATE_FILE, serve)
+        page = product.student_page(server.url, flagged) if flagged is not None else None
+        _where_to_look(console, server.url, page, config_path, workdir / STATE_FILE, serve)
         if serve:
             _serve_until_interrupted(console)
 
@@ -73,13 +81,13 @@ def _flagged_student_ref(rt: Runtime) -> str | None:
 
 
 def _where_to_look(
-    console: Console, url: str, flagged: str | None, config: Path, state: Path, serve: bool
+    console: Console, url: str, flagged_page: str | None, config: Path, state: Path, serve: bool
 ) -> None:
     console.print("\n[bold]Where to look[/]")
     console.print(f"  state file:     {state}")
     console.print(f"  daemon config:  {config}  (try `truancy status --config {config}`)")
-    if flagged is not None:
-        console.print(f"  a flagged student's SIS page: {url}/admin/students/home.html?frn=001{flagged}")
+    if flagged_page is not None:
+        console.print(f"  a flagged student's SIS page: {flagged_page}")
     console.print(f"  open cases (start page):      {url}/admin/home.html")
     console.print(f"  the district's index page:    {url}/")
     if not serve:

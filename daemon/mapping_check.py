@@ -6,7 +6,7 @@ so ``truancy mappings check`` can gate a deployment and its output is a to-do li
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from truancy.mappings.codemap import CodeEntry, load_code_map
 from truancy.mappings.discover import ObservedCode
-from truancy.mappings.fieldmap import undefined_tables_and_columns
 from truancy.mappings.policy import load_policy
 from truancy.mappings.yaml_source import MappingFileError, YamlDocument, describe, parse_yaml
+from truancy.plugins.base import FieldMapFindings
 
 
 class FileKind(StrEnum):
@@ -180,20 +180,24 @@ def check_code_usage(path: Path, report: CheckReport, observed: Sequence[Observe
             )
 
 
-def check_field_map(path: Path, report: CheckReport, tables: Mapping[str, frozenset[str]] | None) -> None:
-    """Validate a field map and, given the plugin's tables, every table and column it names."""
+FieldMapCheck = Callable[[Path], FieldMapFindings]
+"""A plugin's own field-map check: its schema, and the tables and columns the map names."""
+
+
+def check_field_map(path: Path, report: CheckReport, checks: Mapping[str, FieldMapCheck]) -> None:
+    """Validate a field map with each plugin's check (one plugin when the settings name it).
+
+    The map is fine when one plugin accepts it; otherwise the problems reported are those of a
+    plugin whose shape it has (it was written for that one), else of the one it comes closest to."""
     report.checked.append((path.name, FileKind.FIELD_MAP))
     if not path.is_file():
         report.error(MappingFileError(str(path), None, "", "file not found"))
         return
-    try:
-        problems = undefined_tables_and_columns(path, tables or {})
-    except MappingFileError as exc:
-        report.error(exc)
+    found = [check(path) for check in checks.values()]
+    if not found or any(f.fits and not f.problems for f in found):
         return
-    if tables is not None:
-        for problem in problems:
-            report.error(problem)
+    for problem in min(found, key=lambda f: (not f.fits, len(f.problems))).problems:
+        report.error(problem)
 
 
 def check_policy_override(path: Path, report: CheckReport, state: str | None) -> None:
@@ -225,7 +229,7 @@ def check_paths(
     paths: Iterable[Path],
     report: CheckReport,
     *,
-    tables: Mapping[str, frozenset[str]] | None,
+    field_maps: Mapping[str, FieldMapCheck],
     state: str | None,
     observed: Sequence[ObservedCode] | None = None,
 ) -> None:
@@ -233,7 +237,7 @@ def check_paths(
     for path in paths:
         kind = file_kind(path) if path.is_file() else FileKind.CODE_MAP
         if kind is FileKind.FIELD_MAP:
-            check_field_map(path, report, tables)
+            check_field_map(path, report, field_maps)
         elif kind is FileKind.POLICY_OVERRIDE:
             check_policy_override(path, report, state)
         else:

@@ -19,6 +19,7 @@ from truancy.daemon.cli_errors import fail
 from truancy.daemon.impact import Impact, preview_impact
 from truancy.daemon.mapping_check import (
     CheckReport,
+    FieldMapCheck,
     check_code_map,
     check_code_usage,
     check_field_map,
@@ -40,7 +41,7 @@ from truancy.mappings.discover import (
 )
 from truancy.mappings.facts import Category
 from truancy.mappings.yaml_source import MappingFileError
-from truancy.plugins.base import PluginConfigError, SisPlugin, load_plugin
+from truancy.plugins.base import PluginConfigError, SisPlugin, installed_plugins, load_plugin
 
 mappings_app = typer.Typer(
     help="Attendance-code maps, field maps and policy overrides.", no_args_is_help=True, rich_markup_mode=None
@@ -203,12 +204,13 @@ def check(
     report = CheckReport()
     try:
         settings = load_settings(config, secrets_dir=secrets_dir) if config is not None else None
-        factory = load_plugin(plugin_name or (settings.sis.plugin if settings else "powerschool"))
-        tables = factory.writable_tables()
+        named = plugin_name or (settings.sis.plugin if settings else None)
+        candidates = [named] if named else installed_plugins()
+        field_maps = {name: load_plugin(name).check_field_map for name in candidates}
         state = settings.district.state if settings else None
-        check_paths(paths or [], report, tables=tables, state=state)
+        check_paths(paths or [], report, field_maps=field_maps, state=state)
         if settings is not None:
-            _check_settings_files(settings, report, tables, offline=offline)
+            _check_settings_files(settings, report, field_maps, offline=offline)
     except USER_ERRORS as exc:
         raise _fail(str(exc), as_json=as_json) from None
     except ConnectorError as exc:
@@ -224,7 +226,7 @@ def check(
 
 
 def _check_settings_files(
-    settings: Settings, report: CheckReport, tables: Mapping[str, frozenset[str]], *, offline: bool
+    settings: Settings, report: CheckReport, field_maps: Mapping[str, FieldMapCheck], *, offline: bool
 ) -> None:
     """The files the settings name; then, if they load, the code map in force against the SIS's codes."""
     mappings = settings.mappings
@@ -234,7 +236,7 @@ def _check_settings_files(
             resolve_path(settings, mappings.policy_overrides), report, settings.district.state
         )
     if field_map is not None:
-        check_field_map(resolve_path(settings, Path(str(field_map))), report, tables)
+        check_field_map(resolve_path(settings, Path(str(field_map))), report, field_maps)
     if mappings.code_map is not None:
         check_code_map(resolve_path(settings, mappings.code_map), report)
     if report.errors or offline:

@@ -21,6 +21,7 @@ from truancy.mappings.codemap import CodeEntry, RawMark
 from truancy.mappings.discover import ObservedCode
 from truancy.mappings.facts import AttendanceEvent, Enrollment, SchoolCalendar, Student
 from truancy.mappings.writes import DesiredWrite, WriteKind
+from truancy.mappings.yaml_source import MappingFileError
 
 ENTRY_POINT_GROUP = "truancy.plugins"
 
@@ -252,15 +253,70 @@ class SisPlugin(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class SandboxFacts:
+    """What the built-in sandbox SIS tells a plugin, so the plugin can point a daemon at it."""
+
+    url: str
+    client_id: str
+    client_secret: str
+    school_year: int
+    """The year the sandbox serves, by its end (2026 for 2025-26)."""
+    education_organization_id: int
+    """The district's own id in the SIS (an Ed-Fi LEA id)."""
+
+
+class PluginBundle(Protocol):
+    """What a district installs inside its SIS (a PowerSchool plugin zip, say)."""
+
+    def build(self, out_dir: Path, *, contact_email: str | None) -> Path:
+        """Write the installable file into ``out_dir`` and return its path (``BundleError`` if not)."""
+        ...
+
+    @property
+    def web_root(self) -> Path | None:
+        """Page fragments the bundle adds to the SIS's own pages (the sandbox shows them too)."""
+        ...
+
+
+class BundleError(ValueError):
+    """The bundle cannot be built; the message names the file and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a plugin offers beyond syncing; every command that needs one asks here, never by name."""
+
+    sandbox_settings: Callable[[SandboxFacts], dict[str, Any]] | None = None
+    """The ``[sis]`` table (without ``plugin``) for a daemon synced against the built-in sandbox."""
+    bundle: PluginBundle | None = None
+    student_page: Callable[[str, str], str] | None = None
+    """(the SIS's base URL, a student's SIS key) → that student's page, for ``truancy demo``."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMapFindings:
+    """A plugin's verdict on a field map: whether it has the plugin's shape, and what is wrong."""
+
+    fits: bool
+    problems: list[MappingFileError] = field(default_factory=list)
+
+
 class PluginFactory(Protocol):
     def __call__(
         self, config: Mapping[str, Any], *, options: ConnectionOptions, config_dir: Path
     ) -> SisPlugin: ...
 
-    def writable_tables(self) -> Mapping[str, frozenset[str]]:
-        """The SIS tables the plugin installs for write-back (upper-case name → column names), so a
-        field map can be checked without connecting to the SIS."""
+    def check_field_map(self, path: Path) -> FieldMapFindings:
+        """Every problem in a write-back field map for this plugin (its schema, the tables and
+        columns it names), found without connecting to the SIS."""
         ...
+
+    def capabilities(self) -> Capabilities: ...
+
+
+def installed_plugins() -> list[str]:
+    return sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
 
 
 def load_plugin(name: str) -> PluginFactory:
@@ -271,3 +327,8 @@ def load_plugin(name: str) -> PluginFactory:
         raise PluginConfigError(f"sis.plugin = {name!r} is not an installed plugin (installed: {known})")
     factory: PluginFactory = found[name].load()
     return factory
+
+
+def offering(capability: str) -> list[str]:
+    """The installed plugins that offer ``capability`` (a field of :class:`Capabilities`)."""
+    return [name for name in installed_plugins() if getattr(load_plugin(name).capabilities(), capability)]

@@ -16,14 +16,18 @@ import subprocess  # nosec B404 - only to start this module itself, with our own
 import sys
 import threading
 import time
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
 from truancy.sandbox.app import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, create_app
-from truancy.sandbox.generator import DISTRICT_TIMEZONE, generate_district
+from truancy.sandbox.calendar import SchoolYear
+from truancy.sandbox.edfi.views import LEA_ID
+from truancy.sandbox.generator import DISTRICT_TIMEZONE, district_today, generate_district
 from truancy.sandbox.model import District
 
 READY_MARKER = "Sandbox SIS listening on "
@@ -71,20 +75,43 @@ def _uvicorn(
     return uvicorn.Server(config)
 
 
-def write_daemon_config(path: Path, url: str) -> None:
-    """A daemon TOML config pointing at the sandbox at ``url``, with its state DB beside the file."""
+SisSection = tuple[str, Mapping[str, Any]]
+"""A plugin's name and its ``[sis]`` table, for a daemon config."""
+SisSettings = Callable[[Mapping[str, Any]], SisSection]
+"""Turns :func:`sandbox_facts` into the ``[sis]`` section (the daemon asks the plugin for it)."""
+
+
+def sandbox_facts(url: str, as_of: date | None = None) -> dict[str, Any]:
+    """What a SIS plugin needs to point a daemon at this sandbox: where, the demo credentials, the
+    school year served (by its end year) and the district's education organization id."""
+    return {
+        "url": url,
+        "client_id": DEMO_CLIENT_ID,
+        "client_secret": DEMO_CLIENT_SECRET,
+        "school_year": SchoolYear.containing(as_of or district_today()).end_year,
+        "education_organization_id": LEA_ID,
+    }
+
+
+def _toml_table(name: str, values: Mapping[str, Any]) -> str:
+    """One TOML table and its sub-tables (strings, numbers and booleans as JSON writes them)."""
+    lines = [f"[{name}]"]
+    nested = [(key, value) for key, value in values.items() if isinstance(value, Mapping)]
+    lines += [f"{key} = {json.dumps(v)}" for key, v in values.items() if not isinstance(v, Mapping)]
+    return "\n".join(lines) + "\n" + "".join("\n" + _toml_table(f"{name}.{key}", sub) for key, sub in nested)
+
+
+def write_daemon_config(path: Path, url: str, sis: SisSection | None = None) -> None:
+    """A daemon TOML config pointing at the sandbox at ``url``, with its state DB beside the file.
+
+    ``sis``: the plugin and its ``[sis]`` table (default: PowerSchool with OneRoster 1.2 rosters)."""
     path = Path(path)
     state_db = path.resolve().parent / "truancy-state.db"
-    text = f"""[district]
-id = "sandbox"
-name = "Sandbox Unified School District"
-state = "CA"
-timezone = "{DISTRICT_TIMEZONE}"
-
-[store]
-url = {json.dumps(f"sqlite:///{state_db}")}
-
-[sis]
+    if sis is not None:
+        plugin, table = sis
+        sis_text = _toml_table("sis", {"plugin": plugin, **table})
+    else:
+        sis_text = f"""[sis]
 plugin = "powerschool"
 
 [sis.oneroster]
@@ -98,6 +125,16 @@ base_url = {json.dumps(url)}
 client_id = "sandbox"
 client_secret = "sandbox"
 """
+    text = f"""[district]
+id = "sandbox"
+name = "Sandbox Unified School District"
+state = "CA"
+timezone = "{DISTRICT_TIMEZONE}"
+
+[store]
+url = {json.dumps(f"sqlite:///{state_db}")}
+
+{sis_text}"""
     path.parent.mkdir(parents=True, exist_ok=True)
     # It holds the sandbox's client secret: owner-only (0600) whatever the umask, or `truancy run`
     # and `sync` refuse it as they refuse any secret others can read.
@@ -118,8 +155,11 @@ def serve(
     client_secret: str = DEMO_CLIENT_SECRET,
     fragments_dir: Path | None = None,
     as_of: date | None = None,
+    sis_settings: SisSettings | None = None,
 ) -> None:
-    """Serve a generated district in the foreground until interrupted (``as_of``: as generate_district)."""
+    """Serve a generated district in the foreground until interrupted (``as_of``: as generate_district).
+
+    ``write_config`` is written once the socket listens, with ``sis_settings`` deciding its ``[sis]``."""
     server = _uvicorn(generate_district(students, seed, as_of), client_id, client_secret, fragments_dir)
     try:
         sock = _listening_socket(host, port)
@@ -128,7 +168,8 @@ def serve(
         sys.exit(2)
     url = _url(sock, host)
     if write_config is not None:
-        write_daemon_config(write_config, url)
+        sis = sis_settings(sandbox_facts(url, as_of)) if sis_settings is not None else None
+        write_daemon_config(write_config, url, sis)
     print(f"{READY_MARKER}{url}", flush=True)
     server.run(sockets=[sock])
 

@@ -22,16 +22,20 @@ from truancy.mappings.codemap import CodeEntry, CodeMap, Quarantined, RawMark, l
 from truancy.mappings.discover import ObservedCode
 from truancy.mappings.facts import AttendanceEvent, Enrollment, SchoolCalendar, Student
 from truancy.mappings.writes import DesiredWrite, WriteKind, is_sync_key
+from truancy.mappings.yaml_source import MappingFileError
 from truancy.plugins.base import (
     AttendanceChange,
     AttendancePage,
+    Capabilities,
     ConnectionOptions,
     Cursor,
+    FieldMapFindings,
     MappingSource,
     OfficerRowError,
     Rejected,
     RemoteRow,
     RosterPage,
+    SandboxFacts,
     StreamSpec,
     StudentResolver,
 )
@@ -43,6 +47,7 @@ from truancy.plugins.edfi.writeback import EdFiWriteBack
 HERE = Path(__file__).resolve().parent
 DEFAULT_CODE_MAP = HERE / "codes.yaml"
 DEFAULT_FIELD_MAP = HERE / "fieldmap.yaml"
+SANDBOX_CODE_MAP = HERE / "sandbox-codes.yaml"
 ENROLLMENTS = "ed-fi/studentSchoolAssociations"
 STUDENTS = "ed-fi/students"
 CALENDAR_DATES = "ed-fi/calendarDates"
@@ -123,13 +128,22 @@ class EdFiPlugin:
         )
 
     @classmethod
-    def writable_tables(cls) -> dict[str, frozenset[str]]:
-        """The Ed-Fi resources written back, with the properties the plugin sets."""
-        return {
-            "STUDENTEDUCATIONORGANIZATIONASSOCIATIONS": frozenset({"studentindicators"}),
-            "STUDENTINTERVENTIONASSOCIATIONS": frozenset({"diagnosticstatement"}),
-            "INTERVENTIONS": frozenset({"interventionidentificationcode"}),
-        }
+    def check_field_map(cls, path: Path) -> FieldMapFindings:
+        """The Ed-Fi map's schema (indicator names and intervention codes; the resources are fixed)."""
+        try:
+            load_edfi_field_map(path)
+        except MappingFileError as exc:
+            return FieldMapFindings(False, [exc])
+        return FieldMapFindings(True)
+
+    @classmethod
+    def capabilities(cls) -> Capabilities:
+        return Capabilities(sandbox_settings=_sandbox_settings)
+
+    @property
+    def sessions(self) -> tuple[HttpSession, ...]:
+        """For the HTTP metrics (requests, retries, 429s)."""
+        return (self.session,)
 
     def close(self) -> None:
         self.session.close()
@@ -394,6 +408,20 @@ def _retired_enrollments(key_values: Iterable[Any]) -> list[str]:
             "5.3 or newer"
         )
     return [key for key in keys if key is not None]
+
+
+def _sandbox_settings(facts: SandboxFacts) -> dict[str, Any]:
+    """The sandbox's ODS/API, its school year and its LEA, and a code map with its own descriptor."""
+    return {
+        "code_map": str(SANDBOX_CODE_MAP),
+        "edfi": {
+            "base_url": f"{facts.url}/edfi/",
+            "client_id": facts.client_id,
+            "client_secret": facts.client_secret,
+            "school_year": facts.school_year,
+            "education_organization_id": facts.education_organization_id,
+        },
+    }
 
 
 def _key(tombstone: Mapping[str, Any], name: str) -> str:

@@ -19,6 +19,8 @@ from importlib.metadata import version
 from pathlib import Path
 from xml.etree import ElementTree as ET  # nosec B405 - parses only the bundle files this package ships
 
+from truancy.plugins.base import BundleError
+
 PLUGIN_NS = "http://plugin.powerschool.pearson.com"
 EXTENSION_NS = "http://www.powerschool.com"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -40,8 +42,15 @@ _RELEASE = re.compile(r"\d+(?:\.\d+)*")
 AccessField = tuple[str, str, str]
 
 
-class BundleError(ValueError):
-    """The bundle contradicts itself or PowerSchool's rules; the message names the file and element."""
+class PowerSchoolBundle:
+    """The plugin zip (``truancy plugin build powerschool``) and the page fragments it installs."""
+
+    def build(self, out_dir: Path, *, contact_email: str | None) -> Path:
+        return build_plugin_zip(out_dir, contact_email=contact_email)
+
+    @property
+    def web_root(self) -> Path:
+        return bundle_dir() / "web_root"
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,22 +27,26 @@ from truancy.mappings.case import OfficerAction
 from truancy.mappings.codemap import CodeEntry, CodeMap, Quarantined, RawMark, load_code_map, normalise
 from truancy.mappings.discover import ObservedCode
 from truancy.mappings.facts import AttendanceEvent, Enrollment, SchoolCalendar, Student
-from truancy.mappings.fieldmap import FieldMap, TableMap, load_field_map
+from truancy.mappings.fieldmap import FieldMap, TableMap, load_field_map, undefined_tables_and_columns
 from truancy.mappings.writes import DesiredWrite, WriteKind, is_sync_key
+from truancy.mappings.yaml_source import MappingFileError
 from truancy.plugins.base import (
     AttendanceChange,
     AttendancePage,
+    Capabilities,
     ConnectionOptions,
     Cursor,
+    FieldMapFindings,
     MappingSource,
     OfficerRowError,
     Rejected,
     RemoteRow,
     RosterPage,
+    SandboxFacts,
     StreamSpec,
     StudentResolver,
 )
-from truancy.plugins.powerschool.build import read_extension_tables
+from truancy.plugins.powerschool.build import PowerSchoolBundle, read_extension_tables
 from truancy.plugins.powerschool.config import PowerSchoolConfig
 from truancy.plugins.powerschool.roster_source import open_roster_source
 
@@ -104,12 +108,24 @@ class PowerSchoolPlugin:
         )
 
     @classmethod
-    def writable_tables(cls) -> dict[str, frozenset[str]]:
-        """The extension tables the plugin bundle installs, with the columns each declares."""
-        return {
+    def check_field_map(cls, path: Path) -> FieldMapFindings:
+        """The map's schema, and its tables and columns against the extension tables the bundle installs."""
+        tables = {
             table.name: frozenset(name.lower() for name in ("id", *table.column_names))
             for table in read_extension_tables()
         }
+        try:
+            return FieldMapFindings(True, list(undefined_tables_and_columns(path, tables)))
+        except MappingFileError as exc:
+            return FieldMapFindings(False, [exc])
+
+    @classmethod
+    def capabilities(cls) -> Capabilities:
+        return Capabilities(
+            sandbox_settings=_sandbox_settings,
+            bundle=PowerSchoolBundle(),
+            student_page=lambda url, dcid: f"{url}/admin/students/home.html?frn=001{dcid}",
+        )
 
     @property
     def sessions(self) -> tuple[HttpSession, ...]:
@@ -351,6 +367,19 @@ class PowerSchoolPlugin:
 
     def delete(self, remote: RemoteRow) -> None:
         self.powerschool.delete_row(self._tables[remote.kind].table, remote.remote_id)
+
+
+def _sandbox_settings(facts: SandboxFacts) -> dict[str, Any]:
+    """Rosters from the sandbox's OneRoster 1.2 service, the rest from its PowerSchool API."""
+    credentials = {"client_id": facts.client_id, "client_secret": facts.client_secret}
+    return {
+        "oneroster": {
+            "base_url": f"{facts.url}/ims/oneroster/rostering/v1p2",
+            "token_url": f"{facts.url}/oauth/token",
+            **credentials,
+        },
+        "powerschool": {"base_url": facts.url, **credentials},
+    }
 
 
 def _value(remote: RemoteRow, table_map: TableMap, field: str) -> str:

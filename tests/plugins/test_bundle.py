@@ -12,12 +12,12 @@ from xml.etree import ElementTree as ET
 import pytest
 import xmlschema
 
+from truancy.plugins.base import BundleError
 from truancy.plugins.powerschool.build import (
     FULL_ACCESS,
     PLUGIN_NS,
     VIEW_ONLY,
     ZIP_TIMESTAMP,
-    BundleError,
     access_request_fields,
     build_plugin_zip,
     bundle_dir,

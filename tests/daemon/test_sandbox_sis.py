@@ -1,0 +1,81 @@
+"""Capabilities through the entry point: no daemon command names a product.
+
+``sandbox serve --sis``, ``demo --sis`` and ``plugin build`` offer what the installed plugins offer;
+an Ed-Fi district configured the way ``sandbox serve --sis edfi --write-config`` writes it syncs
+three times over HTTP (exit 0, the later cycles write nothing), passes ``mappings check --config``
+with the plugin's own maps, and ``status`` shows the lag the plugin reports.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from truancy.daemon.cli import app
+from truancy.daemon.sandbox_sis import SandboxSis
+from truancy.plugins.base import offering
+from truancy.sandbox.server import SandboxServer, sandbox_facts, write_daemon_config
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def test_the_sandbox_offers_every_plugin_with_sandbox_settings() -> None:
+    result = runner.invoke(app, ["sandbox", "serve", "--help"])
+    assert result.exit_code == 0
+    assert "[powerschool|edfi]" in result.output
+    assert offering("sandbox_settings") == ["edfi", "powerschool"]
+
+
+@pytest.mark.parametrize("shipped", ["plugins/edfi/fieldmap.yaml", "plugins/powerschool/fieldmap.yaml"])
+def test_each_plugins_shipped_field_map_passes_the_check(shipped: str) -> None:
+    result = runner.invoke(app, ["mappings", "check", str(REPO / shipped)])
+    assert result.exit_code == 0, result.output
+    assert "0 error(s)" in result.output
+
+
+def test_a_field_map_for_another_plugin_fails_when_the_plugin_is_named() -> None:
+    result = runner.invoke(
+        app, ["mappings", "check", "--plugin", "powerschool", str(REPO / "plugins/edfi/fieldmap.yaml")]
+    )
+    assert result.exit_code == 1
+    assert "flag.table" in result.output
+
+
+def test_only_plugins_with_a_bundle_build_one(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["plugin", "build", "edfi", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "no plugin bundle for 'edfi'; available: powerschool" in result.output
+
+
+def test_the_sandbox_code_map_is_the_default_map_plus_the_sandbox_districts_own_descriptor() -> None:
+    default = yaml.safe_load((REPO / "plugins/edfi/codes.yaml").read_text(encoding="utf-8"))["codes"]
+    sandbox = yaml.safe_load((REPO / "plugins/edfi/sandbox-codes.yaml").read_text(encoding="utf-8"))["codes"]
+    assert {code: sandbox[code] for code in default} == default
+    assert [code for code in sandbox if code not in default] == [
+        "uri://sandbox.k12.example.org/AttendanceEventCategoryDescriptor#Out-of-School Suspension"
+    ]
+
+
+@pytest.mark.slow
+def test_an_edfi_sandbox_config_syncs_three_times_checks_clean_and_shows_its_lag(tmp_path: Path) -> None:
+    config = tmp_path / "truancy.toml"
+    with SandboxServer(students=100, seed=2) as server:
+        section = SandboxSis("edfi").section(sandbox_facts(server.url))
+        write_daemon_config(config, server.url, section)
+        cycles = [runner.invoke(app, ["sync", "--once", "--config", str(config), "--json"]) for _ in range(3)]
+        check = runner.invoke(app, ["mappings", "check", "--config", str(config)])
+        status = runner.invoke(app, ["status", "--config", str(config), "--json"])
+    assert [cycle.exit_code for cycle in cycles] == [0, 0, 0], [c.output[-400:] for c in cycles]
+    writes = [json.loads(cycle.output)["writes"] for cycle in cycles]
+    assert writes[0]["created"] > 0
+    assert [(w["created"], w["updated"], w["deleted"]) for w in writes[1:]] == [(0, 0, 0), (0, 0, 0)]
+    assert check.exit_code == 0, check.output
+    assert "0 error(s)" in check.output
+    streams = json.loads(status.output)["streams"]
+    assert streams["roster"]["lag_seconds"] is not None
+    assert streams["attendance"]["lag_seconds"] is not None
