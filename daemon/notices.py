@@ -33,7 +33,7 @@ from pypdf import PdfWriter
 from sqlalchemy import Engine, and_, delete, insert, select, update
 
 from truancy.connector.smtp import SmtpServer
-from truancy.daemon.evaluate import Evaluation, Target
+from truancy.daemon.evaluate import Evaluation, Target, school_year_of
 from truancy.daemon.files import private_dir, write_private
 from truancy.daemon.notices_schema import guardian_contacts, notice_deliveries, notices
 from truancy.daemon.notices_settings import NoticeSettings
@@ -47,6 +47,7 @@ from truancy.documents.letters import (
     LetterError,
     LetterFacts,
     Recipient,
+    RenderedLetter,
     render_letter,
     to_pdf,
 )
@@ -285,19 +286,7 @@ class NoticeCycle:
         recipients = [c for c in contacts if c.may_receive]
         wanted_language = recipients[0].language if recipients else SOURCE_LANGUAGE
         catalog = self._catalog(wanted_language)
-        first = recipients[0] if recipients else None
-        facts = LetterFacts(
-            letter_date=today,
-            student=first.student_name if first else "",
-            school=first.school_name if first else "",
-            recipient=Recipient(first.name, first.address) if first else Recipient("", ()),
-            absences=self._absences(student_id, evaluation),
-            supports=tuple(self.settings.supports),
-            contact_name=self.settings.contact_name,
-            contact_phone=self.settings.contact_phone,
-            contact_email=self.settings.contact_email,
-            extra=dict(self.settings.values),
-        )
+        facts = self._facts(student_id, recipients, evaluation.as_of, evaluation.school_year, today)
         try:
             letter = render_letter(notice, facts, catalog, self.district, template_dirs=self.template_dirs)
         except LetterError as exc:
@@ -340,24 +329,58 @@ class NoticeCycle:
                 )
             )
 
+    def _facts(
+        self, student_id: str, recipients: list[GuardianContact], as_of: date, school_year: str, today: date
+    ) -> LetterFacts:
+        first = recipients[0] if recipients else None
+        return LetterFacts(
+            letter_date=today,
+            student=first.student_name if first else "",
+            school=first.school_name if first else "",
+            recipient=Recipient(first.name, first.address) if first else Recipient("", ()),
+            absences=self._absences(student_id, as_of, school_year),
+            supports=tuple(self.settings.supports),
+            contact_name=self.settings.contact_name,
+            contact_phone=self.settings.contact_phone,
+            contact_email=self.settings.contact_email,
+            extra=dict(self.settings.values),
+        )
+
+    def preview(self, sis_ref: str, today: date) -> tuple[RenderedLetter, bytes] | None:
+        """The letter the first notice of the pack would be for this student today (None: no
+        such student); nothing is stored or sent."""
+        with self.engine.connect() as connection:
+            student_id = connection.execute(
+                select(students.c.student_id).where(students.c.sis_ref == sis_ref, ~students.c.deleted)
+            ).scalar_one_or_none()
+        if student_id is None:
+            return None
+        notice = next(n for n in self.pack.notices if set(n.needs) <= set(self.settings.values))
+        found = list(self.contacts([student_id])) if self.contacts is not None else []
+        recipients = [c for c in found if c.may_receive]
+        catalog = self._catalog(recipients[0].language if recipients else SOURCE_LANGUAGE)
+        facts = self._facts(student_id, recipients, today, school_year_of(today), today)
+        letter = render_letter(notice, facts, catalog, self.district, template_dirs=self.template_dirs)
+        return letter, to_pdf(letter.html)
+
     def _catalog(self, language: str) -> Catalog:
         catalog = self.catalogs.get(language)
         if catalog is not None and catalog.reviewed and catalog.statutory_reviewed:
             return catalog
         return self.catalogs[SOURCE_LANGUAGE]
 
-    def _absences(self, student_id: str, evaluation: Evaluation) -> tuple[Absence, ...]:
+    def _absences(self, student_id: str, as_of: date, school_year: str) -> tuple[Absence, ...]:
         """The dated records that counted this school year: unexcused absences and tardies."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(
                     attendance.c.day, attendance.c.code, attendance.c.category, attendance.c.minutes_absent
                 )
-                .where(attendance.c.student_id == student_id, attendance.c.day <= evaluation.as_of)
+                .where(attendance.c.student_id == student_id, attendance.c.day <= as_of)
                 .order_by(attendance.c.day)
             ).all()
         found: list[Absence] = []
-        year_start = date(int(evaluation.school_year[:4]), 7, 1)
+        year_start = date(int(school_year[:4]), 7, 1)
         for day, code, stored, minutes in rows:
             if day < year_start:
                 continue
@@ -405,7 +428,7 @@ class NoticeCycle:
                 )
             sent += 1
         if printed:
-            self._print_batch(folder, batch_id, printed)
+            print_batch(folder, batch_id, printed)
         return sent
 
     def _pdf(self, row: Row) -> bytes:
@@ -490,19 +513,6 @@ class NoticeCycle:
                     .where(*(notice_deliveries.c[k] == v for k, v in key.items()))
                     .values(**values)
                 )
-
-    def _print_batch(self, folder: Path, batch_id: str, printed: list[tuple[str, str, bytes]]) -> None:
-        """One PDF of the day's printed letters, sorted by school, and its mailing manifest."""
-        writer = PdfWriter()
-        manifest = ["school_id,notice,pages"]
-        for school, key, pdf in sorted(printed):
-            before = len(writer.pages)
-            writer.append(io.BytesIO(pdf))
-            manifest.append(f"{school},{key[:12]},{len(writer.pages) - before}")
-        buffer = io.BytesIO()
-        writer.write(buffer)
-        write_private(folder / f"{batch_id}.pdf", buffer.getvalue())
-        write_private(folder / f"{batch_id}-manifest.csv", "\n".join(manifest) + "\n")
 
     def _channels(self, connection: Any) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
@@ -651,3 +661,17 @@ def _facts_from_json(data: Mapping[str, Any]) -> LetterFacts:
         contact_email=data["contact_email"],
         extra=dict(data["extra"]),
     )
+
+
+def print_batch(folder: Path, batch_id: str, printed: list[tuple[str, str, bytes]]) -> None:
+    """One PDF of the day's printed letters, sorted by school, and its mailing manifest."""
+    writer = PdfWriter()
+    manifest = ["school_id,notice,pages"]
+    for school, key, pdf in sorted(printed):
+        before = len(writer.pages)
+        writer.append(io.BytesIO(pdf))
+        manifest.append(f"{school},{key[:12]},{len(writer.pages) - before}")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    write_private(folder / f"{batch_id}.pdf", buffer.getvalue())
+    write_private(folder / f"{batch_id}-manifest.csv", "\n".join(manifest) + "\n")

@@ -1,0 +1,28 @@
+"""The notices part of a cycle, built from the settings and the running plugin (or none: notices
+off, or no notice pack for the district's state)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from truancy.daemon.notices import ContactSource, NoticeCycle
+from truancy.daemon.runtime import Runtime
+from truancy.mappings.notices import load_notices, notice_states
+
+
+def notice_cycle(rt: Runtime, *, secrets_dir: Path | None = None) -> NoticeCycle | None:
+    settings = rt.settings.notices
+    state = rt.settings.district.state.upper()
+    if not settings.enabled or state not in notice_states():
+        return None
+    contacts: ContactSource | None = getattr(rt.plugin, "guardian_contacts", None)
+    return NoticeCycle(
+        rt.engine,
+        load_notices(state),
+        settings,
+        district_name=rt.settings.district.name,
+        config_dir=rt.settings.config_dir,
+        contacts=contacts,
+        categorize=rt.plugin.categorize,
+        secrets_dir=secrets_dir,
+    )

@@ -1,0 +1,212 @@
+"""Family notices end to end: the sandbox SIS over HTTP, a real SMTP server on loopback requiring
+STARTTLS and a login, the officer's approval recorded through the SIS's own API.
+
+A truant student's guardian gets one § 48260.5 letter, in the guardian's language where a reviewed
+catalog exists (else English and a "translation needed" task), emailed with its PDF after the
+officer approves, logged in the SIS; the next cycle sends nothing; a late excuse before approval
+cancels the letter; a failed SIS log after sending is repaired without sending again.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from tests.daemon.notice_support import notice_cycle, notice_settings, smtp_server
+from tests.daemon.sandbox_sync import District, sandbox_district
+from tests.documents.letter_support import render_pages
+from truancy.connector.errors import TransientError
+from truancy.daemon.notices_schema import notices
+from truancy.daemon.runtime import runtime
+from truancy.documents.catalogs import load_catalogs
+from truancy.mappings.notices import load_notices
+
+pytestmark = pytest.mark.slow
+UNEXCUSED = {"A", "UNX", "T", "T30", "UT", "ED"}
+
+
+def _notices(district: District) -> list[dict[str, Any]]:
+    with runtime(district.settings) as rt, rt.engine.connect() as connection:
+        return [dict(row) for row in connection.execute(select(notices)).mappings()]
+
+
+def _review_task(district: District, dcid: str) -> dict[str, str]:
+    tasks = district.sis_rows()["U_TRUANCY_TASKS"]
+    return next(t for t in tasks if t["studentsdcid"] == dcid and t["task_type"] == "notice_review")
+
+
+def _decide(district: District, dcid: str, outcome: str) -> None:
+    task = _review_task(district, dcid)
+    assert outcome in {o["code"] for o in json.loads(task["outcome_options"])}
+    done = {"status": "done", "outcome": outcome, "completed_date": str(district.today)}
+    with district.powerschool() as sis:
+        sis.update_row("U_TRUANCY_TASKS", task["id"], done)
+
+
+def _pick(rows: list[dict[str, Any]], *, language: str, exclude: set[str]) -> dict[str, Any]:
+    return next(
+        row
+        for row in rows
+        if row["wanted_language"] == language
+        and row["sis_ref"] not in exclude
+        and any(r["email"] for r in row["facts"]["recipients"])
+    )
+
+
+def _pdf_text(pdf: bytes) -> str:
+    return " ".join(
+        " ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(pdf)).pages
+    )
+
+
+def test_one_letter_after_approval_sent_once_logged_and_cancelled_by_a_late_excuse(tmp_path: Path) -> None:
+    with smtp_server(tmp_path) as (mailbox, port, ca), sandbox_district(tmp_path) as district:
+        settings = notice_settings(tmp_path, port, ca)
+        first = notice_cycle(district, settings)
+        assert first.ok, first.errors
+        generated = _notices(district)
+        assert generated, "no truant student got a notice"
+        assert {row["status"] for row in generated} <= {"pending", "held"}
+        assert mailbox.messages == []  # nothing leaves before the officer approves
+        english = _pick(generated, language="en", exclude=set())
+        spanish = _pick(generated, language="es", exclude={english["sis_ref"]})
+        excused = _pick(generated, language="en", exclude={english["sis_ref"], spanish["sis_ref"]})
+        review = _review_task(district, english["sis_ref"])
+        assert english["letter_text"].split("What the law says")[0][:40] in review["detail"]
+
+        # a Spanish-speaking family: no reviewed Spanish catalog ships, so English and a task
+        assert spanish["language"] == "en"
+        tasks = district.sis_rows()["U_TRUANCY_TASKS"]
+        assert any(
+            t["studentsdcid"] == spanish["sis_ref"] and t["task_type"] == "notice_translation" for t in tasks
+        )
+
+        # a late excuse before approval: every unexcused record of one student becomes excused
+        truth = district.server.district
+        assert truth is not None
+        for row in truth.attendance_of(int(excused["sis_ref"])):
+            if row.att_code in UNEXCUSED:
+                district.control("POST", "/attendance/correct", json={"dcid": row.dcid, "att_code": "EX"})
+
+        _decide(district, english["sis_ref"], "approve")
+        second = notice_cycle(district, settings)
+        assert second.ok, second.errors
+        by_id = {row["notice_id"]: row for row in _notices(district)}
+        assert by_id[english["notice_id"]]["status"] == "sent"
+        assert by_id[excused["notice_id"]]["status"] == "cancelled"
+        assert "no longer truant" in by_id[excused["notice_id"]]["note"]
+
+        recipients = [r for r in english["facts"]["recipients"] if r["email"]]
+        for recipient in recipients:
+            [message] = mailbox.to(recipient["email"])
+            [attachment] = list(message.iter_attachments())
+            assert attachment.get_content_type() == "application/pdf"
+            pdf = attachment.get_content()
+            text = _pdf_text(pdf)
+            notice = load_notices("CA").notice("ca_truancy_notification")
+            catalog = load_catalogs()["en"]
+            student = english["facts"]["letter"]["student"]
+            assert student
+            assert student in text
+            for element in notice.elements_on(district.today or english["trigger_on"]):
+                wanted = catalog.messages[f"element.{notice.id}.{element.id}"].format(student=student)
+                assert " ".join(wanted.split()) in text, element.id
+        assert mailbox.tls_sessions == len(mailbox.messages)
+        render_pages(pdf, "e2e-ca-48260.5-emailed")
+        assert (tmp_path / "letters").is_dir()
+        assert len(list((tmp_path / "letters").glob("ca_truancy_notification-*.pdf"))) == 1
+
+        notes = district.sis_rows()["U_TRUANCY_NOTES"]
+        [log] = [n for n in notes if n["studentsdcid"] == english["sis_ref"] and n["category"] == "notice"]
+        assert "Letter sent on" in log["note_text"]
+        assert mailbox.to(recipients[0]["email"])[0]["Message-ID"] in log["note_text"]
+        [cancel_note] = [
+            n for n in notes if n["studentsdcid"] == excused["sis_ref"] and n["category"] == "notice"
+        ]
+        assert "Cancelled before sending" in cancel_note["note_text"]
+
+        # approving the cancelled letter afterwards sends nothing; the next cycles send nothing more
+        _decide(district, excused["sis_ref"], "approve")
+        sent_so_far = len(mailbox.messages)
+        for _ in range(2):
+            again = notice_cycle(district, settings)
+            assert again.ok, again.errors
+        assert len(mailbox.messages) == sent_so_far
+        # the letter satisfies its task in the case, dated when it was sent (the SIS row's status
+        # stays the officer's: the daemon never overwrites an officer-owned column)
+        case = district.case_of(english["sis_ref"])
+        sent_on = by_id[english["notice_id"]]["sent_on"]
+        assert case.completed_tasks["truancy_notification"].on == sent_on
+        assert case.completed_tasks["truancy_notification"].outcome == "sent_email"
+        assert case.conditions["truancy_notification_sent"] == sent_on
+
+
+def test_a_failed_sis_log_after_sending_is_repaired_without_sending_again(tmp_path: Path) -> None:
+    with smtp_server(tmp_path) as (mailbox, port, ca), sandbox_district(tmp_path) as district:
+        settings = notice_settings(tmp_path, port, ca)
+        assert notice_cycle(district, settings).ok
+        chosen = _pick(_notices(district), language="en", exclude=set())
+        _decide(district, chosen["sis_ref"], "approve")
+        # the SIS refuses every write of the cycle that sends: the letter leaves, its log does not land
+        district.control(
+            "POST",
+            "/faults",
+            json={
+                "path_prefix": "/ws/schema/table/u_truancy_notes",
+                "method": "POST",
+                "status": 503,
+                "count": 1000,
+            },
+        )
+        with pytest.raises(TransientError):  # the cycle stops between sending and logging
+            notice_cycle(district, settings)
+        sent = len(mailbox.messages)
+        assert sent >= 1
+        notes = district.sis_rows()["U_TRUANCY_NOTES"]
+        assert not [n for n in notes if n["studentsdcid"] == chosen["sis_ref"] and n["category"] == "notice"]
+        district.control("DELETE", "/faults")
+        repaired = notice_cycle(district, settings)
+        assert repaired.ok, repaired.errors
+        assert len(mailbox.messages) == sent
+        notes = district.sis_rows()["U_TRUANCY_NOTES"]
+        assert (
+            len([n for n in notes if n["studentsdcid"] == chosen["sis_ref"] and n["category"] == "notice"])
+            == 1
+        )
+
+
+def test_auto_approval_emails_in_the_cycle_that_finds_the_notice_due(tmp_path: Path) -> None:
+    with smtp_server(tmp_path) as (mailbox, port, ca), sandbox_district(tmp_path) as district:
+        settings = notice_settings(tmp_path, port, ca, approval="auto")
+        first = notice_cycle(district, settings)
+        assert first.ok, first.errors
+        rows = _notices(district)
+        sent = [row for row in rows if row["status"] == "sent"]
+        assert sent
+        assert all(row["status"] in {"sent", "held"} for row in rows)
+        addresses = {r["email"] for row in sent for r in row["facts"]["recipients"] if r["email"]}
+        assert {m["To"] for m in mailbox.messages} == addresses
+        assert len(mailbox.messages) == len(addresses)
+        pdfs = list((tmp_path / "letters").glob("ca_truancy_notification-*.pdf"))
+        assert len(pdfs) == len(sent)
+        assert all((pdf.stat().st_mode & 0o077) == 0 for pdf in pdfs)
+        no_email = [row for row in sent if not any(r["email"] for r in row["facts"]["recipients"])]
+        # families without an email get the letter in the day's print batch, sorted by school
+        assert no_email, "the sandbox gives some guardians no email"
+        batch = tmp_path / "letters" / f"print-{district.today}.pdf"
+        assert len(PdfReader(batch).pages) >= len(no_email)
+        manifest = (tmp_path / "letters" / f"print-{district.today}-manifest.csv").read_text().splitlines()
+        assert len(manifest) == len(no_email) + 1
+        schools = [line.split(",")[0] for line in manifest[1:]]
+        assert schools == sorted(schools)
+        tasks = district.sis_rows()["U_TRUANCY_TASKS"]
+        assert not [t for t in tasks if t["task_type"] == "notice_review"]
+        again = notice_cycle(district, settings)
+        assert again.ok, again.errors
+        assert len(mailbox.messages) == len(addresses)
