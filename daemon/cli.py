@@ -19,6 +19,7 @@ from truancy.daemon.cli_errors import fail
 from truancy.daemon.lock import DistrictLock, LockHeldError
 from truancy.daemon.logs import bind_context, configure_logging
 from truancy.daemon.mappings_commands import mappings_app
+from truancy.daemon.packets_command import packet_app
 from truancy.daemon.pipeline import SyncPipeline, error_class
 from truancy.daemon.policy_command import policy_app
 from truancy.daemon.progress import reporter
@@ -49,6 +50,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(plugin_app, name="plugin")
 app.add_typer(policy_app, name="policy")
+app.add_typer(packet_app, name="packet")
 
 ConfigOption = Annotated[
     Path | None,

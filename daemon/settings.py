@@ -30,6 +30,7 @@ from pydantic_settings import (
 )
 
 from truancy.daemon.caseload import CaseloadSettings
+from truancy.daemon.casework_settings import CaseworkSettings
 from truancy.plugins.base import ConnectionOptions
 from truancy.plugins.config import problem_text
 
@@ -264,6 +265,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = ScheduleSettings()
     health: HealthSettings = HealthSettings()
     sentry: SentrySettings = SentrySettings()
+    casework: CaseworkSettings = CaseworkSettings()
 
     config_dir: Path = Field(default=Path("."), exclude=True)
 

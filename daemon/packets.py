@@ -1,0 +1,253 @@
+"""Build a student's referral packet from the state store and the SIS, and write it privately.
+
+``truancy packet build`` calls :func:`build_student_packet`. The case, its history, the attendance
+and the notices come from the store; what the officer recorded (conferences, plans, referrals,
+their own notes) comes from the SIS through the plugin: notes from the truancy rows it reads back,
+casework records from its optional ``casework_file`` capability (a plugin without it contributes
+none, and the checklist says so). A packet is built for any student with a case, complete or not:
+what is missing is the checklist's answer, not an error.
+
+The file goes to the district's packets folder (``[casework] packets_dir``) or ``--out``, private
+(:mod:`truancy.daemon.files`); never to the status page. Each build is one ``access_log`` row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, Table, and_, inspect, select
+
+from truancy.daemon.access_log import record_access
+from truancy.daemon.files import Privacy, private_dir, write_private
+from truancy.daemon.schema import attendance, calendar_days, cases, enrollments, students
+from truancy.documents.packet import (
+    DesignationPage,
+    HistoryRecord,
+    NoteRecord,
+    NoticeRecord,
+    PacketFacts,
+    build_packet,
+)
+from truancy.mappings.case import CaseState, case_from_dict
+from truancy.mappings.casework import CaseworkPack, PacketKind
+from truancy.mappings.casework_readiness import (
+    PlanProgress,
+    checklist,
+    deadlines,
+    escalation_blockers,
+    plan_progress,
+)
+from truancy.mappings.casework_records import CaseFile
+from truancy.mappings.facts import SchoolCalendar
+from truancy.mappings.writes import AUTHOR, WriteKind
+from truancy.plugins.base import SisPlugin
+
+DAY_SHARE = {"present": 1.0, "tardy": 1.0, "excused": 0.0, "unexcused": 0.0, "suspension": 0.0}
+CaseFileSource = Callable[[str], CaseFile]
+
+
+class PacketError(ValueError):
+    """A packet that cannot be built as asked; the message says what to change (never whose)."""
+
+
+def _student(engine: Engine, sis_ref: str) -> Mapping[str, Any]:
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(students).where((students.c.sis_ref == sis_ref) | (students.c.student_id == sis_ref))
+        ).first()
+    if row is None:
+        raise PacketError("no student with that SIS id in the store; run a sync first, or check the id")
+    return dict(row._mapping)
+
+
+def _case(engine: Engine, student_id: str) -> CaseState:
+    with engine.connect() as connection:
+        state = connection.execute(select(cases.c.state).where(cases.c.student_id == student_id)).scalar()
+    if state is None:
+        raise PacketError("that student has no truancy case, so there is no packet to build")
+    return case_from_dict(state)
+
+
+def _days(engine: Engine, student_id: str, school_id: str | None, today: date) -> dict[date, str]:
+    """Each enrolled school day up to today with what it counted as (present when no mark)."""
+    with engine.connect() as connection:
+        spans = connection.execute(
+            select(enrollments.c.school_id, enrollments.c.begin_date, enrollments.c.end_date).where(
+                and_(enrollments.c.student_id == student_id)
+            )
+        ).all()
+        schools = {span.school_id for span in spans} | ({school_id} if school_id else set())
+        calendar = connection.execute(
+            select(calendar_days.c.school_id, calendar_days.c.day).where(
+                calendar_days.c.school_id.in_(schools)
+            )
+        ).all()
+        marks = connection.execute(
+            select(attendance.c.day, attendance.c.category, attendance.c.minutes_absent).where(
+                attendance.c.student_id == student_id
+            )
+        ).all()
+    enrolled = {
+        row.day
+        for row in calendar
+        if row.day <= today
+        and any(
+            s.school_id == row.school_id
+            and s.begin_date <= row.day
+            and (s.end_date is None or row.day <= s.end_date)
+            for s in spans
+        )
+    }
+    days = dict.fromkeys(sorted(enrolled), "present")
+    for mark in marks:
+        if mark.day in days and mark.category:
+            part = mark.category == "unexcused" and mark.minutes_absent
+            days[mark.day] = "part_unexcused" if part else mark.category
+    return days
+
+
+def _calendar(engine: Engine, school_id: str | None) -> SchoolCalendar:
+    with engine.connect() as connection:
+        days = connection.execute(
+            select(calendar_days.c.day).where(calendar_days.c.school_id == (school_id or "")).order_by("day")
+        ).scalars()
+        return SchoolCalendar(school_id or "", tuple(days))
+
+
+def _notices(engine: Engine, student_id: str) -> list[NoticeRecord]:
+    with engine.connect() as connection:
+        # the notices tables (migration 0007) are read as the store has them, so a store without
+        # family notices yet builds a packet all the same
+        if not inspect(connection).has_table("notices"):
+            return []
+        notices = Table("notices", MetaData(), autoload_with=connection)
+        notice_deliveries = Table("notice_deliveries", MetaData(), autoload_with=connection)
+        rows = connection.execute(select(notices).where(notices.c.student_id == student_id)).all()
+        found = []
+        for row in rows:
+            deliveries = connection.execute(
+                select(notice_deliveries).where(notice_deliveries.c.notice_id == row.notice_id)
+            ).all()
+            evidence = "; ".join(
+                f"{d.channel} {d.state}"
+                + (f" message {d.message_id}" if d.message_id else "")
+                + (f" batch {d.batch_id}" if d.batch_id else "")
+                + (f" accepted {d.accepted_at:%Y-%m-%d %H:%M} UTC" if d.accepted_at else "")
+                for d in deliveries
+            )
+            channels = ", ".join(sorted({d.channel for d in deliveries}))
+            sent = row.sent_on.isoformat() if row.sent_on else ""
+            title = row.notice_type.replace("_", " ")
+            found.append(NoticeRecord(title, "", row.status, sent, channels, evidence or "no delivery yet"))
+        return found
+
+
+def _officer_notes(plugin: SisPlugin, sis_ref: str) -> list[NoteRecord]:
+    found = []
+    for row in plugin.read_back():
+        author = row.columns.get("author", "")
+        if row.kind is WriteKind.NOTE and row.sis_ref == sis_ref and author and author != AUTHOR:
+            try:
+                on = date.fromisoformat(row.columns.get("note_date", ""))
+            except ValueError:
+                continue
+            found.append(
+                NoteRecord(on, row.columns.get("category", ""), author, row.columns.get("note_text", ""))
+            )
+    return sorted(found, key=lambda note: note.on)
+
+
+def packet_facts(
+    engine: Engine,
+    plugin: SisPlugin,
+    pack: CaseworkPack,
+    *,
+    sis_ref: str,
+    kind: PacketKind,
+    district: str,
+    today: date,
+    case_file: CaseFileSource | None = None,
+) -> PacketFacts:
+    """Everything the packet shows for the student the SIS knows as ``sis_ref``."""
+    if kind not in pack.packets:
+        kinds = ", ".join(sorted(pack.packets))
+        raise PacketError(f"the {pack.state} casework pack has no {kind} packet; choose one of: {kinds}")
+    student = _student(engine, sis_ref)
+    case = _case(engine, student["student_id"])
+    ref = student["sis_ref"] or sis_ref
+    file = case_file(ref) if case_file is not None else CaseFile()
+    days = _days(engine, student["student_id"], student["school_id"], today)
+    attended = {day: DAY_SHARE.get(category, 0.5) for day, category in days.items()}
+    progress: dict[str, PlanProgress] = {
+        plan.record_id: plan_progress(plan, attended, today) for plan in file.plans
+    }
+    blockers = []
+    for escalation in pack.escalations:
+        blockers += escalation_blockers(escalation, case, file, today, pack.plan.required_signatures)
+    packet = pack.packets[kind]
+    return PacketFacts(
+        district=district,
+        title=packet.title,
+        citation=packet.citation,
+        student_ref=ref,
+        school=student["school_id"] or "",
+        grade=student["grade"] or "",
+        generated_on=today,
+        school_year=case.school_year,
+        tier=case.tier or "",
+        checklist=checklist(pack, kind, case, file, progress),
+        deadlines=deadlines(pack, case, _calendar(engine, student["school_id"]), today),
+        blockers=blockers,
+        days=days,
+        designations=[
+            DesignationPage(held.label, held.citation, held.met_on, held.retracted_on, _evidence(case, name))
+            for name, held in case.designations.items()
+        ],
+        notices=_notices(engine, student["student_id"]),
+        conferences=file.conferences,
+        plans=[(plan, progress[plan.record_id]) for plan in file.plans],
+        referrals=file.referrals,
+        notes=_officer_notes(plugin, ref),
+        history=[HistoryRecord(event.on, event.kind, event.detail) for event in case.history],
+    )
+
+
+def _evidence(case: CaseState, designation: str) -> str:
+    """The designation's own notes in the case history (dates, counts and the statute's words)."""
+    lines = [
+        e.detail
+        for e in case.history
+        if e.designation == designation and e.kind in ("designated", "reported")
+    ]
+    return " ".join(lines)
+
+
+def write_packet(pdf: bytes, out: Path, privacy: Privacy) -> Path:
+    """Write the packet privately (its folder too) and return where it is."""
+    private_dir(out.parent, privacy)
+    write_private(out, pdf, privacy)
+    return out
+
+
+def build_student_packet(
+    engine: Engine,
+    plugin: SisPlugin,
+    pack: CaseworkPack,
+    *,
+    sis_ref: str,
+    kind: PacketKind,
+    district: str,
+    today: date,
+    out: Path,
+    privacy: Privacy,
+    case_file: CaseFileSource | None = None,
+) -> tuple[Path, PacketFacts]:
+    facts = packet_facts(
+        engine, plugin, pack, sis_ref=sis_ref, kind=kind, district=district, today=today, case_file=case_file
+    )
+    path = write_packet(build_packet(facts), out, privacy)
+    record_access(engine, "packet build", students=1)
+    return path, facts
