@@ -24,6 +24,7 @@ from truancy.daemon.pipeline import SyncPipeline, error_class
 from truancy.daemon.policy_command import policy_app
 from truancy.daemon.progress import reporter
 from truancy.daemon.readonly import existing_store
+from truancy.daemon.report_command import report_app
 from truancy.daemon.runtime import runtime, store_engine
 from truancy.daemon.sandbox_sis import sis_choices
 from truancy.daemon.settings import Settings, SettingsError, load_settings
@@ -50,6 +51,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(plugin_app, name="plugin")
 app.add_typer(policy_app, name="policy")
+app.add_typer(report_app, name="report")
 app.add_typer(packet_app, name="packet")
 
 ConfigOption = Annotated[

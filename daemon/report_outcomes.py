@@ -1,0 +1,422 @@
+"""The outcomes report's figures, counted from the state store: what a director sends the county.
+
+Chronic absence and truancy are re-counted from the stored attendance with the policy pack and the
+code map in force, as of the report date and as of each month's end (a month's rate is the share of
+students designated on that day), so the figures are the daemon's own reading of the law. Cases by
+tier, officer interventions and the Cal. Educ. Code § 48273 counts come from the stored cases.
+
+Every figure is a count of students (or a statistic over them); :mod:`report_suppression` then
+removes any cell of fewer than ten students, and the cells that would give one away.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from truancy.daemon.evaluate import evaluation_date, load_calendars
+from truancy.daemon.report_suppression import MIN_CELL, cell, group_rows, with_rates
+from truancy.daemon.schema import attendance, cases, enrollments, students
+from truancy.mappings.case import CaseState, case_from_dict
+from truancy.mappings.case_policy import CasePolicy
+from truancy.mappings.codemap import CodeLookup, RawMark, normalise
+from truancy.mappings.engine import evaluate
+from truancy.mappings.facts import (
+    AttendanceEvent,
+    Category,
+    SchoolCalendar,
+    StudentAttendance,
+    canonical_grade,
+)
+from truancy.mappings.policy import Policy
+
+TRUANT = "truant"
+CHRONICALLY_ABSENT = "chronically_absent"
+ABSENT = frozenset({Category.EXCUSED, Category.UNEXCUSED, Category.SUSPENSION})
+"""A full day missed for any reason, out-of-school suspension included (Cal. Educ. Code § 60901(c)(1))."""
+INTERVENTION_KINDS = ("notice", "conference", "plan", "referral", "outreach", "review")
+"""The kinds of officer work the report measures; ``plan`` has no data until plans are recorded."""
+LANGUAGE_NOT_RECORDED = "not recorded"
+GRADE_ORDER = ("K", *(str(n) for n in range(1, 13)))
+
+
+@dataclass
+class StudentYear:
+    """One student's school year as the report reads it: where, which grade, which days, which absences."""
+
+    student_id: str
+    school: str
+    grade: str | None
+    days: tuple[date, ...]
+    events: tuple[AttendanceEvent, ...]
+
+    def absent_on(self) -> set[date]:
+        return {e.date for e in self.events if e.category in ABSENT and e.minutes_absent is None}
+
+
+@dataclass
+class Figures:
+    """The report's figures before suppression: counts of students, by the breakdowns the report shows."""
+
+    year: str
+    as_of: date
+    window_days: int
+    groups: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
+    """breakdown ("district", "school", "grade") → group key → counts (students, truant, ...)."""
+    months: list[dict[str, Any]] = field(default_factory=list)
+    tiers: list[dict[str, Any]] = field(default_factory=list)
+    interventions: list[dict[str, Any]] = field(default_factory=list)
+    sarb: dict[str, Any] = field(default_factory=dict)
+
+
+def school_year_bounds(year: str) -> tuple[date, date]:
+    """ "2025-26" → (2025-07-01, 2026-06-30); anything else is a ValueError saying what is expected."""
+    try:
+        start = int(year[:4])
+        if year != f"{start}-{(start + 1) % 100:02d}":
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"school year {year!r}: expected YYYY-YY, e.g. 2025-26") from None
+    return date(start, 7, 1), date(start + 1, 6, 30)
+
+
+def report_date(engine: Engine, year: str, today: date) -> date:
+    """The day the report counts as of: today, or the year's last instructional day once it is over."""
+    first, last = school_year_bounds(year)
+    calendars = {
+        school: SchoolCalendar(school, tuple(d for d in cal.days if first <= d <= last))
+        for school, cal in load_calendars(engine).items()
+    }
+    if today < first:
+        raise ValueError(f"school year {year} has not begun on {today.isoformat()}")
+    return evaluation_date(calendars, min(today, last))
+
+
+def month_ends(first: date, as_of: date) -> list[date]:
+    """The last day of each month from the year's start to ``as_of``, the last one being ``as_of``."""
+    ends: list[date] = []
+    cursor = first
+    while cursor <= as_of:
+        following = (cursor.replace(day=28) + timedelta(days=4)).replace(day=1)
+        ends.append(min(following - timedelta(days=1), as_of))
+        cursor = following
+    return ends
+
+
+def student_years(engine: Engine, year: str, as_of: date, lookup: CodeLookup) -> Iterator[StudentYear]:
+    """Every student with an enrolled instructional day in ``year`` up to ``as_of``, one at a time."""
+    first, last = school_year_bounds(year)
+    calendars = load_calendars(engine)
+    windows: dict[str, list[tuple[str, date, date | None]]] = defaultdict(list)
+    with engine.connect() as connection:
+        for student_id, school_id, begin, end in connection.execute(
+            select(
+                enrollments.c.student_id,
+                enrollments.c.school_id,
+                enrollments.c.begin_date,
+                enrollments.c.end_date,
+            )
+        ):
+            windows[student_id].append((school_id, begin, end))
+        roster = {
+            student_id: grade
+            for student_id, grade in connection.execute(
+                select(students.c.student_id, students.c.grade).where(~students.c.deleted)
+            )
+        }
+        rows = connection.execution_options(yield_per=5000).execute(
+            select(
+                attendance.c.student_id,
+                attendance.c.day,
+                attendance.c.code,
+                attendance.c.minutes_absent,
+                attendance.c.category,
+                attendance.c.school_id,
+            )
+            .where(attendance.c.day >= first, attendance.c.day <= min(last, as_of))
+            .order_by(attendance.c.student_id, attendance.c.day)
+        )
+        marks = {student_id: list(group) for student_id, group in groupby(rows, key=lambda r: r[0])}
+    for student_id in sorted(roster):
+        days = _enrolled_days(windows.get(student_id, []), calendars, first, as_of)
+        if not days:
+            continue
+        school = max(windows[student_id], key=lambda w: w[1])[0]
+        events = tuple(_events(marks.get(student_id, []), lookup))
+        yield StudentYear(student_id, school, canonical_grade(roster[student_id]), days, events)
+
+
+def _enrolled_days(
+    windows: list[tuple[str, date, date | None]],
+    calendars: dict[str, SchoolCalendar],
+    first: date,
+    as_of: date,
+) -> tuple[date, ...]:
+    found: set[date] = set()
+    for school_id, begin, end in windows:
+        calendar = calendars.get(school_id)
+        if calendar is None:
+            continue
+        stop = min(end, as_of) if end is not None else as_of
+        found.update(d for d in calendar.days if max(begin, first) <= d <= stop)
+    return tuple(sorted(found))
+
+
+def _events(rows: list[Any], lookup: CodeLookup) -> Iterator[AttendanceEvent]:
+    for student_id, day, code, minutes, category, school_id in rows:
+        if code is None:  # stored before raw codes were kept: it counts as it was read
+            if category not in (None, Category.PRESENT.value):
+                yield AttendanceEvent(student_id, day, Category(category), minutes, None, school_id)
+            continue
+        counted = normalise(RawMark(student_id, day, code, minutes, school_id), lookup)
+        if isinstance(counted, AttendanceEvent):
+            yield counted
+
+
+def count_figures(
+    engine: Engine, policy: Policy, lookup: CodeLookup, year: str, as_of: date, *, window_days: int = 10
+) -> Figures:
+    """Every figure of the report, unsuppressed (see :func:`report_suppression.suppressed`)."""
+    first, _ = school_year_bounds(year)
+    figures = Figures(year, as_of, window_days)
+    groups: dict[str, dict[str, Counter[str]]] = {
+        "district": defaultdict(Counter),
+        "school": defaultdict(Counter),
+    }
+    groups["grade"] = defaultdict(Counter)
+    ends = month_ends(first, as_of)
+    monthly: list[Counter[str]] = [Counter() for _ in ends]
+    attendance_of: dict[str, StudentYear] = {}
+    for student in student_years(engine, year, as_of, lookup):
+        attendance_of[student.student_id] = student
+        facts = StudentAttendance(student.student_id, student.days, student.events, student.grade)
+        now = {d.id for d in evaluate(policy, facts, as_of).designations}
+        for breakdown, key in (
+            ("district", "all"),
+            ("school", student.school),
+            ("grade", student.grade or "unknown"),
+        ):
+            counts = groups[breakdown][key]
+            counts["students"] += 1
+            counts[TRUANT] += TRUANT in now
+            counts[CHRONICALLY_ABSENT] += CHRONICALLY_ABSENT in now
+        for index, end in enumerate(ends):
+            if student.days[0] > end:
+                continue
+            held = now if end == as_of else {d.id for d in evaluate(policy, facts, end).designations}
+            monthly[index]["students"] += 1
+            monthly[index][TRUANT] += TRUANT in held
+            monthly[index][CHRONICALLY_ABSENT] += CHRONICALLY_ABSENT in held
+    stored = list(_stored_cases(engine, year))
+    for case in stored:
+        placed = attendance_of.get(case.student_id)
+        if placed is None:
+            continue
+        for designation in ("habitual_truant", "chronic_truant"):
+            held_now = case.designations.get(designation)
+            if held_now is not None and held_now.active and held_now.met_on <= as_of:
+                for breakdown, key in (
+                    ("district", "all"),
+                    ("school", placed.school),
+                    ("grade", placed.grade or "unknown"),
+                ):
+                    groups[breakdown][key][designation] += 1
+    figures.groups = {name: dict(found) for name, found in groups.items()}
+    figures.months = [
+        {"month": end.strftime("%Y-%m"), "as_of": end.isoformat(), **counts}
+        for end, counts in zip(ends, monthly, strict=True)
+        if counts["students"]
+    ]
+    if policy.case is not None:
+        shown = [end for end, counts in zip(ends, monthly, strict=True) if counts["students"]]
+        figures.tiers = _tiers_over_time(stored, policy.case, shown)
+        figures.interventions = _interventions(stored, policy.case, attendance_of, window_days)
+        figures.sarb = _sarb_counts(stored, policy.case, as_of)
+    return figures
+
+
+def _stored_cases(engine: Engine, year: str) -> Iterator[CaseState]:
+    with engine.connect() as connection:
+        for (state,) in connection.execute(select(cases.c.state).where(cases.c.school_year == year)):
+            yield case_from_dict(state)
+
+
+def _tiers_over_time(stored: list[CaseState], policy: CasePolicy, ends: list[date]) -> list[dict[str, Any]]:
+    """Cases in each tier (its highest tier then) at each month's end, replaying the case history."""
+    series = []
+    for end in ends:
+        counts: Counter[str] = Counter()
+        for case in stored:
+            entered: dict[str, date] = {}
+            for event in case.history:
+                if event.on > end or event.tier is None:
+                    continue
+                if event.kind == "tier_entered":
+                    entered[event.tier] = event.on
+                elif event.kind == "tier_left":
+                    entered.pop(event.tier, None)
+            in_force = [t for t in entered if policy.tier(t) is not None]
+            if in_force:
+                tier = policy.tier(max(in_force, key=policy.rank))
+                counts[tier.label if tier is not None else ""] += 1
+        series.append({"month": end.strftime("%Y-%m"), "tiers": dict(counts)})
+    return series
+
+
+def _interventions(
+    stored: list[CaseState], policy: CasePolicy, attendance_of: dict[str, StudentYear], window: int
+) -> list[dict[str, Any]]:
+    """Attendance rate in the ``window`` enrolled days before and after each piece of officer work.
+
+    One measurement per student and kind (their first); work too recent to have ``window`` school
+    days after it by the report date is counted apart, not measured.
+    """
+    kinds: dict[str, str] = {task.id: task.type for tier in policy.tiers for task in tier.tasks}
+    changes: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    too_recent: Counter[str] = Counter()
+    for case in stored:
+        student = attendance_of.get(case.student_id)
+        if student is None:
+            continue
+        absent = student.absent_on()
+        firsts: dict[str, date] = {}
+        for task_id, done in case.completed_tasks.items():
+            kind = kinds.get(task_id, "task")
+            if kind not in firsts or done.on < firsts[kind]:
+                firsts[kind] = done.on
+        for kind, on in firsts.items():
+            before = [d for d in student.days if d < on][-window:]
+            after = [d for d in student.days if d > on][:window]
+            if len(before) < window or len(after) < window:
+                too_recent[kind] += 1
+                continue
+            changes[kind].append((_rate(before, absent), _rate(after, absent)))
+    rows = []
+    for kind in INTERVENTION_KINDS:
+        pairs = changes.get(kind, [])
+        row: dict[str, Any] = {
+            "kind": kind,
+            "language": LANGUAGE_NOT_RECORDED,
+            "students": len(pairs),
+            "not_yet_measurable": too_recent.get(kind, 0),
+            "recorded": bool(pairs) or bool(too_recent.get(kind)),
+        }
+        row.update(_paired_summary(pairs))
+        rows.append(row)
+    return rows
+
+
+def _rate(days: list[date], absent: set[date]) -> float:
+    return 1 - sum(d in absent for d in days) / len(days)
+
+
+def _paired_summary(pairs: list[tuple[float, float]]) -> dict[str, float | None]:
+    """Mean rate before and after, and the mean change with its 95% confidence interval (Student's t)."""
+    if len(pairs) < 2:
+        return {"before": None, "after": None, "change": None, "ci_low": None, "ci_high": None}
+    diffs = [after - before for before, after in pairs]
+    mean = statistics.fmean(diffs)
+    half = t_critical(len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs))
+    return {
+        "before": statistics.fmean(b for b, _ in pairs),
+        "after": statistics.fmean(a for _, a in pairs),
+        "change": mean,
+        "ci_low": mean - half,
+        "ci_high": mean + half,
+    }
+
+
+def t_critical(df: int) -> float:
+    """Two-sided 95% critical value of Student's t (Cornish-Fisher expansion; within 0.01 from df 5)."""
+    z = 1.959963984540054
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+
+
+def _sarb_counts(stored: list[CaseState], policy: CasePolicy, as_of: date) -> dict[str, Any]:
+    """Cal. Educ. Code § 48273: the number and types of referrals to the SARB, and of requests for
+    petitions to the juvenile court under § 48263 (not recorded by officers yet: null)."""
+    referral_tasks = {
+        task.id: task.title for tier in policy.tiers for task in tier.tasks if task.type == "referral"
+    }
+    made: Counter[str] = Counter()
+    declined: Counter[str] = Counter()
+    for case in stored:
+        for task_id, done in case.completed_tasks.items():
+            if task_id in referral_tasks and done.on <= as_of:
+                (declined if done.outcome == "declined" else made)[task_id] += 1
+    return {
+        "citation": "Cal. Educ. Code § 48273",
+        "referrals": [
+            {
+                "type": task_id,
+                "title": title,
+                "made": made.get(task_id, 0),
+                "declined": declined.get(task_id, 0),
+            }
+            for task_id, title in sorted(referral_tasks.items())
+        ],
+        "petitions_requested": None,
+        "petitions_note": "requests for petitions to the juvenile court (§ 48263) are not recorded yet",
+    }
+
+
+MEASURES = (TRUANT, CHRONICALLY_ABSENT, "habitual_truant", "chronic_truant")
+RATES = {"truancy_rate": TRUANT, "chronic_absence_rate": CHRONICALLY_ABSENT}
+
+
+def publish(figures: Figures, *, district_name: str, policy: Policy) -> dict[str, Any]:
+    """The figures as the report publishes them: small cells withheld (``None``), no student data."""
+    district = group_rows(figures.groups["district"], MEASURES, key="scope", total_published=False)
+    months = []
+    for month in figures.months:
+        row = {"month": month["month"], "as_of": month["as_of"], "students": cell(month.get("students", 0))}
+        for measure in (TRUANT, CHRONICALLY_ABSENT):
+            row[measure] = cell(month.get(measure, 0)) if row["students"] is not None else None
+        months.append(with_rates(row, RATES))
+    labels = sorted({label for entry in figures.tiers for label in entry["tiers"]})
+    tiers = [
+        {"month": entry["month"], "tiers": {label: cell(entry["tiers"].get(label, 0)) for label in labels}}
+        for entry in figures.tiers
+    ]
+    interventions = []
+    for row in figures.interventions:
+        shown = dict(row)
+        if cell(row["students"]) is None:
+            shown.update(students=None, before=None, after=None, change=None, ci_low=None, ci_high=None)
+        shown["not_yet_measurable"] = cell(row["not_yet_measurable"])
+        interventions.append(shown)
+    sarb = dict(figures.sarb)
+    sarb["referrals"] = [
+        {**r, "made": cell(r["made"]), "declined": cell(r["declined"])}
+        for r in figures.sarb.get("referrals", [])
+    ]
+    return {
+        "district_name": district_name,
+        "year": figures.year,
+        "as_of": figures.as_of.isoformat(),
+        "policy": {"id": policy.id, "version": policy.version},
+        "min_cell": MIN_CELL,
+        "window_days": figures.window_days,
+        "district": with_rates({k: v for k, v in district[0].items() if k != "scope"}, RATES)
+        if district
+        else {"students": 0, **dict.fromkeys(MEASURES), **dict.fromkeys(RATES)},
+        "schools": [
+            with_rates(r, RATES) for r in group_rows(figures.groups["school"], MEASURES, key="school_id")
+        ],
+        "grades": sorted(
+            (with_rates(r, RATES) for r in group_rows(figures.groups["grade"], MEASURES, key="grade")),
+            key=lambda r: GRADE_ORDER.index(r["grade"]) if r["grade"] in GRADE_ORDER else len(GRADE_ORDER),
+        ),
+        "months": months,
+        "tiers_over_time": tiers,
+        "interventions": interventions,
+        "sarb_48273": sarb,
+    }

@@ -1,0 +1,248 @@
+"""``truancy report outcomes`` over a sandbox district's full year, checked against a recount.
+
+The sandbox is pinned to the day after 2025-26's last school day; two cycles sync it, with officers'
+work recorded in the SIS in between (notices sent, family outreach, conferences held, SARB
+referrals made, each dated on its deadline). The recount below reads the sandbox's own generator
+model (its students, their school's in-session days, the district's own attendance codes) and
+applies Cal. Educ. Code §§ 48260(a) and 60901(c)(1) itself, without the daemon's engine or code map.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pypdfium2
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from tests.daemon.browser import ARTIFACTS
+from tests.daemon.sandbox_sync import District, sandbox_district
+from tests.sandbox_year import PINNED_AS_OF
+from truancy.daemon.audit_schema import access_log
+from truancy.daemon.runtime import store_engine
+
+pytestmark = pytest.mark.slow
+
+TRUANCY = str(Path(sys.executable).parent / "truancy")
+LAST_SCHOOL_DAY = date(2026, 6, 4)
+WINDOW = 10
+UNEXCUSED_DAY = {"A", "UNX"}  # "Absent - Unverified", "Unexcused Absence"
+ABSENT_DAY = {"A", "UNX", "EX", "ILL", "MED", "SUS"}  # any full day missed, suspension included
+UNEXCUSED_PART = {"T", "T30", "UT", "ED"}  # late arrivals and an unexcused early departure, with minutes
+OFFICER_WORK = {  # task id → the outcome recorded
+    "truancy_notification": "sent_mail",
+    "attendance_outreach": "contacted",
+    "parent_conference": "held",
+    "sarb_referral": "made",
+}
+
+
+@dataclass
+class Recounted:
+    school: str
+    days: list[date]
+    absent: set[date]
+    occasions: set[date]
+    """Days with an unexcused absence, or a tardy or part-day absence of more than 30 minutes."""
+
+    def truant(self, on: date) -> bool:
+        return sum(1 for d in self.occasions if d <= on) >= 3
+
+    def chronically_absent(self, on: date) -> bool:
+        days = [d for d in self.days if d <= on]
+        return len(days) >= 31 and sum(d in self.absent for d in days) * 10 >= len(days)
+
+    def rate(self, days: list[date]) -> float:
+        return 1 - sum(d in self.absent for d in days) / len(days)
+
+
+def recount(district: District) -> dict[int, Recounted]:
+    """The sandbox's own students, days and codes, read as the statutes read them."""
+    sandbox = district.server.district
+    found: dict[int, Recounted] = {}
+    for student in sandbox.students:
+        school = sandbox.school(student.schoolid)
+        days = [d for d in school.in_session if student.enrolled_on(d) and d <= LAST_SCHOOL_DAY]
+        if not days:
+            continue
+        enrolled = set(days)
+        absent: set[date] = set()
+        counted: set[date] = set()
+        for row in sandbox.attendance_of(student.dcid):
+            if row.att_date not in enrolled:
+                continue
+            if row.att_code in ABSENT_DAY:
+                absent.add(row.att_date)
+            if row.att_code in UNEXCUSED_DAY or (row.att_code in UNEXCUSED_PART and (row.minutes or 0) > 30):
+                counted.add(row.att_date)
+        found[student.dcid] = Recounted(str(student.schoolid), days, absent, counted)
+    return found
+
+
+def record_officer_work(district: District) -> dict[str, dict[str, date]]:
+    """Officers mark each open task of OFFICER_WORK done on its due date (never after the last
+    school day); returns task id → SIS student key → the date recorded."""
+    done: dict[str, dict[str, date]] = {task: {} for task in OFFICER_WORK}
+    with district.powerschool() as sis:
+        for row in district.sis_rows()["U_TRUANCY_TASKS"]:
+            if row["status"] != "open" or row["task_type"] not in OFFICER_WORK:
+                continue
+            on = min(date.fromisoformat(row["due_date"]), LAST_SCHOOL_DAY)
+            outcome = OFFICER_WORK[row["task_type"]]
+            sis.update_row(
+                "U_TRUANCY_TASKS",
+                row["id"],
+                {"status": "done", "outcome": outcome, "completed_date": on.isoformat()},
+            )
+            done[row["task_type"]][row["studentsdcid"]] = on
+    return done
+
+
+def report(district: District, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [TRUANCY, "report", "outcomes", "--config", str(district.config)]
+    return subprocess.run(
+        [*command, "--year", "2025-26", "--as-of", PINNED_AS_OF.isoformat(), "--out", str(out), *extra],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def year(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[District, dict[str, Any], Path, dict[str, Any]]]:
+    tmp = tmp_path_factory.mktemp("outcomes")
+    with sandbox_district(tmp, students=500) as district:
+        assert district.sync().ok
+        work = record_officer_work(district)
+        assert district.sync().ok
+        more = record_officer_work(district)  # the referrals the conferences just made due
+        assert district.sync().ok
+        for task, students in more.items():
+            work[task].update(students)
+        out = tmp / "report"
+        done = report(district, out, "--json")
+        assert done.returncode == 0, done.stderr
+        yield district, json.loads(done.stdout), out, work
+
+
+def test_the_district_figures_match_a_recount_from_the_sandbox(year: Any) -> None:
+    district, published, _, _ = year
+    counted = recount(district)
+    figures = published["district"]
+    assert figures["students"] == len(counted)
+    assert figures["truant"] == sum(s.truant(LAST_SCHOOL_DAY) for s in counted.values())
+    assert figures["chronically_absent"] == sum(
+        s.chronically_absent(LAST_SCHOOL_DAY) for s in counted.values()
+    )
+    assert published["as_of"] == LAST_SCHOOL_DAY.isoformat()
+    january = next(m for m in published["months"] if m["month"] == "2026-01")
+    end = date(2026, 1, 31)
+    enrolled = [s for s in counted.values() if s.days[0] <= end]
+    assert january["students"] == len(enrolled)
+    assert january["truant"] == sum(s.truant(end) for s in enrolled)
+    assert january["chronically_absent"] == sum(s.chronically_absent(end) for s in enrolled)
+
+
+def test_school_cells_match_the_recount_or_are_withheld_so_none_can_be_derived(year: Any) -> None:
+    district, published, _, _ = year
+    counted = recount(district)
+    schools = published["schools"]
+    assert {s["school_id"] for s in schools} == {s.school for s in counted.values()}
+    for measure, holds in (
+        ("students", lambda s: True),
+        ("truant", lambda s: s.truant(LAST_SCHOOL_DAY)),
+        ("chronically_absent", lambda s: s.chronically_absent(LAST_SCHOOL_DAY)),
+    ):
+        expected = {
+            school["school_id"]: sum(
+                1 for s in counted.values() if s.school == school["school_id"] and holds(s)
+            )
+            for school in schools
+        }
+        withheld = [s["school_id"] for s in schools if s[measure] is None]
+        for school in schools:
+            if school[measure] is not None:
+                assert school[measure] == expected[school["school_id"]] >= 10
+        assert len(withheld) != 1, f"{measure}: a lone withheld cell is the district total minus the others"
+        small = [name for name, n in expected.items() if n < 10]
+        assert set(small) <= set(withheld)
+        assert len(withheld) <= len(small) + (1 if small else 0)
+
+
+def test_interventions_compare_the_days_before_and_after_each_officer_action(year: Any) -> None:
+    district, published, _, work = year
+    counted = recount(district)
+    by_kind = {row["kind"]: row for row in published["interventions"]}
+    assert by_kind["plan"]["recorded"] is False
+    for task, kind in (("truancy_notification", "notice"), ("attendance_outreach", "outreach")):
+        pairs = []
+        for dcid, on in work[task].items():
+            student = counted[int(dcid)]
+            before = [d for d in student.days if d < on][-WINDOW:]
+            after = [d for d in student.days if d > on][:WINDOW]
+            if len(before) == WINDOW and len(after) == WINDOW:
+                pairs.append((student.rate(before), student.rate(after)))
+        row = by_kind[kind]
+        assert len(pairs) >= 10, f"too few {kind}s measured for the test to mean anything"
+        assert row["students"] == len(pairs)
+        assert row["before"] == pytest.approx(statistics.fmean(b for b, _ in pairs))
+        assert row["after"] == pytest.approx(statistics.fmean(a for _, a in pairs))
+        assert row["ci_low"] < row["change"] < row["ci_high"]
+    referrals = published["sarb_48273"]["referrals"]
+    made = len(work["sarb_referral"])
+    assert [r["made"] for r in referrals if r["type"] == "sarb_referral"] == [made if made >= 10 else None]
+    assert published["sarb_48273"]["petitions_requested"] is None
+
+
+def test_the_files_are_private_the_run_is_logged_and_the_pdf_reads_and_renders(year: Any) -> None:
+    district, published, out, _ = year
+    html, pdf = out / "outcomes.html", out / "outcomes.pdf"
+    assert oct(html.stat().st_mode & 0o777) == oct(0o600)
+    assert oct(pdf.stat().st_mode & 0o777) == oct(0o600)
+    assert oct(out.stat().st_mode & 0o777) == oct(0o700)
+    engine = store_engine(district.settings)
+    with engine.connect() as connection:
+        kinds = [row.kind for row in connection.execute(select(access_log))]
+    engine.dispose()
+    assert "outcomes report" in kinds
+
+    text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "Attendance outcomes, school year 2025-26" in text
+    assert f"{published['district']['students']:,}" in text
+    assert "Cal. Educ. Code § 48273" in text
+    assert "Rates by school" in text  # the charts' own labels are text in the PDF
+    folder = ARTIFACTS / "outcomes"
+    folder.mkdir(parents=True, exist_ok=True)
+    document = pypdfium2.PdfDocument(str(pdf))
+    assert len(document) >= 2
+    for index in range(len(document)):
+        image = document[index].render(scale=1.2).to_pil()
+        image.save(folder / f"outcomes-page-{index + 1}.png")
+        low, high = image.convert("L").getextrema()
+        assert high - low > 100, f"page {index + 1} is blank"
+    assert "<svg" in html.read_text(encoding="utf-8")
+
+
+def test_a_bad_year_is_a_one_line_error(year: Any, tmp_path: Path) -> None:
+    district, _, _, _ = year
+    command = [TRUANCY, "report", "outcomes", "--config", str(district.config)]
+    done = subprocess.run(
+        [*command, "--year", "2025", "--out", str(tmp_path / "x"), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert json.loads(done.stdout)["error"]["message"] == "school year '2025': expected YYYY-YY, e.g. 2025-26"
+    assert not (tmp_path / "x").exists()
