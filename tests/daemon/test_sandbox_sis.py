@@ -15,6 +15,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from tests.sandbox_year import PINNED_AS_OF
 from truancy.daemon.cli import app
 from truancy.daemon.sandbox_sis import SandboxSis
 from truancy.plugins.base import offering
@@ -64,8 +65,8 @@ def test_the_sandbox_code_map_is_the_default_map_plus_the_sandbox_districts_own_
 @pytest.mark.slow
 def test_an_edfi_sandbox_config_syncs_three_times_checks_clean_and_shows_its_lag(tmp_path: Path) -> None:
     config = tmp_path / "truancy.toml"
-    with SandboxServer(students=100, seed=2) as server:
-        section = SandboxSis("edfi").section(sandbox_facts(server.url))
+    with SandboxServer(students=100, seed=2, as_of=PINNED_AS_OF) as server:
+        section = SandboxSis("edfi").section(sandbox_facts(server.url, server.as_of))
         write_daemon_config(config, server.url, section)
         cycles = [runner.invoke(app, ["sync", "--once", "--config", str(config), "--json"]) for _ in range(3)]
         check = runner.invoke(app, ["mappings", "check", "--config", str(config)])
