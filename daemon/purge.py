@@ -418,3 +418,7 @@ def print_purge(report: PurgeReport, console: Console) -> None:
     console.print(table)
     for error in report.file_errors:
         console.print(f"[red]error:[/] {error}")
+
+
+# Kinds that live beside the records they purge register themselves on import.
+from truancy.daemon import notices_retention  # noqa: E402, F401 - registers notices and contacts
