@@ -199,9 +199,6 @@ class SisPlugin(Protocol):
     """The source streams by the name their cursors are stored under (``roster``, ``attendance``)."""
 
     @property
-    def code_map_digest(self) -> str: ...
-
-    @property
     def mapping_sources(self) -> tuple[MappingSource, ...]: ...
 
     def roster_pages(self, cursor: str | None) -> Iterator[RosterPage]:
@@ -326,7 +323,27 @@ def load_plugin(name: str) -> PluginFactory:
         known = ", ".join(sorted(found)) or "none"
         raise PluginConfigError(f"sis.plugin = {name!r} is not an installed plugin (installed: {known})")
     factory: PluginFactory = found[name].load()
+    check_contract(factory, f"plugin {name!r} ({found[name].value})")
     return factory
+
+
+def check_contract(factory: object, plugin: str) -> None:
+    """Refuse, at start-up and naming each one, a plugin that lacks a member of the contract."""
+    missing = sorted(
+        member
+        for protocol in (SisPlugin, PluginFactory)
+        for member in _members(protocol)
+        if not hasattr(factory, member)
+    )
+    if missing:
+        raise PluginConfigError(f"{plugin} lacks {', '.join(missing)} (see truancy.plugins.base.SisPlugin)")
+
+
+def _members(protocol: type) -> set[str]:
+    """The attributes, properties and methods a protocol asks for (``__call__`` aside)."""
+    declared = set(getattr(protocol, "__annotations__", {}))
+    defined = {name for name in vars(protocol) if not name.startswith("_")}
+    return declared | defined
 
 
 def offering(capability: str) -> list[str]:

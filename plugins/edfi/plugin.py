@@ -116,10 +116,6 @@ class EdFiPlugin:
         )
 
     @property
-    def code_map_digest(self) -> str:
-        return self.code_map.digest
-
-    @property
     def mapping_sources(self) -> tuple[MappingSource, ...]:
         field_map_digest = hashlib.sha256(self._field_map_path.read_bytes()).hexdigest()
         return (

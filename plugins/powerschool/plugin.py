@@ -95,10 +95,6 @@ class PowerSchoolPlugin:
         self.powerschool = PowerSchoolClient(self._ps_session, page_size=api.page_size)
 
     @property
-    def code_map_digest(self) -> str:
-        return self.code_map.digest
-
-    @property
     def mapping_sources(self) -> tuple[MappingSource, ...]:
         code_map_path = self.config.code_map or DEFAULT_CODE_MAP
         field_map_digest = hashlib.sha256(self._field_map_path.read_bytes()).hexdigest()

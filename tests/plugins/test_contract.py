@@ -1,0 +1,106 @@
+"""Every SIS plugin through the contract kit (tests/plugins/contract.py): the real pipeline, the sandbox,
+real HTTP. A new plugin is accepted when it is added to ``PLUGINS`` and these pass for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.plugins.contract import PLUGINS, UNEXCUSED, SisUnderTest, kit, open_flags
+from tests.sandbox_year import PINNED_AS_OF
+from truancy.mappings.writes import WriteKind
+from truancy.plugins.base import PluginConfigError, check_contract
+from truancy.plugins.edfi import EdFiPlugin
+
+each_plugin = pytest.mark.parametrize("sis", PLUGINS, ids=[p.name for p in PLUGINS])
+
+
+@pytest.mark.slow
+@each_plugin
+def test_two_cycles_the_second_writes_nothing_and_cursors_never_move_back(
+    sis: SisUnderTest, tmp_path: Path
+) -> None:
+    with kit(sis, tmp_path) as k:
+        first = k.sync()
+        assert first.ok, first.errors
+        assert first.writes.created > 0
+        after_first = k.cursors()
+        second = k.sync()
+        assert second.ok, second.errors
+        assert (second.writes.created, second.writes.updated, second.writes.deleted) == (0, 0, 0)
+        after_second = k.cursors()
+    assert set(after_first) == {"roster", "attendance"}
+    assert all(after_second[stream] >= after_first[stream] for stream in after_first)
+
+
+@pytest.mark.slow
+@each_plugin
+def test_an_attendance_correction_retracts_the_flag(sis: SisUnderTest, tmp_path: Path) -> None:
+    with kit(sis, tmp_path) as k:
+        assert k.sync().ok
+        flag = open_flags(k.rows())[0]
+        dcid = sis.dcid_of(k.server.district, flag.sis_ref)
+        for row in k.server.district.attendance_of(dcid):
+            if row.att_code in UNEXCUSED:  # the parent's notes arrive: every such day is excused
+                k.control("POST", "attendance/correct", {"dcid": row.dcid, "att_code": "EX"})
+        corrected = k.sync()
+        assert corrected.ok, corrected.errors
+        assert corrected.writes.deleted >= 1
+        assert flag.sync_key not in {row.sync_key for row in open_flags(k.rows())}
+
+
+@pytest.mark.slow
+@each_plugin
+def test_an_officers_edit_is_read_back_and_survives_the_next_cycles(
+    sis: SisUnderTest, tmp_path: Path
+) -> None:
+    with kit(sis, tmp_path) as k:
+        assert k.sync().ok
+        task = next(row for row in k.rows() if row.kind is WriteKind.TASK and not k.officer_done(row))
+        sis.close_task(k.server, task, PINNED_AS_OF)
+        applied = k.sync()
+        assert applied.ok, applied.errors
+        assert applied.officer_actions >= 1
+        k.sync()
+        kept = next(row for row in k.rows() if row.sync_key == task.sync_key)
+        assert k.officer_done(kept)
+
+
+@pytest.mark.slow
+@each_plugin
+def test_a_refused_row_is_counted_and_the_other_rows_are_written(sis: SisUnderTest, tmp_path: Path) -> None:
+    with kit(sis, tmp_path) as k:
+        k.control(
+            "POST", "faults", {"path_prefix": sis.create_path, "status": 400, "count": 1, "method": "POST"}
+        )
+        first = k.sync()
+        planned = sum(first.planned["created"].values())
+        assert (first.writes.failed, first.writes.created) == (1, planned - 1)
+        assert any("1 write(s) refused" in error for error in first.errors)
+        repaired = k.sync()
+        assert repaired.ok, repaired.errors
+        assert repaired.writes.created == 1
+
+
+@pytest.mark.slow
+@each_plugin
+def test_a_code_map_change_re_evaluates_from_the_store(sis: SisUnderTest, tmp_path: Path) -> None:
+    with kit(sis, tmp_path) as k:
+        first = k.sync()
+        assert first.cases.get("truant", 0) > 0
+        k.with_code_map(lambda text: text.replace("category: unexcused", "category: excused"))
+        remapped = k.sync(allow_retractions=True)
+        assert remapped.ok, remapped.errors
+        assert remapped.cases.get("truant", 0) < first.cases["truant"]
+        assert remapped.pulled.get("attendance", 0) < first.pulled["attendance"]
+        assert remapped.writes.deleted > 0
+
+
+def test_a_plugin_missing_a_member_is_refused_at_start_up_naming_it() -> None:
+    check_contract(EdFiPlugin, "plugin 'edfi'")
+    members = {name: getattr(EdFiPlugin, name) for name in dir(EdFiPlugin) if not name.startswith("_")}
+    del members["officer_action"], members["streams"]
+    partial = type("Partial", (), members)
+    with pytest.raises(PluginConfigError, match=r"^plugin 'partial' lacks officer_action, streams \("):
+        check_contract(partial, "plugin 'partial'")
