@@ -157,7 +157,7 @@ def check_code_usage(path: Path, report: CheckReport, observed: Sequence[Observe
     quarantined); a mapped code nobody uses is a warning."""
     code_map = load_code_map(path)
     document = parse_yaml(path.read_bytes().decode("utf-8"), path.name)
-    used = {code.code: code for code in observed}
+    used = {code_map.key(code.code): code for code in observed}
     for code in observed:
         if code.occurrences and code_map.categorize(code.code) is None:
             report.fail(
@@ -169,7 +169,7 @@ def check_code_usage(path: Path, report: CheckReport, observed: Sequence[Observe
                 "(`truancy mappings discover` proposes a category)",
             )
     for name in code_map.entries:
-        seen = used.get(name.strip())
+        seen = used.get(code_map.key(name))
         if seen is None or not seen.occurrences:
             why = "has no rows this year" if seen is not None else "is not defined in the SIS and has no rows"
             report.warn(

@@ -48,16 +48,22 @@ class _CodeMapFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: Literal[1]
+    fold_case: bool = False
+    """Match codes whatever their case (Ed-Fi descriptor URIs vary in case; PowerSchool codes do not)."""
     codes: dict[str, CodeEntry] = Field(min_length=1)
 
 
 class CodeMap:
     """A validated code map; ``digest`` identifies the exact file content the counts were made with."""
 
-    def __init__(self, entries: Mapping[str, CodeEntry], source: str, digest: str) -> None:
+    def __init__(
+        self, entries: Mapping[str, CodeEntry], source: str, digest: str, *, fold_case: bool = False
+    ) -> None:
         self._entries = dict(entries)
         self.source = source
         self.digest = digest
+        self.fold_case = fold_case
+        self._by_key = {self.key(code): entry for code, entry in self._entries.items()}
 
     @classmethod
     def from_yaml_text(cls, text: str, source: str = "<code map>") -> CodeMap:
@@ -69,15 +75,20 @@ class CodeMap:
         except ValidationError as exc:
             raise validation_error(document, exc) from None
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        return cls(parsed.codes, source, digest)
+        return cls(parsed.codes, source, digest, fold_case=parsed.fold_case)
 
     @property
     def entries(self) -> Mapping[str, CodeEntry]:
         return dict(self._entries)
 
+    def key(self, code: str) -> str:
+        """How the map compares ``code``: surrounding blanks ignored, and case too with ``fold_case``."""
+        return code.strip().casefold() if self.fold_case else code.strip()
+
     def categorize(self, code: str) -> CodeEntry | None:
-        """The entry for ``code`` (surrounding blanks ignored), or None when the map does not know it."""
-        return self._entries.get(code.strip())
+        """The entry for ``code``, or None when the map does not know it (the one lookup every
+        plugin, ``mappings check`` and ``mappings impact`` use, so they count alike)."""
+        return self._by_key.get(self.key(code))
 
     def __len__(self) -> int:
         return len(self._entries)

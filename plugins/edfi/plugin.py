@@ -90,7 +90,6 @@ class EdFiPlugin:
         self._code_map_path = self.config.code_map or DEFAULT_CODE_MAP
         self._field_map_path = self.config.field_map or DEFAULT_FIELD_MAP
         self.code_map: CodeMap = load_code_map(self._code_map_path)
-        self._codes = {code.strip().lower(): entry for code, entry in self.code_map.entries.items()}
         api = self.config.edfi
         retry = RetryPolicy(max_attempts=options.max_attempts)
         timeout = (options.connect_timeout, options.read_timeout)
@@ -252,8 +251,8 @@ class EdFiPlugin:
         yield AttendancePage(cursor=end, end=True)
 
     def categorize(self, descriptor: str) -> CodeEntry | None:
-        """Descriptor URIs compare case-insensitively (Ed-Fi's own docs vary in case)."""
-        return self._codes.get(descriptor.strip().lower())
+        """As the code map compares (the Ed-Fi maps fold case: the docs vary in descriptor case)."""
+        return self.code_map.categorize(descriptor)
 
     def _attendance_event(
         self, record: Mapping[str, Any], resolve: StudentResolver, page: AttendancePage
