@@ -26,6 +26,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from truancy.connector.error_summary import summarise_error
 from truancy.connector.errors import ConfigurationError, HttpStatusError, ProtocolError, TransientError
+from truancy.connector.gate import RequestGate
 from truancy.connector.redaction import path_template
 from truancy.connector.retry import (
     HONOURS_RETRY_AFTER,
@@ -129,14 +130,21 @@ class HttpSession:
         self.stats = HttpStats()
         self._origin = (parts.scheme, parts.netloc)
         self._auth = auth
-        self._session = requests.Session()
         # Read proxy and CA-bundle variables once: with trust_env, requests re-scans os.environ on
         # every request, which costs more than the request itself on a fast local network.
-        self._session.trust_env = False
-        self._session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
-        self._session.verify = _ca_bundle_from_environment() if verify is True else verify
-        self._session.headers["User-Agent"] = user_agent
-        self._session.headers["Accept"] = "application/json"
+        self._proxies = requests.utils.get_environ_proxies(self.base_url)
+        self._verify = _ca_bundle_from_environment() if verify is True else verify
+        self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        # requests.Session is not documented as thread-safe (its cookie jar and adapters are shared
+        # state), so each thread of a write pool gets its own, with its own connection pool.
+        self._local = threading.local()
+        self._open: list[requests.Session] = []
+        self._open_lock = threading.Lock()
+        self.gate: RequestGate | None = None
+        """Set while a pool of workers shares this session: every attempt passes it."""
+        self._paused_until = 0.0
+        """Monotonic time before which no request is sent: a Retry-After one worker was given holds
+        back every worker on this endpoint, not just the one that was told."""
 
     def request(
         self,
@@ -179,7 +187,38 @@ class HttpSession:
         return self.request("DELETE", path_or_url, **kwargs)
 
     def close(self) -> None:
-        self._session.close()
+        with self._open_lock:
+            sessions, self._open = self._open, []
+        for session in sessions:
+            session.close()
+
+    @property
+    def _session(self) -> requests.Session:
+        """This thread's ``requests.Session``, made on its first request."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False
+            session.proxies.update(self._proxies)
+            session.verify = self._verify
+            session.headers.update(self._headers)
+            self._local.session = session
+            with self._open_lock:
+                self._open.append(session)
+        return session
+
+    def pause(self, seconds: float) -> float:
+        """Send nothing on this session for ``seconds`` (the SIS asked us to wait); the time it ends."""
+        with self._open_lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            return self._paused_until
+
+    def _wait_if_paused(self, waited_out: float) -> None:
+        """Wait out a pause another request was told of; ``waited_out``: the one this request slept."""
+        until = self._paused_until
+        delay = until - time.monotonic()
+        if until > waited_out and delay > 0:
+            self.retry.sleep(delay)
 
     def __enter__(self) -> Self:
         return self
@@ -252,6 +291,7 @@ class _Send:
         self.expected = expected
         self.repeatable = repeatable
         self.attempts = 0
+        self.waited_out = 0.0
         parts = urlsplit(url)
         host = parts.hostname or ""
         self.where = f"{host}:{parts.port}{path_template(url)}" if parts.port else host + path_template(url)
@@ -278,6 +318,23 @@ class _Send:
 
     def _attempt(self) -> requests.Response:
         self.attempts += 1
+        self.owner._wait_if_paused(self.waited_out)
+        gate = self.owner.gate
+        if gate is None:
+            return self._attempt_once()
+        try:
+            with gate.slot():
+                response = self._attempt_once()
+        except (_RetryableError, TransientError):
+            gate.pushed_back()
+            raise
+        if response.status_code >= 500:
+            gate.pushed_back()
+        else:
+            gate.went_through()
+        return response
+
+    def _attempt_once(self) -> requests.Response:
         attempt = self.attempts
         started = time.perf_counter()
         try:
@@ -349,6 +406,8 @@ class _Send:
                 else None
             )
             response.close()
+            if retry_after is not None and retry_after <= self.owner.retry.max_retry_after:
+                self.waited_out = self.owner.pause(retry_after)
             if retry_after is not None and retry_after > self.owner.retry.max_retry_after:
                 raise TransientError(
                     f"{self.owner.name}: {self.endpoint} answered {status} with Retry-After "

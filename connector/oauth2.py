@@ -68,13 +68,17 @@ class ClientCredentials(AuthBase):
         )
         self._token: _Token | None = None
         self._lock = threading.Lock()
+        self._sent = threading.local()
+        """The token this thread's last request carried: what a 401 on this thread rejected."""
 
     def __repr__(self) -> str:
         host = urlsplit(self.token_url).hostname
         return f"ClientCredentials(name={self.name!r}, token_host={host!r}, scopes={list(self._scopes)!r})"
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.token()}"
+        token = self.token()
+        self._sent.token = token
+        request.headers["Authorization"] = f"Bearer {token}"
         return request
 
     def token(self) -> str:
@@ -85,8 +89,14 @@ class ClientCredentials(AuthBase):
             return self._token.value
 
     def refresh(self) -> None:
-        """Drop the cached token and fetch a new one (the server rejected it before it expired)."""
+        """Drop the cached token and fetch a new one (the server rejected it before it expired).
+
+        When a pool of workers all meet the same 401, the first renews the token; the others find
+        the token they sent already replaced and use the new one rather than fetch another each."""
         with self._lock:
+            rejected = getattr(self._sent, "token", None)
+            if self._token is not None and rejected is not None and self._token.value != rejected:
+                return
             self._token = self._fetch()
 
     def close(self) -> None:

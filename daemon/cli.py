@@ -185,6 +185,7 @@ def sync(
                 reconcile_every=timedelta(hours=settings.sync.full_reconcile_hours),
                 timezone=settings.district.zone,
                 guard=RetractionGuard.from_settings(settings.sync, allow=allow_retractions),
+                write_concurrency=settings.sync.write_concurrency,
                 caseloads=settings.caseloads,
             )
             summary = pipeline.run_cycle(full=full)

@@ -11,6 +11,7 @@ re-running never duplicates and never loses a write.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -20,10 +21,13 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, update
 
 from truancy.connector.errors import FailureType, HttpStatusError, ProtocolError, RowError
+from truancy.connector.gate import RequestGate
+from truancy.connector.http import HttpSession
 from truancy.daemon.evaluate import Target
 from truancy.daemon.progress import Reporter
 from truancy.daemon.schema import outbox
 from truancy.daemon.store import utcnow
+from truancy.daemon.write_pool import DEFAULT_WRITE_CONCURRENCY, run_groups
 from truancy.mappings.writes import DesiredWrite, WriteKind
 from truancy.plugins.base import RemoteRow, SisPlugin
 
@@ -136,18 +140,54 @@ def _same_note(target: Target, candidates: list[RemoteRow], plugin: SisPlugin) -
     return next((row for row in candidates if not plugin.needs_update(row, content)), None)
 
 
+def _by_student(
+    entries: Iterable[tuple[int, tuple[str, str, str, Any]]],
+) -> list[list[tuple[int, tuple[str, str, str, Any]]]]:
+    """Journalled writes grouped by student, each group in plan order (creates, then updates, then
+    deletes): a student's writes go one after another, different students' side by side."""
+    groups: dict[str, list[tuple[int, tuple[str, str, str, Any]]]] = {}
+    for entry in entries:
+        op, payload = entry[1][0], entry[1][3]
+        student = payload[0].sis_ref if op == "update" else payload.sis_ref
+        groups.setdefault(student, []).append(entry)
+    return list(groups.values())
+
+
 def _numeric_id(remote_id: str) -> tuple[int, str]:
     return (int(remote_id), "") if remote_id.isdigit() else (0, remote_id)
 
 
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """What one write came to: its journal entry's new state and how it counts."""
+
+    entry: dict[str, Any]
+    outcome: str
+    """created, updated, deleted or failed."""
+    refusal: tuple[FailureType, str] | None = None
+
+
 class Outbox:
-    def __init__(self, engine: Engine, plugin: SisPlugin, cycle_id: int, reporter: Reporter) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        plugin: SisPlugin,
+        cycle_id: int,
+        reporter: Reporter,
+        *,
+        concurrency: int = DEFAULT_WRITE_CONCURRENCY,
+    ) -> None:
+        """``concurrency``: the most writes in flight at once (the pool narrows when the SIS pushes
+        back; 1 sends one at a time)."""
         self.engine = engine
         self.plugin = plugin
         self.cycle_id = cycle_id
         self.reporter = reporter
+        self.concurrency = concurrency
         self.errors: Counter[tuple[FailureType, str]] = Counter()
         """Refused writes by failure type and reason."""
+        self.narrowest = concurrency
+        """The narrowest the write pool became this cycle (``concurrency`` when the SIS kept up)."""
 
     def supersede_stale(self) -> int:
         """Entries left pending by an interrupted cycle: this cycle's read-back diff replaces them."""
@@ -171,37 +211,57 @@ class Outbox:
         ids = self._journal(ops)
         phase = self.reporter.phase("Writing to the SIS", total=len(ops))
         finished: list[dict[str, Any]] = []
+
+        def record(sent: _Sent) -> None:
+            finished.append(sent.entry)
+            setattr(counts, sent.outcome, getattr(counts, sent.outcome) + 1)
+            if sent.refusal is not None:
+                self.errors[sent.refusal] += 1
+            phase.advance()
+            if len(finished) >= JOURNAL_BATCH:
+                self._finish(finished)
+
+        gate = RequestGate(self.concurrency)
+        sessions = [s for s in getattr(self.plugin, "sessions", ()) if isinstance(s, HttpSession)]
+        for session in sessions:
+            session.gate = gate
         try:
-            for journal_id, (op, _key, _kind, payload) in zip(ids, ops, strict=True):
-                finished.append(self._send(journal_id, op, payload, counts))
-                phase.advance()
-                if len(finished) >= JOURNAL_BATCH:
-                    self._finish(finished)
+            run_groups(_by_student(zip(ids, ops, strict=True)), self._send, record, self.concurrency)
         finally:
+            for session in sessions:
+                session.gate = None
+            self.narrowest = math.floor(gate.lowest)
             self._finish(finished)
+        if gate.decreases:
+            log.info(
+                "the SIS pushed back on writes; the write pool narrowed",
+                extra={"narrowest": self.narrowest, "narrowed": gate.decreases},
+            )
         return counts
 
-    def _send(self, journal_id: int, op: str, payload: Any, counts: WriteCounts) -> dict[str, Any]:
+    def _send(self, item: tuple[int, tuple[str, str, str, Any]]) -> _Sent:
+        """Send one write (on a pool worker): touches the SIS only, never the journal or counters."""
+        journal_id, (op, _key, _kind, payload) = item
         remote_id: str | None = None
         try:
             if op == "create":
                 remote_id = self.plugin.create(payload.write, payload.sis_ref)
-                counts.created += 1
+                outcome = "created"
             elif op == "update":
                 remote, target = payload
                 self.plugin.update(remote, target.write)
-                remote_id, counts.updated = remote.remote_id, counts.updated + 1
+                remote_id, outcome = remote.remote_id, "updated"
             else:
                 self.plugin.delete(payload)
-                remote_id, counts.deleted = payload.remote_id, counts.deleted + 1
+                remote_id, outcome = payload.remote_id, "deleted"
         except (RowError, HttpStatusError, ProtocolError) as exc:
             # One row the SIS refuses (a bad value, a student outside the API key's schools, a record
             # that kept changing while it was merged) must not stop the others.
-            counts.failed += 1
-            self.errors[(exc.failure, exc.reason if isinstance(exc, RowError) else type(exc).__name__)] += 1
             log.warning("write refused by the SIS", extra={"op": op, "error": str(exc)})
-            return {"id": journal_id, "status": "failed", "remote_id": None, "error": str(exc)}
-        return {"id": journal_id, "status": "done", "remote_id": remote_id, "error": None}
+            reason = exc.reason if isinstance(exc, RowError) else type(exc).__name__
+            entry = {"id": journal_id, "status": "failed", "remote_id": None, "error": str(exc)}
+            return _Sent(entry, "failed", (exc.failure, reason))
+        return _Sent({"id": journal_id, "status": "done", "remote_id": remote_id, "error": None}, outcome)
 
     def _journal(self, ops: list[tuple[str, str, str, Any]]) -> list[int]:
         now = utcnow()

@@ -15,6 +15,7 @@ from truancy.daemon.caseload_writes import with_caseloads
 from truancy.daemon.dry_run import plan_by_student
 from truancy.daemon.evaluate import Evaluation, Evaluator, commit_cases, discard_cases
 from truancy.daemon.guard import RetractionGuard
+from truancy.daemon.write_pool import DEFAULT_WRITE_CONCURRENCY
 from truancy.daemon.held import record_held_rows
 from truancy.daemon.ingest import ATTENDANCE_STREAM, ROSTER_STREAM, Ingest, reconcile_due
 from truancy.daemon.instance import adopted, foreign_writers, instance_id, refuse_foreign, stamped
@@ -166,6 +167,7 @@ class SyncPipeline:
         timezone: tzinfo = UTC,
         guard: RetractionGuard | None = None,
         caseloads: CaseloadSettings | None = None,
+        write_concurrency: int = DEFAULT_WRITE_CONCURRENCY,
     ) -> None:
         """``guard`` limits what one cycle may withdraw (default: 25 rows or 2% of open ones);
         ``caseloads`` names each case's officer on its rows (default: no officer)."""
@@ -173,6 +175,7 @@ class SyncPipeline:
         self.caseloads = caseloads or CaseloadSettings()
         self.timezone = timezone
         self.reconcile_every = reconcile_every
+        self.write_concurrency = write_concurrency
         self.observer = observer or NoObserver()
         self._stream: str | None = None
         self.engine = engine
@@ -257,7 +260,9 @@ class SyncPipeline:
                 record_held_rows(connection, evaluation.quarantined, evaluation.unmapped, summary.cycle_id)
 
         self._enter(WRITEBACK_STREAM)
-        outbox = Outbox(self.engine, self.plugin, summary.cycle_id, self.reporter)
+        outbox = Outbox(
+            self.engine, self.plugin, summary.cycle_id, self.reporter, concurrency=self.write_concurrency
+        )
         outbox.supersede_stale()
         desired = with_caseloads(evaluation.desired, self.engine, self.caseloads, self.policy.case)
         plan = plan_writes(stamped(desired, own), remote, self.plugin)

@@ -225,6 +225,7 @@ class SyncService:
             observer=self,
             timezone=self.settings.district.zone,
             guard=RetractionGuard.from_settings(self.settings.sync),
+            write_concurrency=self.settings.sync.write_concurrency,
             caseloads=self.settings.caseloads,
         )
         try:

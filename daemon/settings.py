@@ -162,6 +162,13 @@ class SyncSettings(BaseModel):
     allow_retractions: bool = Field(
         default=False, description="turn the retraction guard off (every cycle may withdraw any number)"
     )
+    write_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="the most SIS writes in flight at once; the pool narrows when the SIS answers 429 "
+        "or 5xx and widens back when it keeps up (1 writes one at a time)",
+    )
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -115,9 +115,12 @@ class Pacing:
             await asyncio.sleep(settings.latency_ms / 1000)
             return too_many(settings.retry_after)
         try:
+            # Answered, then delayed: a write lands even if its client is gone before the answer
+            # arrives, as on a real SIS, and the request body is read while the client is there.
+            response = await call_next(request)
             if settings.latency_ms:
                 await asyncio.sleep(settings.latency_ms / 1000)
-            return await call_next(request)
+            return response
         finally:
             with self._lock:
                 self._in_flight -= 1

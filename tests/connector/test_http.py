@@ -68,6 +68,48 @@ def test_given_429_with_retry_after_when_get_then_waits_what_the_server_asked(
     assert session.stats.throttled == 1
 
 
+def test_given_429_with_retry_after_on_one_request_then_the_next_request_waits_it_out_too(
+    httpserver: HTTPServer, session: HttpSession, sleeps: list[float]
+) -> None:
+    httpserver.expect_ordered_request("/api/users").respond_with_data(
+        "", status=429, headers={"Retry-After": "30"}
+    )
+    httpserver.expect_ordered_request("/api/users").respond_with_json({"users": []})
+    httpserver.expect_ordered_request("/api/orgs").respond_with_json({"orgs": []})
+    assert session.get("users").status_code == 200
+    assert sleeps == [30.0]  # the recorded sleep returns at once, so the pause is still running
+
+    other: list[int] = []
+    worker = threading.Thread(target=lambda: other.append(session.get("orgs").status_code))
+    worker.start()
+    worker.join(10)
+
+    assert other == [200]
+    assert len(sleeps) == 2
+    assert 0 < sleeps[1] <= 30.0  # another worker's request held back until the SIS's wait ends
+
+
+def test_each_thread_sends_on_its_own_connection_session(
+    httpserver: HTTPServer, session: HttpSession
+) -> None:
+    httpserver.expect_request("/api/users").respond_with_json({"users": []})
+    sessions: list[object] = []
+
+    def send() -> None:
+        session.get("users")
+        sessions.append(session._session)
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert len({id(s) for s in sessions}) == 4
+    session.close()
+    assert session._open == []
+
+
 def test_given_a_retry_after_beyond_the_cap_when_get_then_transient_error_without_sleeping(
     httpserver: HTTPServer, session: HttpSession, sleeps: list[float]
 ) -> None:

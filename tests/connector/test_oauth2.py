@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs
 
 import pytest
+import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -155,6 +157,50 @@ def test_given_a_revoked_token_when_resource_answers_401_then_refreshed_and_repe
 
     assert session.get("users").status_code == 200
     assert seen == ["Bearer tok-1", "Bearer tok-2"]
+
+
+def test_given_a_pool_meeting_one_revoked_token_then_one_new_token_serves_them_all(
+    httpserver: HTTPServer,
+) -> None:
+    issuer = TokenIssuer()
+    httpserver.expect_request("/oauth/token").respond_with_handler(issuer)
+
+    def resource(request: Request) -> Response:
+        status = 401 if request.headers.get("Authorization") == "Bearer tok-1" else 200
+        return Response("{}", status=status, content_type="application/json")
+
+    httpserver.expect_request("/api/users").respond_with_handler(resource)
+    session = HttpSession(httpserver.url_for("/api"), auth=_auth(httpserver), retry=NO_WAIT)
+    session.get("users")  # tok-1 is rejected once, tok-2 fetched
+    assert issuer.issued == 2
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _i: session.get("users").status_code, range(32)))
+
+    assert statuses == [200] * 32
+    assert issuer.issued == 2
+    session.close()
+
+
+def test_given_workers_that_all_sent_the_revoked_token_then_only_the_first_refresh_fetches(
+    httpserver: HTTPServer,
+) -> None:
+    issuer = TokenIssuer()
+    httpserver.expect_request("/oauth/token").respond_with_handler(issuer)
+    auth = _auth(httpserver)
+    barrier = threading.Barrier(8)
+
+    def sent_then_refreshed(_index: int) -> str:
+        signed = auth(requests.Request("GET", httpserver.url_for("/api/users")).prepare())
+        assert signed.headers["Authorization"] == "Bearer tok-1"
+        barrier.wait()  # every worker has sent tok-1 before any learns it was rejected
+        auth.refresh()
+        return auth.token()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tokens = set(pool.map(sent_then_refreshed, range(8)))
+
+    assert tokens == {"tok-2"}
+    assert issuer.issued == 2
 
 
 def test_given_a_401_after_refresh_when_get_then_configuration_error(httpserver: HTTPServer) -> None:

@@ -4,6 +4,8 @@ The daemon runs as child processes (forked from a forkserver that has the import
 start is cheap) against a sandbox SIS in another process. Each child is killed once it has sent a
 chosen number of requests: the first kills land in the reads, the rest spread over the writes, each
 child resuming where the journal and bookmarks left the last one. A final child runs to the end.
+The crashing children write through the default pool of eight against a SIS 5 ms away, so each kill
+lands with several writes in flight, some of which the SIS applies after the writer is gone.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from truancy.sandbox.server import SandboxServer, write_daemon_config
 
 pytestmark = pytest.mark.slow
 STUDENTS = 120
+LATENCY_MS = 5
 KILLS = 50
 READ_PHASE_KILLS = 10
 POLL_SECONDS = 0.005
@@ -67,6 +70,7 @@ def test_kill_9_at_fifty_points_then_restart_matches_a_clean_run(tmp_path: Path)
     with SandboxServer(students=STUDENTS, in_process=False, as_of=PINNED_AS_OF) as server:
         write_daemon_config(config, server.url)
         district = District(server, load_settings(config), config)
+        district.control("PUT", "/pacing", json={"latency_ms": LATENCY_MS})
         kills, progress = 0, []
         for attempt in range(KILLS * 2):
             if kills == KILLS:
