@@ -187,6 +187,8 @@ def sync(
                 guard=RetractionGuard.from_settings(settings.sync, allow=allow_retractions),
                 write_concurrency=settings.sync.write_concurrency,
                 caseloads=settings.caseloads,
+                outcomes=settings.outcomes,
+                district=settings.district.id,
             )
             summary = pipeline.run_cycle(full=full)
             if summary.dry_run:  # the per-student plan is about to leave the store

@@ -17,6 +17,7 @@ from truancy.daemon.evaluate import Evaluation, Evaluator, commit_cases, discard
 from truancy.daemon.guard import RetractionGuard
 from truancy.daemon.write_pool import DEFAULT_WRITE_CONCURRENCY
 from truancy.daemon.held import record_held_rows
+from truancy.daemon.holdout import OutcomesSettings, holdable_tasks, without_holdout
 from truancy.daemon.ingest import ATTENDANCE_STREAM, ROSTER_STREAM, Ingest, reconcile_due
 from truancy.daemon.instance import adopted, foreign_writers, instance_id, refuse_foreign, stamped
 from truancy.daemon.officer import OfficerWork
@@ -167,12 +168,17 @@ class SyncPipeline:
         timezone: tzinfo = UTC,
         guard: RetractionGuard | None = None,
         caseloads: CaseloadSettings | None = None,
+        outcomes: OutcomesSettings | None = None,
+        district: str = "district",
         write_concurrency: int = DEFAULT_WRITE_CONCURRENCY,
     ) -> None:
         """``guard`` limits what one cycle may withdraw (default: 25 rows or 2% of open ones);
         ``caseloads`` names each case's officer on its rows (default: no officer)."""
         self.guard = guard or RetractionGuard()
         self.caseloads = caseloads or CaseloadSettings()
+        self.outcomes = outcomes or OutcomesSettings()
+        self.district = district
+        holdable_tasks(self.outcomes, policy.case)  # a hold-out the law forbids is refused before any cycle
         self.timezone = timezone
         self.reconcile_every = reconcile_every
         self.write_concurrency = write_concurrency
@@ -254,6 +260,13 @@ class SyncPipeline:
         if not self.dry_run:  # a dry run may run beside the real cycle: it leaves the stage alone
             discard_cases(self.engine)  # what an interrupted cycle staged and never committed
         evaluation = evaluator.run(today)
+        evaluation.desired = without_holdout(
+            evaluation.desired,
+            self.outcomes,
+            self.policy.case,
+            district=self.district,
+            school_year=evaluation.school_year,
+        )
         self._summarise(summary, evaluation)
         if not self.dry_run:
             with self.engine.begin() as connection:

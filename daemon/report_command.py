@@ -19,7 +19,7 @@ from truancy.daemon.cli_errors import fail
 from truancy.daemon.evaluate import school_year_of
 from truancy.daemon.files import private_dir, write_private
 from truancy.daemon.readonly import existing_store
-from truancy.daemon.report_outcomes import count_figures, publish, report_date, school_year_bounds
+from truancy.daemon.report_outcomes import Holdout, count_figures, publish, report_date, school_year_bounds
 from truancy.daemon.runtime import build_plugin, build_policy, privacy
 from truancy.daemon.settings import SettingsError, load_settings
 from truancy.daemon.store import StoreError
@@ -62,7 +62,13 @@ def outcomes_command(
         try:
             counted_on = report_date(engine, school_year, today)
             figures = count_figures(
-                engine, policy, plugin.categorize, school_year, counted_on, window_days=window
+                engine,
+                policy,
+                plugin.categorize,
+                school_year,
+                counted_on,
+                window_days=window,
+                holdout=Holdout(settings.outcomes, settings.district.id),
             )
         finally:
             plugin.close()

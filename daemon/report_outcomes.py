@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from truancy.daemon.evaluate import evaluation_date, load_calendars
+from truancy.daemon.holdout import OutcomesSettings, held_out
 from truancy.daemon.report_suppression import MIN_CELL, cell, group_rows, with_rates
 from truancy.daemon.schema import attendance, cases, enrollments, students
 from truancy.mappings.case import CaseState, case_from_dict
@@ -75,6 +76,7 @@ class Figures:
     tiers: list[dict[str, Any]] = field(default_factory=list)
     interventions: list[dict[str, Any]] = field(default_factory=list)
     sarb: dict[str, Any] = field(default_factory=dict)
+    holdout: list[dict[str, Any]] | None = None
 
 
 def school_year_bounds(year: str) -> tuple[date, date]:
@@ -182,9 +184,16 @@ def _events(rows: list[Any], lookup: CodeLookup) -> Iterator[AttendanceEvent]:
 
 
 def count_figures(
-    engine: Engine, policy: Policy, lookup: CodeLookup, year: str, as_of: date, *, window_days: int = 10
+    engine: Engine,
+    policy: Policy,
+    lookup: CodeLookup,
+    year: str,
+    as_of: date,
+    *,
+    window_days: int = 10,
+    holdout: Holdout | None = None,
 ) -> Figures:
-    """Every figure of the report, unsuppressed (see :func:`report_suppression.suppressed`)."""
+    """Every figure of the report, unsuppressed (:func:`publish` withholds the small cells)."""
     first, _ = school_year_bounds(year)
     figures = Figures(year, as_of, window_days)
     groups: dict[str, dict[str, Counter[str]]] = {
@@ -240,6 +249,8 @@ def count_figures(
         figures.tiers = _tiers_over_time(stored, policy.case, shown)
         figures.interventions = _interventions(stored, policy.case, attendance_of, window_days)
         figures.sarb = _sarb_counts(stored, policy.case, as_of)
+        if holdout is not None and holdout.settings.enabled:
+            figures.holdout = _holdout_effect(stored, policy.case, attendance_of, window_days, holdout, year)
     return figures
 
 
@@ -312,6 +323,67 @@ def _interventions(
         row.update(_paired_summary(pairs))
         rows.append(row)
     return rows
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """The district's hold-out settings, to redraw the same groups the sync drew."""
+
+    settings: OutcomesSettings
+    district: str
+
+
+def _holdout_effect(
+    stored: list[CaseState],
+    policy: CasePolicy,
+    attendance_of: dict[str, StudentYear],
+    window: int,
+    holdout: Holdout,
+    year: str,
+) -> list[dict[str, Any]]:
+    """Intention to treat: every student whose case met the nudge's designation, in the group drawn
+    for them; the change in attendance rate from the ``window`` days before the designation to the
+    ``window`` days after, nudged group minus hold-out group, with a Welch 95% interval."""
+    effects = []
+    for task_id in holdout.settings.holdout_tasks:
+        tier = next((t for t in policy.tiers if any(task.id == task_id for task in t.tasks)), None)
+        if tier is None:
+            continue
+        designation = tier.enter_when.designation
+        arms: dict[bool, list[float]] = {True: [], False: []}
+        for case in stored:
+            student = attendance_of.get(case.student_id)
+            held = case.designations.get(designation)
+            if student is None or held is None:
+                continue
+            before = [d for d in student.days if d < held.met_on][-window:]
+            after = [d for d in student.days if d > held.met_on][:window]
+            if len(before) == window and len(after) == window:
+                absent = student.absent_on()
+                held_out_now = held_out(holdout.settings, holdout.district, year, case.student_id)
+                arms[held_out_now].append(_rate(after, absent) - _rate(before, absent))
+        effects.append({"task": task_id, "designation": designation, **_welch(arms[False], arms[True])})
+    return effects
+
+
+def _welch(nudged: list[float], held: list[float]) -> dict[str, Any]:
+    found: dict[str, Any] = {"nudged": len(nudged), "held_out": len(held)}
+    if len(nudged) < 2 or len(held) < 2:
+        return {**found, "effect": None, "ci_low": None, "ci_high": None}
+    va, vb = statistics.variance(nudged) / len(nudged), statistics.variance(held) / len(held)
+    effect = statistics.fmean(nudged) - statistics.fmean(held)
+    if va + vb == 0:
+        return {**found, "effect": effect, "ci_low": effect, "ci_high": effect}
+    df = (va + vb) ** 2 / (va**2 / (len(nudged) - 1) + vb**2 / (len(held) - 1))
+    half = t_critical(max(1, round(df))) * math.sqrt(va + vb)
+    return {**found, "effect": effect, "ci_low": effect - half, "ci_high": effect + half}
+
+
+def _published_effect(effect: dict[str, Any]) -> dict[str, Any]:
+    shown = {**effect, "nudged": cell(effect["nudged"]), "held_out": cell(effect["held_out"])}
+    if shown["nudged"] is None or shown["held_out"] is None:
+        shown.update(effect=None, ci_low=None, ci_high=None)
+    return shown
 
 
 def _rate(days: list[date], absent: set[date]) -> float:
@@ -419,4 +491,5 @@ def publish(figures: Figures, *, district_name: str, policy: Policy) -> dict[str
         "tiers_over_time": tiers,
         "interventions": interventions,
         "sarb_48273": sarb,
+        "holdout": None if figures.holdout is None else [_published_effect(e) for e in figures.holdout],
     }

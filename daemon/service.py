@@ -227,6 +227,8 @@ class SyncService:
             guard=RetractionGuard.from_settings(self.settings.sync),
             write_concurrency=self.settings.sync.write_concurrency,
             caseloads=self.settings.caseloads,
+            outcomes=self.settings.outcomes,
+            district=self.settings.district.id,
         )
         try:
             return self._outcome(pipeline, full)

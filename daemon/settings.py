@@ -31,6 +31,7 @@ from pydantic_settings import (
 
 from truancy.daemon.caseload import CaseloadSettings
 from truancy.daemon.casework_settings import CaseworkSettings
+from truancy.daemon.holdout import OutcomesSettings
 from truancy.plugins.base import ConnectionOptions
 from truancy.plugins.config import problem_text
 
@@ -265,6 +266,7 @@ class Settings(BaseSettings):
     files: FilesSettings = FilesSettings()
     retention: RetentionSettings = RetentionSettings()
     caseloads: CaseloadSettings = CaseloadSettings()
+    outcomes: OutcomesSettings = OutcomesSettings()
     http: HttpSettings = HttpSettings()
     sync: SyncSettings = SyncSettings()
     mappings: MappingSettings = MappingSettings()

@@ -41,7 +41,13 @@ class District:
         """One cycle as of ``today`` (the sandbox's pinned today unless a test moves the clock on)."""
         with runtime(self.settings) as rt:
             pipeline = SyncPipeline(
-                rt.engine, rt.plugin, rt.policy, dry_run=dry_run, caseloads=self.settings.caseloads
+                rt.engine,
+                rt.plugin,
+                rt.policy,
+                dry_run=dry_run,
+                caseloads=self.settings.caseloads,
+                outcomes=self.settings.outcomes,
+                district=self.settings.district.id,
             )
             return pipeline.run_cycle(full=full, today=today or self.today)
 
