@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from truancy.mappings.codemap import CodeEntry, load_code_map
 from truancy.mappings.discover import ObservedCode
+from truancy.mappings.notices import load_notices
 from truancy.mappings.policy import load_policy
 from truancy.mappings.yaml_source import MappingFileError, YamlDocument, describe, parse_yaml
 from truancy.plugins.base import FieldMapFindings
@@ -25,6 +26,7 @@ class FileKind(StrEnum):
     CODE_MAP = "code map"
     FIELD_MAP = "field map"
     POLICY_OVERRIDE = "policy override"
+    NOTICES = "notice pack"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +96,18 @@ def file_kind(path: Path) -> FileKind:
         return FileKind.FIELD_MAP
     if "policy" in keys:
         return FileKind.POLICY_OVERRIDE
+    if "notices" in keys:
+        return FileKind.NOTICES
     return FileKind.CODE_MAP
+
+
+def check_notices(path: Path, report: CheckReport) -> None:
+    """Validate a district's notice pack (its own letters' triggers, elements and citations)."""
+    report.checked.append((path.name, FileKind.NOTICES))
+    try:
+        load_notices(path)
+    except MappingFileError as exc:
+        report.error(exc)
 
 
 def check_code_map(path: Path, report: CheckReport, observed: Sequence[ObservedCode] | None = None) -> None:
@@ -240,5 +253,7 @@ def check_paths(
             check_field_map(path, report, field_maps)
         elif kind is FileKind.POLICY_OVERRIDE:
             check_policy_override(path, report, state)
+        elif kind is FileKind.NOTICES:
+            check_notices(path, report)
         else:
             check_code_map(path, report, observed)
