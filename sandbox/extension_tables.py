@@ -29,6 +29,17 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "completed_date", "completed_by", "outcome_options", "citation", "detail", "writer", "officer",
         "task_kind",
     ),
+    "u_truancy_conferences": (
+        "studentsdcid", "meeting", "starts_at", "place", "outcome", "held_date", "attendees",
+        "interpreter", "agreed", "attempts", "recorded_by",
+    ),
+    "u_truancy_plans": (
+        "studentsdcid", "form", "start_date", "review_date", "end_date", "goals", "supports",
+        "responsible", "target_rate", "signed_school", "signed_parent", "signed_student", "recorded_by",
+    ),
+    "u_truancy_referrals": (
+        "studentsdcid", "partner", "service", "status", "made_date", "status_date", "recorded_by",
+    ),
 }  # fmt: skip
 AUDIT_COLUMNS = ("id", "whencreated", "whenmodified", "whocreated", "whomodified")
 MAX_TEXT_LENGTH = 4000
@@ -99,7 +110,7 @@ def parse_q(table: str, expression: str | None) -> list[Condition]:
 
 
 class ExtensionTables:
-    """The three truancy tables; ids are shared across tables and never reused. Thread-safe."""
+    """The truancy tables; ids are shared across tables and never reused. Thread-safe."""
 
     def __init__(self, student_exists: Callable[[int], bool]) -> None:
         self._student_exists = student_exists

@@ -24,6 +24,7 @@ from truancy.connector.oneroster import (
 )
 from truancy.connector.powerschool import PowerSchoolClient, powerschool_auth
 from truancy.mappings.case import OfficerAction
+from truancy.mappings.casework_records import CaseFile
 from truancy.mappings.codemap import CodeEntry, CodeMap, Quarantined, RawMark, load_code_map, normalise
 from truancy.mappings.discover import ObservedCode
 from truancy.mappings.facts import AttendanceEvent, Enrollment, SchoolCalendar, Student
@@ -47,6 +48,7 @@ from truancy.plugins.base import (
     StudentResolver,
 )
 from truancy.plugins.powerschool.build import PowerSchoolBundle, read_extension_tables
+from truancy.plugins.powerschool.casework import read_case_file
 from truancy.plugins.powerschool.config import PowerSchoolConfig
 from truancy.plugins.powerschool.roster_source import open_roster_source
 
@@ -131,6 +133,10 @@ class PowerSchoolPlugin:
     def close(self) -> None:
         self.roster_source.close()
         self._ps_session.close()
+
+    def casework_file(self, sis_ref: str) -> CaseFile:
+        """The conferences, plans and referrals the officer recorded for one student (DCID)."""
+        return read_case_file(self.powerschool, sis_ref)
 
     # -- rosters -------------------------------------------------------------------------------
 

@@ -91,7 +91,19 @@ CONTRACT_TABLES = {
         "officer",
         "task_kind",
     ],
-}
+    # casework the officer records (issue 15)
+    "U_TRUANCY_CONFERENCES": [
+        "studentsdcid", "meeting", "starts_at", "place", "outcome", "held_date", "attendees", "interpreter",
+        "agreed", "attempts", "recorded_by",
+    ],
+    "U_TRUANCY_PLANS": [
+        "studentsdcid", "form", "start_date", "review_date", "end_date", "goals", "supports", "responsible",
+        "target_rate", "signed_school", "signed_parent", "signed_student", "recorded_by",
+    ],
+    "U_TRUANCY_REFERRALS": [
+        "studentsdcid", "partner", "service", "status", "made_date", "status_date", "recorded_by",
+    ],
+}  # fmt: skip
 POWERSCHOOL_ROOT_ENTRIES = {
     "plugin.xml",
     "queries_root",

@@ -1,0 +1,130 @@
+"""The officer's casework rows (U_TRUANCY_CONFERENCES, _PLANS, _REFERRALS) read into canonical records.
+
+Only one student's rows are read (``studentsdcid==`` in ``q``): a packet or a cycle asks for the
+students it works on. A row an officer left unreadable (a date typed wrong, an unknown outcome) is
+skipped and counted in the log by table, never quoted: it is the officer's to fix in the SIS.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
+from typing import Any, cast
+
+from truancy.connector.powerschool import PowerSchoolClient, fiql_eq
+from truancy.mappings.casework import ConferenceOutcome, ReferralStatus, Signer
+from truancy.mappings.casework_records import (
+    CONFERENCE_OUTCOMES,
+    REFERRAL_STATUSES,
+    Attempt,
+    CaseFile,
+    Conference,
+    Plan,
+    Referral,
+)
+
+log = logging.getLogger("truancy.plugins.powerschool.casework")
+CONFERENCES = "U_TRUANCY_CONFERENCES"
+PLANS = "U_TRUANCY_PLANS"
+REFERRALS = "U_TRUANCY_REFERRALS"
+SIGNERS: tuple[Signer, ...] = ("school", "parent", "student")
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _rows(client: PowerSchoolClient, table: str, sis_ref: str) -> Iterator[Mapping[str, str]]:
+    for page in client.iter_table(table, q=fiql_eq("studentsdcid", sis_ref)):
+        yield from page
+
+
+def attempts_of(text: str | None) -> tuple[Attempt, ...]:
+    """The ``attempts`` column: ``[{"on": "YYYY-MM-DD", "channel": "email", "purpose": "invitation"}]``."""
+    if not text:
+        return ()
+    items: Any = json.loads(text)
+    return tuple(
+        Attempt(date.fromisoformat(i["on"]), str(i["channel"]), str(i.get("purpose", "invitation")))
+        for i in items
+    )
+
+
+def attempts_text(attempts: tuple[Attempt, ...]) -> str:
+    return json.dumps(
+        [{"on": a.on.isoformat(), "channel": a.channel, "purpose": a.purpose} for a in attempts],
+        separators=(",", ":"),
+    )
+
+
+def _conference(row: Mapping[str, str]) -> Conference:
+    outcome = row.get("outcome") or None
+    if outcome is not None and outcome not in CONFERENCE_OUTCOMES:
+        raise ValueError("unknown outcome")
+    starts = row.get("starts_at")
+    interpreter = row.get("interpreter", "").lower()
+    return Conference(
+        record_id=row["id"],
+        meeting=row.get("meeting", ""),
+        starts_at=datetime.fromisoformat(starts) if starts else None,
+        place=row.get("place", ""),
+        outcome=cast(ConferenceOutcome | None, outcome),
+        held_on=_day(row.get("held_date")),
+        attendees=tuple(line.strip() for line in row.get("attendees", "").splitlines() if line.strip()),
+        interpreter={"yes": True, "no": False}.get(interpreter),
+        agreed=row.get("agreed", ""),
+        attempts=attempts_of(row.get("attempts")),
+    )
+
+
+def _plan(row: Mapping[str, str]) -> Plan:
+    start = _day(row.get("start_date"))
+    if start is None:
+        raise ValueError("no start date")
+    rate = row.get("target_rate")
+    signatures = {signer: on for signer in SIGNERS if (on := _day(row.get(f"signed_{signer}"))) is not None}
+    return Plan(
+        record_id=row["id"],
+        form=row.get("form", ""),
+        start_date=start,
+        review_date=_day(row.get("review_date")),
+        end_date=_day(row.get("end_date")),
+        goals=row.get("goals", ""),
+        supports=row.get("supports", ""),
+        responsible=row.get("responsible", ""),
+        target_rate=float(rate) / 100 if rate else None,
+        signatures=signatures,
+    )
+
+
+def _referral(row: Mapping[str, str]) -> Referral:
+    status = row.get("status", "")
+    made = _day(row.get("made_date"))
+    if status not in REFERRAL_STATUSES or made is None:
+        raise ValueError("unknown status or no date")
+    return Referral(
+        record_id=row["id"],
+        partner=row.get("partner", ""),
+        service=row.get("service", ""),
+        status=cast(ReferralStatus, status),
+        made_on=made,
+        status_on=_day(row.get("status_date")),
+    )
+
+
+def read_case_file(client: PowerSchoolClient, sis_ref: str) -> CaseFile:
+    """The casework the officer recorded for the student with DCID ``sis_ref``."""
+    found: dict[str, list[Any]] = {CONFERENCES: [], PLANS: [], REFERRALS: []}
+    readers = {CONFERENCES: _conference, PLANS: _plan, REFERRALS: _referral}
+    for table, read in readers.items():
+        skipped = 0
+        for row in _rows(client, table, sis_ref):
+            try:
+                found[table].append(read(row))
+            except (ValueError, KeyError, TypeError):
+                skipped += 1
+        if skipped:
+            log.warning("casework rows not read", extra={"table": table, "rows": skipped})
+    return CaseFile(tuple(found[CONFERENCES]), tuple(found[PLANS]), tuple(found[REFERRALS]))
