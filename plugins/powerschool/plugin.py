@@ -11,23 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from truancy.connector.http import HttpSession, RetryPolicy
-from truancy.connector.oneroster import (
-    DeltaRead,
-    OneRosterEnrollment,
-    OneRosterOrg,
-    OneRosterUser,
-    Page,
-    parse_records,
-)
-from truancy.connector.oneroster import (
-    Rejected as OneRosterRejected,
-)
 from truancy.connector.powerschool import PowerSchoolClient, powerschool_auth
 from truancy.mappings.case import OfficerAction
 from truancy.mappings.casework_records import CaseFile
 from truancy.mappings.codemap import CodeEntry, CodeMap, Quarantined, RawMark, load_code_map, normalise
 from truancy.mappings.discover import ObservedCode
-from truancy.mappings.facts import AttendanceEvent, Enrollment, SchoolCalendar, Student
+from truancy.mappings.facts import AttendanceEvent, SchoolCalendar
 from truancy.mappings.fieldmap import FieldMap, TableMap, load_field_map, undefined_tables_and_columns
 from truancy.mappings.writes import DesiredWrite, WriteKind, is_sync_key
 from truancy.mappings.yaml_source import MappingFileError
@@ -47,10 +36,10 @@ from truancy.plugins.base import (
     StreamSpec,
     StudentResolver,
 )
+from truancy.plugins.oneroster import OneRosterRoster, open_roster_source
 from truancy.plugins.powerschool.build import PowerSchoolBundle, read_extension_tables
 from truancy.plugins.powerschool.casework import read_case_file
 from truancy.plugins.powerschool.config import PowerSchoolConfig
-from truancy.plugins.powerschool.roster_source import open_roster_source
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CODE_MAP = HERE / "codes.yaml"
@@ -61,7 +50,6 @@ CALENDAR_QUERY = "com.truancysync.calendar.days.insession"
 OUTCOME_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 """Task outcomes are codes picked from a list (``letter_sent``...); anything else is kept as ``other``."""
 CODES_QUERY = "com.truancysync.attendance.codes.table"
-ROSTER_WATERMARK_OVERLAP = timedelta(minutes=10)
 SECOND = timedelta(seconds=1)
 
 
@@ -83,6 +71,7 @@ class PowerSchoolPlugin:
         retry = RetryPolicy(max_attempts=options.max_attempts)
         timeout = (options.connect_timeout, options.read_timeout)
         self.roster_source = open_roster_source(self.config.oneroster, options)
+        self.roster = OneRosterRoster(self.roster_source, self.config.oneroster.student_ref_type)
         api = self.config.powerschool
         self._ps_session = HttpSession(
             api.base_url,
@@ -141,73 +130,8 @@ class PowerSchoolPlugin:
     # -- rosters -------------------------------------------------------------------------------
 
     def roster_pages(self, cursor: str | None) -> Iterator[RosterPage]:
-        """Schools in full (a handful), then students and enrollments changed since the cursor.
-
-        OneRoster collections are not read in modification order, so the cursor (the latest
-        ``dateLastModified`` seen) comes only with the end page: a read interrupted halfway starts
-        again from the old cursor instead of skipping records.
-        """
-        started = datetime.now(UTC)
-        school_numbers = self._school_numbers()
-        since = Cursor.loads(cursor)
-        bookmark = datetime.fromtimestamp(since.position, UTC) if since is not None else None
-        students = DeltaRead(self.roster_source.pages, "students", bookmark, overlap=ROSTER_WATERMARK_OVERLAP)
-        for page in students.pages():
-            users, rejects = parse_records(OneRosterUser, page.records)
-            out = RosterPage(rejected=_rejected("students", page, rejects))
-            for user in users:
-                if user.is_deleted:
-                    out.deleted_students.append(user.sourced_id)
-                    continue
-                out.students.append(self._student(user, school_numbers))
-            yield out
-        enrollments_read = DeltaRead(
-            self.roster_source.pages, "enrollments", bookmark, overlap=ROSTER_WATERMARK_OVERLAP
-        )
-        for page in enrollments_read.pages():
-            enrollments, rejects = parse_records(OneRosterEnrollment, page.records)
-            out = RosterPage(rejected=_rejected("enrollments", page, rejects))
-            for enrollment in enrollments:
-                if enrollment.role != "student":
-                    continue
-                if enrollment.is_deleted:
-                    out.deleted_enrollments.append(enrollment.sourced_id)
-                    continue
-                school = school_numbers.get(enrollment.school_sourced_id or "")
-                if school is None or enrollment.begin_date is None:
-                    reason = "unknown school" if school is None else "enrollment without a beginDate"
-                    out.rejected.append(Rejected("enrollments", enrollment.sourced_id, reason))
-                    continue
-                out.enrollments.append(
-                    Enrollment(
-                        source_id=enrollment.sourced_id,
-                        student_id=enrollment.user_sourced_id,
-                        school_id=school,
-                        begin=enrollment.begin_date,
-                        end=enrollment.end_date,
-                    )
-                )
-            yield out
-        watermark = _later(students.bookmark, enrollments_read.bookmark)
-        yield RosterPage(cursor=_cursor(watermark, started), end=True)
-
-    def _school_numbers(self) -> dict[str, str]:
-        """OneRoster school sourcedId → PowerSchool school number (the org's ``identifier``)."""
-        numbers: dict[str, str] = {}
-        for page in self.roster_source.pages.iter_pages("schools"):
-            orgs, _ = parse_records(OneRosterOrg, page.records)
-            numbers.update({org.sourced_id: org.identifier or org.sourced_id for org in orgs})
-        return numbers
-
-    def _student(self, user: OneRosterUser, school_numbers: Mapping[str, str]) -> Student:
-        ref = user.user_id(self.config.oneroster.student_ref_type)
-        org = user.primary_org_sourced_id or next(iter(user.org_sourced_ids), None)
-        return Student(
-            student_id=user.sourced_id,
-            sis_ref=ref,
-            school_id=school_numbers.get(org) if org else None,
-            grade=user.grades[0] if user.grades else None,
-        )
+        """Rosters over OneRoster (REST or a CSV package), keyed to PowerSchool by the student's DCID."""
+        return self.roster.pages(cursor)
 
     # -- calendar and attendance ---------------------------------------------------------------
 
@@ -400,15 +324,6 @@ def _action_date(remote: RemoteRow, table_map: TableMap, field: str) -> date:
         f"{table_map.table} row {remote.remote_id}: {field} is not a YYYY-MM-DD date and the row has no "
         "whenmodified; set the date in PowerSchool and the next sync applies it"
     )
-
-
-def _rejected(stream: str, page: Page, rejects: list[OneRosterRejected]) -> list[Rejected]:
-    """Quarantine entries keyed by the record's hashed sourcedId, or where it was when it has none.
-
-    CSV rows that could not be shaped into a record are keyed by file and line.
-    """
-    shaped = [Rejected(stream, r.sourced_id_hash or page.locate(r.index), r.reason) for r in rejects]
-    return [*(Rejected(stream, where, reason) for where, reason in page.rejected), *shaped]
 
 
 def _cursor(watermark: datetime | None, read_at: datetime | None) -> str | None:

@@ -13,7 +13,8 @@ import pytest
 from tests.connector.test_oneroster_contract import Sandbox, assert_equals_truth, sync, watermark
 from tests.sandbox_year import PINNED_AS_OF
 from truancy.connector.oneroster import modified_since_filter
-from truancy.plugins.powerschool.plugin import ROSTER_WATERMARK_OVERLAP, PowerSchoolPlugin
+from truancy.plugins.oneroster import ROSTER_WATERMARK_OVERLAP
+from truancy.plugins.powerschool.plugin import PowerSchoolPlugin
 from truancy.sandbox.server import SandboxServer
 
 

@@ -15,7 +15,7 @@ from truancy.connector.oauth1 import OAuth1Signer
 from truancy.connector.oauth2 import ClientCredentials
 from truancy.connector.oneroster import CsvPackage, OneRosterClient, PageSource
 from truancy.plugins.base import ConnectionOptions
-from truancy.plugins.powerschool.config import OneRosterConfig
+from truancy.plugins.oneroster.config import OneRosterConfig
 
 
 @dataclass(frozen=True, slots=True)
