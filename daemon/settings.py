@@ -72,7 +72,6 @@ class StoreSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(default="sqlite:///truancy-state.db", description="SQLAlchemy URL of the state store")
-    batch_size: int = Field(default=1000, ge=1)
     sslmode: SslMode | None = Field(
         default=None,
         description="PostgreSQL TLS (libpq sslmode); unset: verify-full for a remote host, libpq's "
