@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from datetime import UTC, date, datetime
@@ -68,6 +69,7 @@ REVIEW_OUTCOMES = json.dumps(
     separators=(",", ":"),
 )
 OPEN = ("pending", "approved", "held")
+ILLNESS = re.compile(r"\b(ill|illness|sick|medical|health|doctor|hospital)", re.IGNORECASE)
 NOTE_LIMIT = 4000
 Row = Mapping[Any, Any]
 """A row of the notices tables as SQLAlchemy returns it."""
@@ -296,6 +298,14 @@ class NoticeCycle:
         note = None
         if not recipients:
             status, note = "held", "No guardian on file may receive mail: deliver by another means."
+        elif self._mostly_illness(student_id, evaluation.as_of, evaluation.school_year):
+            status, note = (
+                "held",
+                (
+                    "Most of this pupil's absences are excused for illness or medical care: an officer "
+                    "reviews the case (health plan, 504 or IEP) before any letter goes."
+                ),
+            )
         with self.engine.connect() as connection:
             school = connection.execute(
                 select(students.c.school_id).where(students.c.student_id == student_id)
@@ -362,6 +372,22 @@ class NoticeCycle:
         facts = self._facts(student_id, recipients, today, school_year_of(today), today)
         letter = render_letter(notice, facts, catalog, self.district, template_dirs=self.template_dirs)
         return letter, to_pdf(letter.html)
+
+    def _mostly_illness(self, student_id: str, as_of: date, school_year: str) -> bool:
+        """More than half of the year's absences excused for illness or medical care (by the code
+        map's description of each code): no automatic letter for a sick child."""
+        with self.engine.connect() as connection:
+            codes = connection.execute(
+                select(attendance.c.code).where(
+                    attendance.c.student_id == student_id,
+                    attendance.c.day <= as_of,
+                    attendance.c.day >= date(int(school_year[:4]), 7, 1),
+                )
+            ).scalars()
+            entries = [self.categorize(code) for code in codes if code]
+        absences = [e for e in entries if e is not None and e.category.value in ("excused", "unexcused")]
+        illness = [e for e in absences if e.category.value == "excused" and ILLNESS.search(e.description)]
+        return len(illness) * 2 > len(absences)
 
     def _catalog(self, language: str) -> Catalog:
         catalog = self.catalogs.get(language)

@@ -181,12 +181,37 @@ def test_a_failed_sis_log_after_sending_is_repaired_without_sending_again(tmp_pa
         )
 
 
+def _make_mostly_ill(district: District) -> str:
+    """A truant student whose other school days this year become excused illness: their DCID."""
+    assert district.sync().ok  # which students are truant, before any notice exists
+    flags = district.sis_rows()["U_TRUANCY_FLAGS"]
+    dcid = int(next(row["studentsdcid"] for row in flags if row["flag_type"] == "truant"))
+    truth = district.server.district
+    assert truth is not None
+    student = truth.student(dcid)
+    taken = {row.att_date for row in truth.attendance_of(dcid)}
+    absences = len(taken)
+    free = [
+        day
+        for day in sorted(truth.school(student.schoolid).in_session)
+        if day not in taken and student.enrolled_on(day) and day < truth.as_of
+    ]
+    for day in free[: 2 * absences + 1]:
+        body = {"studentsdcid": dcid, "att_date": day.isoformat(), "att_code": "ILL"}
+        district.control("POST", "/attendance", json=body)
+    return str(dcid)
+
+
 def test_auto_approval_emails_in_the_cycle_that_finds_the_notice_due(tmp_path: Path) -> None:
     with smtp_server(tmp_path) as (mailbox, port, ca), sandbox_district(tmp_path) as district:
         settings = notice_settings(tmp_path, port, ca, approval="auto")
+        sick = _make_mostly_ill(district)
         first = notice_cycle(district, settings)
         assert first.ok, first.errors
         rows = _notices(district)
+        [held] = [row for row in rows if row["sis_ref"] == sick]
+        assert held["status"] == "held"
+        assert "illness" in held["note"]
         sent = [row for row in rows if row["status"] == "sent"]
         assert sent
         assert all(row["status"] in {"sent", "held"} for row in rows)
@@ -206,7 +231,10 @@ def test_auto_approval_emails_in_the_cycle_that_finds_the_notice_due(tmp_path: P
         schools = [line.split(",")[0] for line in manifest[1:]]
         assert schools == sorted(schools)
         tasks = district.sis_rows()["U_TRUANCY_TASKS"]
-        assert not [t for t in tasks if t["task_type"] == "notice_review"]
+        # with auto approval only a held letter waits for the officer's review
+        reviewed = {t["studentsdcid"] for t in tasks if t["task_type"] == "notice_review"}
+        assert reviewed == {row["sis_ref"] for row in rows if row["status"] == "held"}
+        assert sick in reviewed
         again = notice_cycle(district, settings)
         assert again.ok, again.errors
         assert len(mailbox.messages) == len(addresses)
