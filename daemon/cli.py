@@ -301,13 +301,26 @@ def sandbox_serve(
     ] = None,
     as_of: AsOfOption = None,
     sis: SisOption = SIS_DEFAULT,
+    latency_ms: Annotated[
+        int, typer.Option("--latency-ms", help="delay every response this long, as a remote SIS would")
+    ] = 0,
+    max_concurrent: Annotated[
+        int | None,
+        typer.Option("--max-concurrent", help="answer requests beyond this many in flight with 429"),
+    ] = None,
 ) -> None:
     """Serve a simulated district SIS (OneRoster 1.1/1.2, PowerSchool, Ed-Fi) in the foreground;
-    ``--write-config`` points the chosen plugin at it, whose page fragments the SIS pages show."""
+    ``--write-config`` points the chosen plugin at it, whose page fragments the SIS pages show.
+    ``--latency-ms`` and ``--max-concurrent`` give it a remote SIS's pace (also PUT /_sandbox/pacing)."""
     from truancy.daemon.sandbox_sis import SandboxSis
+    from truancy.sandbox.pacing import PacingError, PacingSettings
     from truancy.sandbox.server import serve
 
     product = SandboxSis(sis)
+    try:
+        pacing = PacingSettings(latency_ms=latency_ms, max_concurrent=max_concurrent)
+    except PacingError as exc:
+        raise _fail(f"sandbox pacing: {exc}") from None
 
     serve(
         host=host,
@@ -318,6 +331,7 @@ def sandbox_serve(
         sis_settings=product.section,
         fragments_dir=product.fragments,
         as_of=_sandbox_day(as_of),
+        pacing=pacing,
     )
 
 

@@ -29,6 +29,7 @@ from truancy.sandbox.calendar import SchoolYear
 from truancy.sandbox.edfi.views import LEA_ID
 from truancy.sandbox.generator import DISTRICT_TIMEZONE, district_today, generate_district
 from truancy.sandbox.model import District
+from truancy.sandbox.pacing import PacingError, PacingSettings
 
 READY_MARKER = "Sandbox SIS listening on "
 ERROR_MARKER = "Sandbox SIS cannot start: "
@@ -68,9 +69,15 @@ def _url(sock: socket.socket, host: str) -> str:
 
 
 def _uvicorn(
-    district: District, client_id: str, client_secret: str, fragments_dir: Path | None = None
+    district: District,
+    client_id: str,
+    client_secret: str,
+    fragments_dir: Path | None = None,
+    pacing: PacingSettings | None = None,
 ) -> uvicorn.Server:
-    app = create_app(district, client_id=client_id, client_secret=client_secret, fragments_dir=fragments_dir)
+    app = create_app(
+        district, client_id=client_id, client_secret=client_secret, fragments_dir=fragments_dir, pacing=pacing
+    )
     config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="off")
     return uvicorn.Server(config)
 
@@ -156,11 +163,14 @@ def serve(
     fragments_dir: Path | None = None,
     as_of: date | None = None,
     sis_settings: SisSettings | None = None,
+    pacing: PacingSettings | None = None,
 ) -> None:
     """Serve a generated district in the foreground until interrupted (``as_of``: as generate_district).
 
     ``write_config`` is written once the socket listens, with ``sis_settings`` deciding its ``[sis]``."""
-    server = _uvicorn(generate_district(students, seed, as_of), client_id, client_secret, fragments_dir)
+    server = _uvicorn(
+        generate_district(students, seed, as_of), client_id, client_secret, fragments_dir, pacing
+    )
     try:
         sock = _listening_socket(host, port)
     except SandboxPortError as exc:
@@ -189,14 +199,18 @@ class SandboxServer:
         client_secret: str = DEMO_CLIENT_SECRET,
         fragments_dir: Path | None = None,
         as_of: date | None = None,
+        pacing: PacingSettings | None = None,
     ) -> None:
         """``fragments_dir``: a PowerSchool plugin's ``web_root`` to insert into the pages.
+
+        ``pacing``: a remote SIS's latency and concurrency cap (:mod:`truancy.sandbox.pacing`).
 
         ``as_of`` pins the sandbox's today (the school year in progress then, attendance up to the
         day before); by default it is the district's today, so tests and benchmarks pin it.
         """
         self._students, self._seed, self._host, self._port = students, seed, host, port
         self.as_of = as_of
+        self.pacing = pacing
         self._fragments_dir = fragments_dir
         self._in_process = in_process
         self._client_id, self._client_secret = client_id, client_secret
@@ -246,7 +260,9 @@ class SandboxServer:
 
     def _start_thread(self) -> None:
         self._district = generate_district(self._students, self._seed, self.as_of)
-        server = _uvicorn(self._district, self._client_id, self._client_secret, self._fragments_dir)
+        server = _uvicorn(
+            self._district, self._client_id, self._client_secret, self._fragments_dir, self.pacing
+        )
         sock = _listening_socket(self._host, self._port)
         self.url = _url(sock, self._host)
         self._server = server
@@ -268,6 +284,10 @@ class SandboxServer:
             command += ["--fragments-dir", str(self._fragments_dir)]
         if self.as_of is not None:
             command += ["--as-of", self.as_of.isoformat()]
+        if self.pacing is not None:
+            command += ["--latency-ms", str(self.pacing.latency_ms)]
+            if self.pacing.max_concurrent is not None:
+                command += ["--max-concurrent", str(self.pacing.max_concurrent)]
         environment = {**os.environ, _SECRET_ENV: self._client_secret}
         self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=environment)  # noqa: S603 - sys.executable and our own arguments
         assert self._process.stdout is not None
@@ -297,7 +317,20 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="the sandbox's today (YYYY-MM-DD): its school year, attendance up to the day before",
     )
+    parser.add_argument(
+        "--latency-ms", type=int, default=0, help="delay every response this long, as a remote SIS would"
+    )
+    parser.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=None,
+        help="answer requests beyond this many in flight with 429 and Retry-After, as a SIS rate-limits",
+    )
     args = parser.parse_args(argv)
+    try:
+        pacing = PacingSettings(latency_ms=args.latency_ms, max_concurrent=args.max_concurrent)
+    except PacingError as exc:
+        parser.error(str(exc))
     secret = os.environ.get(_SECRET_ENV, DEMO_CLIENT_SECRET)
     serve(
         args.host,
@@ -309,6 +342,7 @@ def main(argv: list[str] | None = None) -> None:
         client_secret=secret,
         fragments_dir=args.fragments_dir,
         as_of=args.as_of,
+        pacing=pacing,
     )
 
 

@@ -4,17 +4,21 @@ counts (requests in flight, requests turned away) and what it answers."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 import requests
+from typer.testing import CliRunner
 
 from tests.sandbox.helpers import ROSTER, TIMEOUT, code_minor, powerschool_headers, roster_headers
 from tests.sandbox_year import PINNED_AS_OF
+from truancy.daemon.cli import app
 from truancy.sandbox.pacing import PacingSettings
-from truancy.sandbox.server import SandboxServer
+from truancy.sandbox.server import READY_MARKER, SandboxServer
 
 ATTENDANCE = "/ws/schema/query/com.truancysync.attendance.daily.records"
 
@@ -115,3 +119,46 @@ def test_requests_over_the_cap_are_429_with_retry_after(server: SandboxServer) -
 def test_settings_refuse_out_of_range_values() -> None:
     with pytest.raises(ValueError, match="max_concurrent"):
         PacingSettings(max_concurrent=0)
+
+
+def test_a_sandbox_process_started_with_pacing_serves_at_that_pace() -> None:
+    pacing = PacingSettings(latency_ms=30, max_concurrent=3)
+    with SandboxServer(students=20, seed=2, as_of=PINNED_AS_OF, in_process=False, pacing=pacing) as server:
+        state = _pacing(server).json()
+    assert state["latency_ms"] == 30
+    assert state["max_concurrent"] == 3
+
+
+def test_sandbox_serve_takes_latency_and_a_cap_and_refuses_a_bad_one() -> None:
+    command = [
+        "sandbox",
+        "serve",
+        "--port",
+        "0",
+        "--students",
+        "20",
+        "--latency-ms",
+        "40",
+        "--max-concurrent",
+        "5",
+    ]
+    served = subprocess.Popen(
+        [sys.executable, "-c", "from truancy.daemon.cli import main; main()", *command],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert served.stdout is not None
+        line = next(line for line in served.stdout if line.startswith(READY_MARKER))
+        url = line.removeprefix(READY_MARKER).strip()
+        state = requests.get(f"{url}/_sandbox/pacing", timeout=TIMEOUT).json()
+    finally:
+        served.terminate()
+        served.wait(30)
+        if served.stdout is not None:
+            served.stdout.close()
+    assert (state["latency_ms"], state["max_concurrent"]) == (40, 5)
+
+    refused = CliRunner().invoke(app, ["sandbox", "serve", "--port", "0", "--max-concurrent", "0"])
+    assert refused.exit_code == 2
+    assert "max_concurrent must be at least 1" in refused.output
