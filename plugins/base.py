@@ -1,8 +1,31 @@
-"""The contract between the daemon and a SIS plugin.
+"""The contract between the daemon and a SIS plugin: the one page a third party needs.
 
 A plugin is glue: it reads vendor records through a connector, turns them into canonical facts
-with the district's code map, and turns canonical writes into SIS rows. Plugins register under
-the ``truancy.plugins`` entry-point group, so a district can ship its own.
+with the district's code map, and turns canonical writes into SIS rows. It registers a class under
+the ``truancy.plugins`` entry-point group (``[project.entry-points."truancy.plugins"]``), so a
+district can install its own; :func:`load_plugin` refuses, naming them, any member it lacks.
+
+What a new plugin writes (the members of :class:`SisPlugin` and :class:`PluginFactory`):
+
+- settings: ``__init__(config, *, options, config_dir)`` validates its ``[sis]`` section
+  (``truancy.plugins.config`` has the shared pieces; ``truancy.plugins.oneroster`` a whole OneRoster
+  roster) and raises :class:`PluginConfigError` naming the key;
+- a source: ``streams`` (a :class:`StreamSpec` per stream: progress label, sorted or not),
+  ``roster_pages(cursor)`` and ``attendance_pages(cursor, resolve)`` yielding pages that end with an
+  ``end`` page carrying the new :class:`Cursor` (the daemon stores it verbatim; only the end page
+  retires what a full read did not see; a sorted stream's pages are checkpoints), ``calendars()``,
+  ``discover_codes()``, ``categorize(code)`` (through its :class:`~truancy.mappings.codemap.CodeMap`:
+  one lookup for the sync, ``mappings check`` and ``impact``) and ``mapping_sources``;
+- a write target: ``read_back()`` as :class:`RemoteRow`, ``officer_action``, ``overrides``,
+  ``needs_update``, ``may_retract``, ``writer_of``, and ``create``/``update``/``delete``;
+- failures as ``truancy.connector.errors``: a ``ConfigurationError`` or ``TransientError`` stops
+  the cycle with its :class:`~truancy.connector.errors.FailureType`; a ``RowError`` refuses one row,
+  which is counted while the others are written;
+- ``check_field_map(path)`` and ``capabilities()`` (:class:`Capabilities`: sandbox settings, an
+  in-SIS bundle, a student page link), so no daemon command names a product;
+- ``close()``.
+
+A plugin is accepted when the contract kit (``tests/plugins/contract.py``) passes for it.
 """
 
 from __future__ import annotations
