@@ -32,6 +32,7 @@ from pydantic_settings import (
 from truancy.daemon.caseload import CaseloadSettings
 from truancy.daemon.casework_settings import CaseworkSettings
 from truancy.daemon.holdout import OutcomesSettings
+from truancy.daemon.notices_settings import NoticeSettings
 from truancy.plugins.base import ConnectionOptions
 from truancy.plugins.config import problem_text
 
@@ -266,6 +267,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = RetentionSettings()
     caseloads: CaseloadSettings = CaseloadSettings()
     outcomes: OutcomesSettings = OutcomesSettings()
+    notices: NoticeSettings = NoticeSettings()
     http: HttpSettings = HttpSettings()
     sync: SyncSettings = SyncSettings()
     mappings: MappingSettings = MappingSettings()
