@@ -3,16 +3,21 @@ real HTTP. A new plugin is accepted when it is added to ``PLUGINS`` and these pa
 
 from __future__ import annotations
 
+import multiprocessing
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.daemon.test_crash_kill9 import kill_after
 from tests.plugins.contract import PLUGINS, UNEXCUSED, SisUnderTest, kit, open_flags
 from tests.sandbox_year import PINNED_AS_OF
 from truancy.mappings.writes import WriteKind
 from truancy.plugins.base import PluginConfigError, check_contract
 from truancy.plugins.edfi import EdFiPlugin
 
+KILL_POINTS = (15, 60, 150)
+"""SIS requests after which a child sync is SIGKILLed: in the reads, then (as far as it got) the writes."""
 each_plugin = pytest.mark.parametrize("sis", PLUGINS, ids=[p.name for p in PLUGINS])
 
 
@@ -81,6 +86,23 @@ def test_a_refused_row_is_counted_and_the_other_rows_are_written(sis: SisUnderTe
         repaired = k.sync()
         assert repaired.ok, repaired.errors
         assert repaired.writes.created == 1
+
+
+@pytest.mark.slow
+@each_plugin
+def test_a_kill_9_mid_first_sync_resumes_without_a_duplicate(sis: SisUnderTest, tmp_path: Path) -> None:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["truancy.daemon.cli", "tests.daemon.service_support"])
+    with kit(sis, tmp_path) as k:
+        killed = [kill_after(context, k.config, k.server.url, count) for count in KILL_POINTS]
+        assert killed[0], "the first kill must land inside the first sync"
+        resumed = k.sync()
+        assert resumed.ok, resumed.errors
+        keys = Counter(row.sync_key for row in k.rows())
+        assert keys
+        assert max(keys.values()) == 1
+        again = k.sync()
+        assert (again.writes.created, again.writes.updated, again.writes.deleted) == (0, 0, 0)
 
 
 @pytest.mark.slow
