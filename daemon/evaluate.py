@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Engine, delete, func, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from truancy.daemon.casework import Gate
 from truancy.daemon.officer import OfficerWork
 from truancy.daemon.progress import Reporter
 from truancy.daemon.schema import attendance, calendar_days, cases, cases_pending, enrollments, students
@@ -141,11 +142,13 @@ class Evaluator:
         *,
         lookup: CodeLookup,
         officer: OfficerWork | None = None,
+        gate: Gate | None = None,
         persist: bool = True,
         stage: bool = False,
     ) -> None:
         """``lookup`` is the code map the stored raw codes are counted with (another map previews a
-        change); ``officer`` is what officers recorded in the SIS this cycle, applied to each case.
+        change); ``officer`` is what officers recorded in the SIS this cycle, applied to each case;
+        ``gate`` withholds escalation tasks whose casework preconditions are not on record.
 
         ``persist=False`` plans without saving case state (a dry run or a preview must not move a
         case's dates); ``stage=True`` saves it aside until ``commit_cases`` (the retraction guard
@@ -159,6 +162,7 @@ class Evaluator:
         self.cycle_id = cycle_id
         self.reporter = reporter
         self.officer = officer
+        self.gate = gate
         self.persist = persist
         self.stage = stage
         self.lookup = lookup
@@ -274,6 +278,8 @@ class Evaluator:
         writes = desired_writes(
             case, determination, case_policy=self.case_policy, calendar=calendar, hold=hold
         )
+        if self.gate is not None:
+            writes = self.gate(case, sis_ref, writes)
         if self.officer is not None:
             case = record_overrides(case, self.officer.overrides(writes), on=result.as_of)
         if writes and sis_ref is None:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select, update
 from truancy.connector.errors import ConnectorError, FailureType, failure_of
 from truancy.daemon.caseload import CaseloadSettings
 from truancy.daemon.caseload_writes import with_caseloads
+from truancy.daemon.casework import casework_gate
 from truancy.daemon.dry_run import plan_by_student
 from truancy.daemon.evaluate import Evaluation, Evaluator, commit_cases, discard_cases
 from truancy.daemon.guard import RetractionGuard
@@ -25,6 +26,7 @@ from truancy.daemon.outbox import Outbox, WriteCounts, plan_writes
 from truancy.daemon.progress import Reporter, SilentReporter
 from truancy.daemon.schema import attendance, cycles, mapping_files, quarantine, students
 from truancy.daemon.store import upsert, utcnow
+from truancy.mappings.casework import casework_pack
 from truancy.mappings.policy import Policy
 from truancy.plugins.base import SisPlugin
 
@@ -243,6 +245,7 @@ class SyncPipeline:
             own = instance_id(connection)
             refuse_foreign(foreign_writers(remote, self.plugin, own, adopted(connection)))
         officer = OfficerWork.from_rows(remote, self.plugin, today=today)
+        gate = casework_gate(self.plugin, casework_pack(self.policy.id), today, officer.rows.keys())
         summary.officer_actions = officer.action_count
         summary.errors.extend(officer.errors())
 
@@ -254,6 +257,7 @@ class SyncPipeline:
             self.reporter,
             lookup=self.plugin.categorize,
             officer=officer,
+            gate=gate,
             persist=not self.dry_run,
             stage=True,
         )

@@ -84,14 +84,17 @@ class Requirement(_Strict):
     referral: ReferralRequirement | None = None
     attempts_at_least: int | None = Field(default=None, ge=1)
     """Invitation or reminder attempts logged for any meeting (CA § 48262's conscientious effort)."""
+    any_of: tuple[Requirement, ...] | None = Field(default=None, min_length=2)
+    """Met when one of these is (TX § 25.0915(a-1): a plan, community service or a referral)."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> Requirement:
         kinds: list[object] = [self.designation, self.condition, self.conference, self.plan]
-        kinds += [self.referral, self.attempts_at_least]
+        kinds += [self.referral, self.attempts_at_least, self.any_of]
         if sum(kind is not None for kind in kinds) != 1:
             raise ValueError(
-                "set exactly one of designation, condition, conference, plan, referral, attempts_at_least"
+                "set exactly one of designation, condition, conference, plan, referral, attempts_at_least,"
+                " any_of"
             )
         return self
 
@@ -147,7 +150,9 @@ class CaseworkPack(_Strict):
 
     def _requirements(self) -> list[Requirement]:
         found = [r for packet in self.packets.values() for r in packet.checklist]
-        return found + [r for escalation in self.escalations for r in escalation.requires]
+        found += [r for escalation in self.escalations for r in escalation.requires]
+        nested = [n for r in found if r.any_of for n in r.any_of]
+        return found + nested
 
     def meeting(self, meeting_id: str) -> Meeting:
         for meeting in self.meetings:
@@ -161,6 +166,11 @@ class CaseworkPack(_Strict):
 
 def casework_states() -> tuple[str, ...]:
     return tuple(sorted(path.stem.upper() for path in CASEWORK_DIR.glob("*.yaml")))
+
+
+def casework_pack(state: str) -> CaseworkPack | None:
+    """The shipped casework pack of ``state``, or None for a state that has none yet."""
+    return load_casework(state) if state.upper() in casework_states() else None
 
 
 def load_casework(state: str | Path) -> CaseworkPack:

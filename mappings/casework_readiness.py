@@ -115,6 +115,10 @@ def _met(
         if made:
             return True, "; ".join(f"{r.service} ({r.status}) {r.made_on.isoformat()}" for r in made)
         return False, "no referral on record"
+    if requirement.any_of is not None:
+        results = [_met(option, case, file, progress, signatures) for option in requirement.any_of]
+        met = [evidence for ok, evidence in results if ok]
+        return (True, met[0]) if met else (False, "; ".join(evidence for _, evidence in results))
     raise AssertionError("a requirement sets one kind")  # the model validator guarantees it
 
 

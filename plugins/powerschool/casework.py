@@ -1,15 +1,15 @@
 """The officer's casework rows (U_TRUANCY_CONFERENCES, _PLANS, _REFERRALS) read into canonical records.
 
-Only one student's rows are read (``studentsdcid==`` in ``q``): a packet or a cycle asks for the
-students it works on. A row an officer left unreadable (a date typed wrong, an unknown outcome) is
-skipped and counted in the log by table, never quoted: it is the officer's to fix in the SIS.
+A packet reads one student's rows (``studentsdcid==`` in ``q``); a cycle reads each table once.
+A row an officer left unreadable (a date typed wrong, an unknown outcome) is skipped and counted in
+the log by table, never quoted: it is the officer's to fix in the SIS.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -34,11 +34,6 @@ SIGNERS: tuple[Signer, ...] = ("school", "parent", "student")
 
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
-
-
-def _rows(client: PowerSchoolClient, table: str, sis_ref: str) -> Iterator[Mapping[str, str]]:
-    for page in client.iter_table(table, q=fiql_eq("studentsdcid", sis_ref)):
-        yield from page
 
 
 def attempts_of(text: str | None) -> tuple[Attempt, ...]:
@@ -116,15 +111,27 @@ def _referral(row: Mapping[str, str]) -> Referral:
 
 def read_case_file(client: PowerSchoolClient, sis_ref: str) -> CaseFile:
     """The casework the officer recorded for the student with DCID ``sis_ref``."""
-    found: dict[str, list[Any]] = {CONFERENCES: [], PLANS: [], REFERRALS: []}
+    return read_case_files(client, sis_ref).get(sis_ref, CaseFile())
+
+
+def read_case_files(client: PowerSchoolClient, sis_ref: str | None = None) -> dict[str, CaseFile]:
+    """Every student's casework by DCID (three paged reads per cycle), or one student's."""
+    found: dict[str, dict[str, list[Any]]] = {}
     readers = {CONFERENCES: _conference, PLANS: _plan, REFERRALS: _referral}
     for table, read in readers.items():
         skipped = 0
-        for row in _rows(client, table, sis_ref):
+        pages = client.iter_table(table, q=fiql_eq("studentsdcid", sis_ref) if sis_ref else None)
+        for row in (row for page in pages for row in page):
             try:
-                found[table].append(read(row))
+                record = read(row)
             except (ValueError, KeyError, TypeError):
                 skipped += 1
+                continue
+            student = found.setdefault(row.get("studentsdcid", ""), {name: [] for name in readers})
+            student[table].append(record)
         if skipped:
             log.warning("casework rows not read", extra={"table": table, "rows": skipped})
-    return CaseFile(tuple(found[CONFERENCES]), tuple(found[PLANS]), tuple(found[REFERRALS]))
+    return {
+        ref: CaseFile(tuple(rows[CONFERENCES]), tuple(rows[PLANS]), tuple(rows[REFERRALS]))
+        for ref, rows in found.items()
+    }

@@ -38,7 +38,7 @@ from truancy.plugins.base import (
 )
 from truancy.plugins.oneroster import OneRosterRoster, open_roster_source
 from truancy.plugins.powerschool.build import PowerSchoolBundle, read_extension_tables
-from truancy.plugins.powerschool.casework import read_case_file
+from truancy.plugins.powerschool.casework import read_case_file, read_case_files
 from truancy.plugins.powerschool.config import PowerSchoolConfig
 
 HERE = Path(__file__).resolve().parent
@@ -126,6 +126,10 @@ class PowerSchoolPlugin:
     def casework_file(self, sis_ref: str) -> CaseFile:
         """The conferences, plans and referrals the officer recorded for one student (DCID)."""
         return read_case_file(self.powerschool, sis_ref)
+
+    def casework_files(self) -> dict[str, CaseFile]:
+        """Every student's casework by DCID, read once per cycle for the escalation preconditions."""
+        return read_case_files(self.powerschool)
 
     # -- rosters -------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from truancy.mappings.case import CaseState, HeldDesignation
-from truancy.mappings.casework import casework_states, load_casework
+from truancy.mappings.casework import Signer, casework_states, load_casework
 from truancy.mappings.casework_directory import load_directory
 from truancy.mappings.casework_readiness import checklist, deadlines, escalation_blockers, plan_progress
 from truancy.mappings.casework_records import (
@@ -44,7 +44,7 @@ def _weekdays(start: date, end: date) -> tuple[date, ...]:
     )
 
 
-def _complete_file(meeting: str, signers: tuple[str, ...] = ("school", "parent")) -> CaseFile:
+def _complete_file(meeting: str, signers: tuple[Signer, ...] = ("school", "parent")) -> CaseFile:
     return CaseFile(
         conferences=(
             Conference(
@@ -103,10 +103,18 @@ def test_ca_sarb_referral_waits_for_a_conscientious_conference_effort() -> None:
     pack = load_casework("CA")
     escalation = pack.escalation("sarb_referral")
     assert escalation is not None
-    case = _case("habitual_truant")
-    assert escalation_blockers(escalation, case, CaseFile(), TODAY)
-    effort = CaseFile(conferences=(Conference("c1", "parent_conference", attempts=(Attempt(MET, "phone"),)),))
-    assert escalation_blockers(escalation, case, effort, TODAY) == []
+    assert escalation_blockers(escalation, _case("habitual_truant"), CaseFile(), TODAY)
+    effort = _case("habitual_truant", conditions={"parent_conference_attempted": MET})
+    assert escalation_blockers(escalation, effort, CaseFile(), TODAY) == []
+
+
+def test_tx_prevention_measure_is_a_plan_or_a_referral() -> None:
+    escalation = load_casework("TX").escalation("truancy_court_referral")
+    assert escalation is not None
+    referral = CaseFile(referrals=(Referral("r", "frc", "mentoring", "made", MET),))
+    assert escalation_blockers(escalation, _case("court_referral"), referral, TODAY) == []
+    declined = CaseFile(referrals=(Referral("r", "frc", "mentoring", "declined", MET),))
+    assert escalation_blockers(escalation, _case("court_referral"), declined, TODAY)
 
 
 def test_tx_court_referral_needs_a_measure_and_is_barred_by_a_recorded_exception() -> None:

@@ -1,0 +1,69 @@
+"""Casework in the sync cycle: punitive steps the law does not allow yet are not opened.
+
+Each cycle the plugin's casework (conferences, plans, referrals by student) is read once; a task
+the casework pack lists as an escalation (a court or SARB referral) is withheld from the desired
+writes while :func:`escalation_blockers` finds something missing (IL 105 ILCS 5/26-12, TX
+§ 25.0915(a-1)/(a-3), PA § 13-1333.1(d)). Never harm: a task already in the SIS stays as it is, so
+a gate added to a running district retracts nothing; the packet's cover names the blockers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import date
+
+from truancy.mappings.case import CaseState
+from truancy.mappings.casework import CaseworkPack
+from truancy.mappings.casework_readiness import escalation_blockers
+from truancy.mappings.casework_records import CaseFile
+from truancy.mappings.writes import DesiredWrite, WriteKind
+from truancy.plugins.base import SisPlugin
+
+log = logging.getLogger("truancy.daemon.casework")
+
+
+class CaseworkGate:
+    """Withholds escalation tasks whose preconditions are not on record (see the module docstring)."""
+
+    def __init__(
+        self, pack: CaseworkPack, files: Mapping[str, CaseFile], today: date, existing: Collection[str] = ()
+    ) -> None:
+        self.pack = pack
+        self.files = files
+        self.today = today
+        self.existing = existing
+        self.withheld = 0
+
+    def __call__(
+        self, case: CaseState, sis_ref: str | None, writes: Sequence[DesiredWrite]
+    ) -> list[DesiredWrite]:
+        file = self.files.get(sis_ref or "", CaseFile())
+        kept = []
+        for write in writes:
+            escalation = (
+                self.pack.escalation(write.fields.get("task_type", ""))
+                if write.kind is WriteKind.TASK
+                else None
+            )
+            if escalation is not None and write.sync_key not in self.existing:
+                signatures = self.pack.plan.required_signatures
+                if escalation_blockers(escalation, case, file, self.today, signatures):
+                    self.withheld += 1
+                    continue
+            kept.append(write)
+        return kept
+
+
+Gate = Callable[[CaseState, str | None, Sequence[DesiredWrite]], list[DesiredWrite]]
+
+
+def casework_gate(
+    plugin: SisPlugin, pack: CaseworkPack | None, today: date, existing: Collection[str]
+) -> CaseworkGate | None:
+    """The cycle's gate, or None when the state has no casework pack or the plugin reads no casework
+    (then the engine's own conditions are the only preconditions, as before)."""
+    read: Callable[[], Mapping[str, CaseFile]] | None = getattr(plugin, "casework_files", None)
+    if pack is None or not pack.escalations or read is None:
+        return None
+    return CaseworkGate(pack, read(), today, existing)

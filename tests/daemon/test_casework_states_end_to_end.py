@@ -1,0 +1,132 @@
+"""TX and PA casework end to end against the sandbox, over real HTTP: the punitive step the law
+forbids yet (TX truancy court referral before any § 25.0915(a-1) prevention measure; PA referral or
+citation before the § 13-1333.1(d) SAIC) is not opened; once the officer records the conference, the
+plan and the referral in the SIS, the next cycle opens it and the court packet's checklist is
+complete. Without them the packet names exactly the missing items."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from tests.daemon.sandbox_sync import District, sandbox_district
+from tests.daemon.test_packets_end_to_end import render, section_pages
+from tests.sandbox_year import PINNED_AS_OF
+from truancy.daemon.cli import app
+from truancy.daemon.runtime import runtime
+from truancy.daemon.schema import cases, students
+from truancy.mappings.case import case_from_dict
+
+pytestmark = pytest.mark.slow
+TODAY = PINNED_AS_OF.isoformat()
+
+
+@dataclass(frozen=True)
+class StatePath:
+    state: str
+    designation: str
+    escalation_task: str
+    meeting: str
+    form: str
+    missing_without_casework: tuple[str, ...]
+
+
+PATHS = [
+    StatePath(
+        "TX", "court_referral", "truancy_court_referral", "attendance_conference",
+        "Behavior improvement plan", ("conference_requested", "behavior_plan", "services_referral"),
+    ),
+    StatePath(
+        "PA", "habitually_truant", "habitual_truancy_referral", "saic",
+        "School attendance improvement plan", ("saic_held", "saip", "improvement_program"),
+    ),
+]  # fmt: skip
+
+
+def _designated(district: District, designation: str) -> str:
+    with runtime(district.settings) as rt, rt.engine.connect() as connection:
+        for row in connection.execute(select(cases.c.student_id, cases.c.state)).all():
+            if designation in case_from_dict(row.state).designations:
+                return str(
+                    connection.execute(
+                        select(students.c.sis_ref).where(students.c.student_id == row.student_id)
+                    ).scalar_one()
+                )
+    raise AssertionError(f"the sandbox district has no student designated {designation}")
+
+
+def _task_types(district: District, dcid: str) -> set[str]:
+    return {t["task_type"] for t in district.sis_rows()["U_TRUANCY_TASKS"] if t["studentsdcid"] == dcid}
+
+
+def _court_packet(district: District, dcid: str, out: Path) -> dict[str, object]:
+    arguments = ["packet", "build", "-c", str(district.config), "--student", dcid, "--kind", "court"]
+    result = CliRunner().invoke(app, [*arguments, "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    report: dict[str, object] = json.loads(result.output)
+    return report
+
+
+def _record(district: District, dcid: str, path: StatePath) -> None:
+    attempts = json.dumps([{"on": "2026-06-01", "channel": "mail", "purpose": "invitation"}])
+    with district.powerschool() as sis:
+        sis.insert_row(
+            "U_TRUANCY_CONFERENCES",
+            {
+                "studentsdcid": dcid,
+                "meeting": path.meeting,
+                "starts_at": f"{TODAY}T09:00",
+                "place": "Office",
+                "outcome": "no_show",
+                "held_date": TODAY,
+                "attempts": attempts,
+            },
+        )
+        sis.insert_row(
+            "U_TRUANCY_PLANS",
+            {
+                "studentsdcid": dcid,
+                "form": path.form,
+                "start_date": "2026-05-04",
+                "review_date": "2026-06-03",
+                "goals": "Attend every day",
+                "target_rate": "90",
+                "signed_school": "2026-05-04",
+            },
+        )
+        sis.insert_row(
+            "U_TRUANCY_REFERRALS",
+            {"studentsdcid": dcid, "partner": "mentors", "service": "mentoring", "status": "started",
+             "made_date": "2026-05-05"},
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.state for p in PATHS])
+def test_no_punitive_step_before_the_supports_then_a_complete_court_packet(
+    tmp_path: Path, path: StatePath
+) -> None:
+    with sandbox_district(tmp_path, state=path.state) as district:
+        assert district.sync().ok
+        dcid = _designated(district, path.designation)
+        assert path.escalation_task not in _task_types(district, dcid)
+        before = _court_packet(district, dcid, tmp_path / "before.pdf")
+        assert before["missing"] == list(path.missing_without_casework)
+        render((tmp_path / "before.pdf").read_bytes(), f"{path.state.lower()}-court-missing")
+
+        _record(district, dcid, path)
+        assert district.sync().ok
+        assert path.escalation_task in _task_types(district, dcid)
+        out = tmp_path / "court.pdf"
+        after = _court_packet(district, dcid, out)
+        assert after["missing"] == []
+        reader = PdfReader(io.BytesIO(out.read_bytes()))
+        checklist = reader.pages[section_pages(reader)["Checklist"]].extract_text()
+        assert "Missing" not in checklist
+        assert render(out.read_bytes(), f"{path.state.lower()}-court-complete")
