@@ -6,13 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from tests.daemon.notice_support import SMTP_PASSWORD, SMTP_USER, smtp_server
 from tests.daemon.sandbox_sync import sandbox_district
 from tests.documents.letter_support import pdf_text, render_pages
 from truancy.daemon.audit_schema import access_log
 from truancy.daemon.cli import app
+from truancy.daemon.notices_schema import notices
 from truancy.daemon.runtime import runtime
 from truancy.documents.catalogs import load_catalogs
 from truancy.mappings.notices import load_notices
@@ -63,3 +66,51 @@ def test_languages_reports_each_school_at_or_over_the_48985_share(tmp_path: Path
         assert all(row["share"] >= 0.15 and row["language"] != "en" for row in rows)
         assert {"es", "vi", "zh", "ar"} >= {row["language"] for row in rows}
         assert any(row["language"] == "es" and not row["reviewed_catalog"] for row in rows)
+
+
+def test_sync_once_with_auto_approval_emails_and_writes_each_pdf_under_output_dir(tmp_path: Path) -> None:
+    """The settings contract: [notices] approval = "auto" and [notices.email] make `truancy sync
+    --once` email each due letter (PDF attached) and write its PDF under output_dir."""
+    with smtp_server(tmp_path) as (mailbox, port, ca), sandbox_district(tmp_path) as district:
+        secrets = tmp_path / "secrets"
+        secrets.mkdir(mode=0o700)
+        password = secrets / "smtp_password"
+        password.write_text(SMTP_PASSWORD, encoding="utf-8")
+        password.chmod(0o600)
+        with district.config.open("a", encoding="utf-8") as config:
+            config.write(
+                f"""
+[notices]
+approval = "auto"
+output_dir = "letters"
+
+[notices.email]
+host = "127.0.0.1"
+port = {port}
+starttls = true
+from_address = "attendance@sandbox.example.org"
+username = "{SMTP_USER}"
+password_file = "smtp_password"
+verify_tls = "{ca}"
+"""
+            )
+        args = ["--config", str(district.config), "--secrets-dir", str(secrets)]
+        result = CliRunner().invoke(app, ["sync", "--once", *args, "--json"])
+        assert result.exit_code in (0, 4), result.output
+        with runtime(district.settings) as rt, rt.engine.connect() as connection:
+            query = select(notices).where(notices.c.status == "sent")
+            sent = [dict(row) for row in connection.execute(query).mappings()]
+        assert sent
+        addresses = {r["email"] for row in sent for r in row["facts"]["recipients"] if r["email"]}
+        assert {m["To"] for m in mailbox.messages} == addresses
+        assert all(len(list(m.iter_attachments())) == 1 for m in mailbox.messages)
+        letters = tmp_path / "letters"
+        assert len(list(letters.glob("*truancy_notification-*.pdf"))) == len(sent)
+
+        day = sent[0]["sent_on"].isoformat()
+        (letters / f"print-{day}.pdf").unlink()
+        rebuilt = CliRunner().invoke(app, ["notices", "batch", *args, "--date", day])
+        assert rebuilt.exit_code == 0, rebuilt.output
+        printed = [row for row in sent if not any(r["email"] for r in row["facts"]["recipients"])]
+        assert printed
+        assert len(PdfReader(letters / f"print-{day}.pdf").pages) >= len(printed)
