@@ -76,7 +76,7 @@ def cycles(url: str, concurrency: int, students: int) -> dict[str, Any]:
             if label == "one_percent":
                 results["one_percent_absences_added"] = change_one_percent(url, students)
             with runtime(settings) as rt:
-                extra = {"write_concurrency": concurrency} if pooled else {}
+                extra: dict[str, Any] = {"write_concurrency": concurrency} if pooled else {}
                 pipeline = SyncPipeline(rt.engine, rt.plugin, rt.policy, **extra)
                 before, started = served(url), time.perf_counter()
                 summary = pipeline.run_cycle(today=AS_OF)
