@@ -16,16 +16,17 @@ from truancy.daemon.casework import casework_gate
 from truancy.daemon.dry_run import plan_by_student
 from truancy.daemon.evaluate import Evaluation, Evaluator, commit_cases, discard_cases
 from truancy.daemon.guard import RetractionGuard
-from truancy.daemon.write_pool import DEFAULT_WRITE_CONCURRENCY
 from truancy.daemon.held import record_held_rows
 from truancy.daemon.holdout import OutcomesSettings, holdable_tasks, without_holdout
 from truancy.daemon.ingest import ATTENDANCE_STREAM, ROSTER_STREAM, Ingest, reconcile_due
 from truancy.daemon.instance import adopted, foreign_writers, instance_id, refuse_foreign, stamped
+from truancy.daemon.notices import NoticeCycle
 from truancy.daemon.officer import OfficerWork
 from truancy.daemon.outbox import Outbox, WriteCounts, plan_writes
 from truancy.daemon.progress import Reporter, SilentReporter
 from truancy.daemon.schema import attendance, cycles, mapping_files, quarantine, students
 from truancy.daemon.store import upsert, utcnow
+from truancy.daemon.write_pool import DEFAULT_WRITE_CONCURRENCY
 from truancy.mappings.casework import casework_pack
 from truancy.mappings.policy import Policy
 from truancy.plugins.base import SisPlugin
@@ -172,6 +173,7 @@ class SyncPipeline:
         caseloads: CaseloadSettings | None = None,
         outcomes: OutcomesSettings | None = None,
         district: str = "district",
+        notices: NoticeCycle | None = None,
         write_concurrency: int = DEFAULT_WRITE_CONCURRENCY,
     ) -> None:
         """``guard`` limits what one cycle may withdraw (default: 25 rows or 2% of open ones);
@@ -181,6 +183,7 @@ class SyncPipeline:
         self.outcomes = outcomes or OutcomesSettings()
         self.district = district
         holdable_tasks(self.outcomes, policy.case)  # a hold-out the law forbids is refused before any cycle
+        self.notices = notices
         self.timezone = timezone
         self.reconcile_every = reconcile_every
         self.write_concurrency = write_concurrency
@@ -246,6 +249,8 @@ class SyncPipeline:
             refuse_foreign(foreign_writers(remote, self.plugin, own, adopted(connection)))
         officer = OfficerWork.from_rows(remote, self.plugin, today=today)
         gate = casework_gate(self.plugin, casework_pack(self.policy.id), today, officer.rows.keys())
+        if self.notices is not None and not self.dry_run:
+            self.notices.before_evaluation(officer, today)
         summary.officer_actions = officer.action_count
         summary.errors.extend(officer.errors())
 
@@ -282,6 +287,11 @@ class SyncPipeline:
         )
         outbox.supersede_stale()
         desired = with_caseloads(evaluation.desired, self.engine, self.caseloads, self.policy.case)
+        if self.notices is not None:
+            if not self.dry_run:
+                self.notices.schedule(evaluation, today)
+                summary.errors.extend(self.notices.errors)
+            desired = {**desired, **self.notices.writes()}
         plan = plan_writes(stamped(desired, own), remote, self.plugin)
         summary.planned = {op: dict(kinds) for op, kinds in plan.counts_by_kind().items()}
         held_back = self.guard.check(plan, remote, self.plugin, expected=evaluation.year_closed)
@@ -297,6 +307,10 @@ class SyncPipeline:
             summary.writes = WriteCounts(unchanged=plan.unchanged)
             return
         commit_cases(self.engine)
+        if self.notices is not None and self.notices.deliver(today):
+            # the letters just sent are logged in the SIS in this same cycle
+            desired = {**desired, **self.notices.writes()}
+            plan = plan_writes(stamped(desired, own), remote, self.plugin)
         summary.writes = outbox.apply(plan)
         summary.errors.extend(
             f"{failure}: {count} write(s) refused ({reason})"
