@@ -3,9 +3,8 @@
 The port mistypes a few list-valued properties (``user.roles``, ``user.agents``, ``class.terms``,
 ``org.children`` as ``object``; ``user.userIds`` with a stray ``schema`` wrapper that is not valid
 OpenAPI); the official 1EdTech 1.2 binding defines them as arrays, which is what real providers
-serve. Those five
-are corrected here and nothing else is relaxed. The port declares no error responses, so errors
-are checked against the 1.2 ``imsx_StatusInfo`` shape below.
+serve. Those five are corrected here and nothing else is relaxed. The port declares no error
+responses, so errors are checked against the 1.2 ``imsx_StatusInfo`` shape below.
 """
 
 from __future__ import annotations
