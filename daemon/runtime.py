@@ -41,6 +41,11 @@ def build_plugin(settings: Settings) -> SisPlugin:
     factory = load_plugin(settings.sis.plugin)
     raw = settings.sis.model_dump()
     if settings.mappings.code_map is not None:
+        if raw.get("code_map") is not None:
+            raise SettingsError(
+                "the code map is set twice, as mappings.code_map and as sis.code_map: keep one, so "
+                "the map a sync counts with is the one you read"
+            )
         raw["code_map"] = str(resolve_path(settings, settings.mappings.code_map))
     return factory(raw, options=settings.http.connection_options(), config_dir=settings.config_dir)
 

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from truancy.connector.errors import ConnectorError, FailureType
-from truancy.connector.http import DEFAULT_USER_AGENT, HttpSession, HttpStats
+from truancy.connector.http import DEFAULT_USER_AGENT, HttpStats
 from truancy.daemon.exposure import refuse_exposed
 from truancy.daemon.guard import RetractionGuard
 from truancy.daemon.lock import DistrictLock
@@ -402,8 +402,7 @@ def _same_identity(old: Settings, new: Settings) -> None:
 
 
 def _session_stats(rt: Runtime) -> dict[str, HttpStats]:
-    sessions = getattr(rt.plugin, "sessions", ())
-    return {session.name: session.stats for session in sessions if isinstance(session, HttpSession)}
+    return {session.name: session.stats for session in rt.plugin.sessions}
 
 
 def _calendar_test(engine: Engine, fallback: SchoolDayTest) -> SchoolDayTest:

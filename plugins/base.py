@@ -39,6 +39,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
+from truancy.connector.http import HttpSession
 from truancy.mappings.case import OfficerAction
 from truancy.mappings.codemap import CodeEntry, RawMark
 from truancy.mappings.discover import ObservedCode
@@ -223,6 +224,11 @@ class SisPlugin(Protocol):
 
     @property
     def mapping_sources(self) -> tuple[MappingSource, ...]: ...
+
+    @property
+    def sessions(self) -> tuple[HttpSession, ...]:
+        """The plugin's HTTP sessions, whose counts (requests, retries, 429s) the metrics carry."""
+        ...
 
     def roster_pages(self, cursor: str | None) -> Iterator[RosterPage]:
         """Roster changes after ``cursor`` (None: everything), ending with an ``end`` page."""

@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 
 from tests.sandbox_year import PINNED_AS_OF
 from truancy.daemon.cli import app
+from truancy.daemon.runtime import build_plugin
 from truancy.daemon.sandbox_sis import SandboxSis
+from truancy.daemon.settings import SettingsError, load_settings
 from truancy.plugins.base import offering
 from truancy.sandbox.server import SandboxServer, sandbox_facts, write_daemon_config
 
@@ -80,3 +82,12 @@ def test_an_edfi_sandbox_config_syncs_three_times_checks_clean_and_shows_its_lag
     streams = json.loads(status.output)["streams"]
     assert streams["roster"]["lag_seconds"] is not None
     assert streams["attendance"]["lag_seconds"] is not None
+
+
+def test_a_code_map_set_in_two_places_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "truancy.toml"
+    config.write_text(
+        '[mappings]\ncode_map = "a.yaml"\n\n[sis]\nplugin = "edfi"\ncode_map = "b.yaml"\n', encoding="utf-8"
+    )
+    with pytest.raises(SettingsError, match=r"set twice, as mappings.code_map and as sis.code_map"):
+        build_plugin(load_settings(config))
