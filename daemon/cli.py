@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from truancy.connector.errors import ConnectorError
+from truancy.daemon.casework_invitations import invitation_cycle
 from truancy.daemon.cli_errors import fail
 from truancy.daemon.lock import DistrictLock, LockHeldError
 from truancy.daemon.logs import bind_context, configure_logging
@@ -189,6 +190,7 @@ def sync(
                 caseloads=settings.caseloads,
                 outcomes=settings.outcomes,
                 district=settings.district.id,
+                invitations=invitation_cycle(rt, secrets_dir=secrets_dir),
             )
             summary = pipeline.run_cycle(full=full)
             if summary.dry_run:  # the per-student plan is about to leave the store

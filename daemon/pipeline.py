@@ -13,6 +13,7 @@ from truancy.connector.errors import ConnectorError, FailureType, failure_of
 from truancy.daemon.caseload import CaseloadSettings
 from truancy.daemon.caseload_writes import with_caseloads
 from truancy.daemon.casework import casework_gate
+from truancy.daemon.casework_invitations import InvitationCycle
 from truancy.daemon.dry_run import plan_by_student
 from truancy.daemon.evaluate import Evaluation, Evaluator, commit_cases, discard_cases
 from truancy.daemon.guard import RetractionGuard
@@ -174,6 +175,7 @@ class SyncPipeline:
         outcomes: OutcomesSettings | None = None,
         district: str = "district",
         notices: NoticeCycle | None = None,
+        invitations: InvitationCycle | None = None,
         write_concurrency: int = DEFAULT_WRITE_CONCURRENCY,
     ) -> None:
         """``guard`` limits what one cycle may withdraw (default: 25 rows or 2% of open ones);
@@ -184,6 +186,7 @@ class SyncPipeline:
         self.district = district
         holdable_tasks(self.outcomes, policy.case)  # a hold-out the law forbids is refused before any cycle
         self.notices = notices
+        self.invitations = invitations
         self.timezone = timezone
         self.reconcile_every = reconcile_every
         self.write_concurrency = write_concurrency
@@ -312,6 +315,9 @@ class SyncPipeline:
             desired = {**desired, **self.notices.writes()}
             plan = plan_writes(stamped(desired, own), remote, self.plugin)
         summary.writes = outbox.apply(plan)
+        if self.invitations is not None:
+            self.invitations.run(today)
+            summary.errors.extend(self.invitations.errors)
         summary.errors.extend(
             f"{failure}: {count} write(s) refused ({reason})"
             for (failure, reason), count in outbox.errors.items()

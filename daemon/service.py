@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from truancy.connector.errors import ConnectorError, FailureType
 from truancy.connector.http import DEFAULT_USER_AGENT, HttpStats
+from truancy.daemon.casework_invitations import invitation_cycle
 from truancy.daemon.exposure import refuse_exposed
 from truancy.daemon.guard import RetractionGuard
 from truancy.daemon.lock import DistrictLock
@@ -229,6 +230,7 @@ class SyncService:
             caseloads=self.settings.caseloads,
             outcomes=self.settings.outcomes,
             district=self.settings.district.id,
+            invitations=invitation_cycle(rt, secrets_dir=self.options.secrets_dir),
         )
         try:
             return self._outcome(pipeline, full)

@@ -135,3 +135,8 @@ def read_case_files(client: PowerSchoolClient, sis_ref: str | None = None) -> di
         ref: CaseFile(tuple(rows[CONFERENCES]), tuple(rows[PLANS]), tuple(rows[REFERRALS]))
         for ref, rows in found.items()
     }
+
+
+def write_attempts(client: PowerSchoolClient, record_id: str, attempts: tuple[Attempt, ...]) -> None:
+    """Log the invitations and reminders sent for one conference in its row (the daemon's column)."""
+    client.update_row(CONFERENCES, record_id, {"attempts": attempts_text(attempts)})
