@@ -15,7 +15,10 @@ from types import FrameType
 from rich.console import Console
 from sqlalchemy import select
 
-from truancy.daemon.files import private_dir
+from truancy.daemon.files import private_dir, write_private
+from truancy.daemon.notices import NoticeCycle
+from truancy.daemon.notices_runtime import notice_cycle
+from truancy.daemon.notices_schema import notices as notice_rows
 from truancy.daemon.pipeline import SyncPipeline
 from truancy.daemon.progress import reporter
 from truancy.daemon.report import print_summary
@@ -55,13 +58,25 @@ def run_demo(
         settings = load_settings(config_path)
         started = time.perf_counter()
         with runtime(settings) as rt, reporter() as progress:
+            notices = notice_cycle(rt)
             summary = SyncPipeline(
-                rt.engine, rt.plugin, rt.policy, reporter=progress, timezone=settings.district.zone
+                rt.engine,
+                rt.plugin,
+                rt.policy,
+                reporter=progress,
+                timezone=settings.district.zone,
+                notices=notices,
             ).run_cycle(today=as_of)
             flagged = _flagged_student_ref(rt)
+            letter = _sample_letter(rt, notices, workdir)
         elapsed = time.perf_counter() - started
         print_summary(summary, console)
         console.print(f"Full sync took {elapsed:.1f} s.")
+        if letter is not None:
+            count, path = letter
+            console.print(
+                f"{count} family letter(s) await the officer's approval in the SIS; one of them: {path}"
+            )
         page = product.student_page(server.url, flagged) if flagged is not None else None
         _where_to_look(console, server.url, page, config_path, workdir / STATE_FILE, serve)
         if serve:
@@ -78,6 +93,19 @@ def _flagged_student_ref(rt: Runtime) -> str | None:
             .limit(1)
         ).scalar_one_or_none()
     return ref
+
+
+def _sample_letter(rt: Runtime, notices: NoticeCycle | None, workdir: Path) -> tuple[int, Path] | None:
+    """How many letters the sync generated, and one of them as a PDF in the demo's folder."""
+    if notices is None:
+        return None
+    with rt.engine.connect() as connection:
+        rows = connection.execute(select(notice_rows).order_by(notice_rows.c.notice_id)).mappings().all()
+    if not rows:
+        return None
+    path = private_dir(workdir / "notices") / "sample-letter.pdf"
+    write_private(path, notices.pdf_for(rows[0]))
+    return len(rows), path
 
 
 def _where_to_look(

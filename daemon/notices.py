@@ -439,7 +439,7 @@ class NoticeCycle:
         printed: list[tuple[str, str, bytes]] = []
         sent = 0
         for row in approved:
-            pdf = self._pdf(row)
+            pdf = self.pdf_for(row)
             name = f"{row['notice_type']}-{row['notice_id'][:12]}.pdf"
             write_private(folder / name, pdf)
             emailed = self._email(row, pdf, name)
@@ -457,7 +457,8 @@ class NoticeCycle:
             print_batch(folder, batch_id, printed)
         return sent
 
-    def _pdf(self, row: Row) -> bytes:
+    def pdf_for(self, row: Row) -> bytes:
+        """The PDF of a stored notice, from its frozen facts."""
         notice = self.pack.notice(row["notice_type"])
         facts = _facts_from_json(row["facts"]["letter"])
         catalog = self.catalogs.get(row["language"]) or self.catalogs[SOURCE_LANGUAGE]
