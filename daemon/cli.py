@@ -20,6 +20,8 @@ from truancy.daemon.cli_errors import fail
 from truancy.daemon.lock import DistrictLock, LockHeldError
 from truancy.daemon.logs import bind_context, configure_logging
 from truancy.daemon.mappings_commands import mappings_app
+from truancy.daemon.notices_cli import notices_app
+from truancy.daemon.notices_runtime import notice_cycle
 from truancy.daemon.packets_command import packet_app
 from truancy.daemon.pipeline import SyncPipeline, error_class
 from truancy.daemon.policy_command import policy_app
@@ -54,6 +56,7 @@ app.add_typer(plugin_app, name="plugin")
 app.add_typer(policy_app, name="policy")
 app.add_typer(report_app, name="report")
 app.add_typer(packet_app, name="packet")
+app.add_typer(notices_app, name="notices")
 
 ConfigOption = Annotated[
     Path | None,
@@ -88,12 +91,6 @@ USER_ERRORS = (SettingsError, PluginConfigError, MappingFileError, FieldMapError
 err = Console(stderr=True)
 
 
-EXIT_QUARANTINED = 4
-"""`sync` finished, but some records are quarantined and the cases resting on them are held."""
-EXIT_HELD_BACK = 5
-"""`sync` wrote nothing: the retraction guard held the cycle back (`--allow-retractions` to proceed)."""
-
-
 def _sandbox_day(as_of: str | None) -> date | None:
     """``--as-of`` as a date; None keeps the sandbox in the district's present."""
     if as_of is None:
@@ -102,6 +99,12 @@ def _sandbox_day(as_of: str | None) -> date | None:
         return date.fromisoformat(as_of)
     except ValueError:
         raise typer.BadParameter(f"{as_of!r} is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+
+
+EXIT_QUARANTINED = 4
+"""`sync` finished, but some records are quarantined and the cases resting on them are held."""
+EXIT_HELD_BACK = 5
+"""`sync` wrote nothing: the retraction guard held the cycle back (`--allow-retractions` to proceed)."""
 
 
 def _fail(message: str, code: int = 2, *, as_json: bool = False) -> typer.Exit:
@@ -191,6 +194,7 @@ def sync(
                 outcomes=settings.outcomes,
                 district=settings.district.id,
                 invitations=invitation_cycle(rt, secrets_dir=secrets_dir),
+                notices=notice_cycle(rt, secrets_dir=secrets_dir),
             )
             summary = pipeline.run_cycle(full=full)
             if summary.dry_run:  # the per-student plan is about to leave the store

@@ -34,6 +34,7 @@ from truancy.daemon.guard import RetractionGuard
 from truancy.daemon.lock import DistrictLock
 from truancy.daemon.logs import bind_context
 from truancy.daemon.metrics import SyncMetrics
+from truancy.daemon.notices_runtime import notice_cycle
 from truancy.daemon.pipeline import STREAMS, CycleInterrupted, CycleSummary, SyncPipeline, error_class
 from truancy.daemon.progress import Phase
 from truancy.daemon.purge import purge
@@ -231,6 +232,7 @@ class SyncService:
             outcomes=self.settings.outcomes,
             district=self.settings.district.id,
             invitations=invitation_cycle(rt, secrets_dir=self.options.secrets_dir),
+            notices=notice_cycle(rt, secrets_dir=self.options.secrets_dir),
         )
         try:
             return self._outcome(pipeline, full)
