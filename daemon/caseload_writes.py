@@ -19,10 +19,13 @@ from truancy.mappings.case_policy import CasePolicy
 from truancy.mappings.facts import canonical_grade
 from truancy.mappings.writes import DesiredWrite, WriteKind
 
+NOTICE_TASK_KINDS = {"notice_review": "approval", "notice_translation": "translation"}
+"""The family-notice tasks (daemon.notices): a letter awaiting the officer's approval, a translation."""
+
 
 def task_kinds(policy: CasePolicy) -> dict[str, str]:
     """Each task id of the pack → its kind (notice, conference, referral, outreach, review, task)."""
-    return {task.id: task.type for tier in policy.tiers for task in tier.tasks}
+    return {**NOTICE_TASK_KINDS, **{task.id: task.type for tier in policy.tiers for task in tier.tasks}}
 
 
 def assign(write: DesiredWrite, officer: str, kinds: Mapping[str, str]) -> DesiredWrite:
@@ -46,7 +49,7 @@ def with_caseloads(
                 select(students.c.student_id, students.c.school_id, students.c.grade)
             )
         }
-    kinds = task_kinds(policy) if policy is not None else {}
+    kinds = task_kinds(policy) if policy is not None else dict(NOTICE_TASK_KINDS)
     officers: dict[str, str] = {}
     assigned: dict[str, Target] = {}
     for key, target in desired.items():

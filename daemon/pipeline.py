@@ -15,7 +15,7 @@ from truancy.daemon.caseload_writes import with_caseloads
 from truancy.daemon.casework import casework_gate
 from truancy.daemon.casework_invitations import InvitationCycle
 from truancy.daemon.dry_run import plan_by_student
-from truancy.daemon.evaluate import Evaluation, Evaluator, commit_cases, discard_cases
+from truancy.daemon.evaluate import Evaluation, Evaluator, Target, commit_cases, discard_cases
 from truancy.daemon.guard import RetractionGuard
 from truancy.daemon.held import record_held_rows
 from truancy.daemon.holdout import OutcomesSettings, holdable_tasks, without_holdout
@@ -198,6 +198,10 @@ class SyncPipeline:
         self.reporter = reporter or SilentReporter()
         self.dry_run = dry_run
 
+    def _assigned(self, desired: dict[str, Target]) -> dict[str, Target]:
+        """The writes with their case's officer ([caseloads]), letters awaiting approval included."""
+        return with_caseloads(desired, self.engine, self.caseloads, self.policy.case)
+
     def run_cycle(self, *, today: date | None = None, full: bool = False) -> CycleSummary:
         cycle_id = self._start_cycle()
         summary = CycleSummary(cycle_id=cycle_id, dry_run=self.dry_run)
@@ -289,12 +293,12 @@ class SyncPipeline:
             self.engine, self.plugin, summary.cycle_id, self.reporter, concurrency=self.write_concurrency
         )
         outbox.supersede_stale()
-        desired = with_caseloads(evaluation.desired, self.engine, self.caseloads, self.policy.case)
+        desired = self._assigned(evaluation.desired)
         if self.notices is not None:
             if not self.dry_run:
                 self.notices.schedule(evaluation, today)
                 summary.errors.extend(self.notices.errors)
-            desired = {**desired, **self.notices.writes()}
+            desired = {**desired, **self._assigned(self.notices.writes())}
         plan = plan_writes(stamped(desired, own), remote, self.plugin)
         summary.planned = {op: dict(kinds) for op, kinds in plan.counts_by_kind().items()}
         held_back = self.guard.check(plan, remote, self.plugin, expected=evaluation.year_closed)
@@ -312,7 +316,7 @@ class SyncPipeline:
         commit_cases(self.engine)
         if self.notices is not None and self.notices.deliver(today):
             # the letters just sent are logged in the SIS in this same cycle
-            desired = {**desired, **self.notices.writes()}
+            desired = {**desired, **self._assigned(self.notices.writes())}
             plan = plan_writes(stamped(desired, own), remote, self.plugin)
         summary.writes = outbox.apply(plan)
         if self.invitations is not None:

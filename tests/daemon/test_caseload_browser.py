@@ -18,6 +18,9 @@ import pytest
 from tests.daemon.browser import chromium, new_tab, require_playwright, screenshot
 from tests.daemon.sandbox_sync import District
 from tests.sandbox_year import PINNED_AS_OF
+from truancy.daemon.notices_runtime import notice_cycle
+from truancy.daemon.pipeline import SyncPipeline
+from truancy.daemon.runtime import runtime
 from truancy.daemon.settings import load_settings
 from truancy.plugins.powerschool.build import bundle_dir
 from truancy.sandbox.server import SandboxServer, write_daemon_config
@@ -62,11 +65,50 @@ def browser() -> Iterator[Any]:
         yield launched
 
 
+def sync(district: District) -> None:
+    """One cycle as of TODAY with family notices on (letters wait for the officer's approval)."""
+    with runtime(district.settings) as rt:
+        pipeline = SyncPipeline(
+            rt.engine, rt.plugin, rt.policy, caseloads=rt.settings.caseloads, notices=notice_cycle(rt)
+        )
+        summary = pipeline.run_cycle(today=TODAY)
+    assert summary.ok, summary.errors
+
+
+def schedule_casework(district: District, dcids: list[str]) -> None:
+    """What officers record for these students in the SIS: a conference set for this week, a plan
+    to review this week and a SARB packet asked for."""
+    with district.powerschool() as sis:
+        for dcid in dcids:
+            sis.insert_row(
+                "U_TRUANCY_CONFERENCES",
+                {"studentsdcid": dcid, "meeting": "parent_conference", "place": "Room 4",
+                 "starts_at": f"{(TODAY + timedelta(days=2)).isoformat()}T15:30"},
+            )  # fmt: skip
+            sis.insert_row(
+                "U_TRUANCY_PLANS",
+                {"studentsdcid": dcid, "form": "sart_contract", "start_date": "2026-02-02",
+                 "review_date": (TODAY + timedelta(days=3)).isoformat()},
+            )  # fmt: skip
+            sis.insert_row(
+                "U_TRUANCY_PACKETS",
+                {
+                    "studentsdcid": dcid,
+                    "kind": "sarb",
+                    "requested_date": TODAY.isoformat(),
+                    "status": "requested",
+                },
+            )
+
+
 def expected_caseload(district: District, officer: str) -> dict[str, Any]:
     """From the sandbox's own data (its students' schools and grades, its table rows read through the
     SIS's API), not the ``officer`` column: the officer's flagged students and their open tasks."""
     sandbox = district.server.district
     rows = district.sis_rows()
+    with district.powerschool() as sis:
+        for table in ("U_TRUANCY_CONFERENCES", "U_TRUANCY_PLANS", "U_TRUANCY_PACKETS"):
+            rows[table] = [row for page in sis.iter_table(table) for row in page]
     flagged = {r["studentsdcid"] for r in rows["U_TRUANCY_FLAGS"] if r["status"] == "active"}
     mine = set()
     for dcid in flagged:
@@ -82,7 +124,11 @@ def expected_caseload(district: District, officer: str) -> dict[str, Any]:
         "week": [t for t in tasks if today < t["due_date"] <= week_end],
         "conferences": [
             t for t in tasks if t["task_type"] == "parent_conference" and t["due_date"] <= week_end
-        ],
+        ]
+        + [c for c in rows["U_TRUANCY_CONFERENCES"] if c["studentsdcid"] in mine and not c.get("outcome")],
+        "approvals": [t for t in tasks if t["task_type"] == "notice_review"],
+        "plans": [p for p in rows["U_TRUANCY_PLANS"] if p["studentsdcid"] in mine],
+        "packets": [k for k in rows["U_TRUANCY_PACKETS"] if k["studentsdcid"] in mine],
     }
 
 
@@ -112,19 +158,26 @@ def tab_on(browser: Any, day: date, width: int | None = None) -> Any:
 
 
 def test_the_start_page_shows_exactly_the_officers_caseload(district: District, browser: Any) -> None:
-    assert district.sync(today=TODAY).ok
+    sync(district)
+    first = sorted(expected_caseload(district, "dkim")["students"])[:2]
+    other = sorted(expected_caseload(district, "aokafor")["students"])[:1]
+    schedule_casework(district, first + other)
     expected = expected_caseload(district, "dkim")
     assert expected["overdue"], "the sandbox gives dkim no overdue task: the test would prove nothing"
+    assert expected["approvals"], "no letter awaits dkim's approval: the test would prove nothing"
+    assert (len(expected["plans"]), len(expected["packets"])) == (2, 2)
     tab = tab_on(browser, TODAY)
     sign_in(tab, district, "dkim")
     box = open_caseload(tab, district)
 
     assert box.locator("h2").inner_text() == "My caseload"
     assert tab.locator("select[name=caseload_officer]").input_value() == "dkim"
-    for name in ("overdue", "today", "week", "conferences"):
+    for name in ("overdue", "today", "week", "conferences", "approvals", "plans", "packets"):
         assert section_count(box, name) == len(expected[name]), name
     listed = {line.get_attribute("data-dcid") for line in box.locator("tr.truancy-caseload-task").all()}
-    with_tasks = {t["studentsdcid"] for name in ("overdue", "today", "week") for t in expected[name]}
+    with_tasks = {
+        t["studentsdcid"] for name in ("overdue", "today", "week", "packets") for t in expected[name]
+    }
     assert with_tasks <= listed <= expected["students"]
     counts = box.locator(".truancy-caseload-counts").inner_text()
     assert counts.startswith(f"{len(expected['students'])} open case(s) · {len(expected['overdue'])} overdue")
@@ -156,7 +209,7 @@ def test_the_start_page_shows_exactly_the_officers_caseload(district: District, 
 
 
 def test_an_officer_works_through_the_overdue_list_on_a_phone(district: District, browser: Any) -> None:
-    assert district.sync(today=TODAY).ok
+    sync(district)
     expected = expected_caseload(district, "dkim")
     phone = tab_on(browser, TODAY, width=390)
     sign_in(phone, district, "dkim")

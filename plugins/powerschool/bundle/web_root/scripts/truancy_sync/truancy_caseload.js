@@ -1,8 +1,10 @@
 /*
   truancy-sync: the officer's caseload on the start page (home.truancy_caseload.content.header.txt).
-  Reads the active flags and open tasks with the officer's own session, keeps the cases of the
-  chosen caseload (the signed-in officer's by default, or all of them for a director), and lists
-  their open tasks by section, earliest statutory deadline first.
+  Reads the active flags, open tasks, scheduled conferences, plans and packet requests with the
+  officer's own session, keeps the cases of the chosen caseload (the signed-in officer's by
+  default, or all of them for a director), and lists what is due by section, earliest first.
+  Each item is {title, due_date, kind, source}: a task (due_date = its statutory deadline), a
+  scheduled conference (its day), a plan (its review date) or a packet request (the day asked).
 */
 (function () {
   "use strict";
@@ -22,14 +24,24 @@
   var HEADERS = ["Student", "School", "Designation", "Tier", "Task", "Due"];
   /* Each section: its id, heading and which open tasks it lists. Conferences and reviews show
      everything due by the end of the week, overdue ones included (marked). */
+  function isTask(t) { return t.source === "task"; }
   var SECTIONS = [
-    {id: "overdue", title: "Overdue", test: function (t) { return t.due_date < today; }},
-    {id: "today", title: "Due today", test: function (t) { return t.due_date === today; }},
-    {id: "week", title: "Due this week", test: function (t) { return t.due_date > today && t.due_date <= weekEnd; }},
-    {id: "conferences", title: "Conferences due this week",
-     test: function (t) { return t.task_kind === "conference" && t.due_date <= weekEnd; }},
-    {id: "reviews", title: "Reviews due this week (plans, SARB determinations, compliance)",
-     test: function (t) { return t.task_kind === "review" && t.due_date <= weekEnd; }}
+    {id: "overdue", title: "Overdue", test: function (t) { return isTask(t) && t.due_date < today; }},
+    {id: "today", title: "Due today", test: function (t) { return isTask(t) && t.due_date === today; }},
+    {id: "week", title: "Due this week",
+     test: function (t) { return isTask(t) && t.due_date > today && t.due_date <= weekEnd; }},
+    {id: "approvals", title: "Letters awaiting my approval",
+     test: function (t) { return isTask(t) && t.kind === "approval"; }},
+    {id: "conferences", title: "Conferences this week (scheduled, or due)",
+     test: function (t) {
+       return (t.source === "conference" && t.due_date >= today && t.due_date <= weekEnd) ||
+         (isTask(t) && t.kind === "conference" && t.due_date <= weekEnd);
+     }},
+    {id: "plans", title: "Plans due for review",
+     test: function (t) { return t.source === "plan" && t.due_date <= weekEnd; }},
+    {id: "reviews", title: "Reviews due this week (SARB determinations, compliance)",
+     test: function (t) { return isTask(t) && t.kind === "review" && t.due_date <= weekEnd; }},
+    {id: "packets", title: "Packets requested", test: function (t) { return t.source === "packet"; }}
   ];
   var cases = [];
 
@@ -44,7 +56,30 @@
     return found;
   }
 
-  /* One case per student with an active flag: who, designations, tier, officer, open tasks. */
+  /* What each casework row asks of the officer, as an item; rows without a date are skipped. */
+  function items(found) {
+    var list = found.tasks.map(function (t) {
+      return {studentsdcid: t.studentsdcid, title: t.title, due_date: t.due_date, kind: t.task_kind || "", source: "task"};
+    });
+    found.conferences.forEach(function (c) {
+      if (c.outcome || !c.starts_at) { return; }
+      list.push({studentsdcid: c.studentsdcid, due_date: c.starts_at.slice(0, 10), kind: "conference", source: "conference",
+                 title: "Conference " + c.starts_at.replace("T", " ") + (c.place ? " · " + c.place : "")});
+    });
+    found.plans.forEach(function (p) {
+      if (!p.review_date || (p.end_date && p.end_date < today)) { return; }
+      list.push({studentsdcid: p.studentsdcid, due_date: p.review_date, kind: "plan", source: "plan",
+                 title: "Review the plan" + (p.form ? " (" + p.form + ")" : "")});
+    });
+    found.packets.forEach(function (k) {
+      if (k.status !== "requested") { return; }
+      list.push({studentsdcid: k.studentsdcid, due_date: k.requested_date || today, kind: "packet", source: "packet",
+                 title: "Packet requested: " + (k.kind || "").toUpperCase()});
+    });
+    return list;
+  }
+
+  /* One case per student with an active flag: who, designations, tier, officer, open items. */
   function group(flags, tasks, who) {
     var byStudent = {};
     flags.forEach(function (flag) {
@@ -58,9 +93,9 @@
       entry.tier = entry.tier || flag.tier || "";
       entry.officer = entry.officer || flag.officer || "";
     });
-    tasks.forEach(function (task) {
-      var entry = byStudent[task.studentsdcid];
-      if (entry && task.due_date) { entry.tasks.push(task); }
+    tasks.forEach(function (item) {
+      var entry = byStudent[item.studentsdcid];
+      if (entry && item.due_date) { entry.tasks.push(item); }
     });
     return Object.keys(byStudent).map(function (key) { return byStudent[key]; });
   }
@@ -91,7 +126,9 @@
     var link = el("a", entry.student.name);
     link.href = "/admin/students/home.html?frn=001" + entry.dcid;
     var due = el("td", task.due_date);
-    if (task.due_date < today) { due.appendChild(el("span", "Overdue", "truancy-sync-marker truancy-sync-overdue")); }
+    if (task.due_date < today && task.source !== "packet") {
+      due.appendChild(el("span", "Overdue", "truancy-sync-marker truancy-sync-overdue"));
+    }
     var cells = [el("td"), el("td", entry.student.school), el("td", entry.labels.join("; ")), el("td", entry.tier),
                  el("td", task.title), due];
     cells[0].appendChild(link);
@@ -130,7 +167,7 @@
       var row = rows[school] || (rows[school] = {cases: 0, overdue: 0, week: 0, unassigned: 0});
       row.cases += 1;
       row.unassigned += entry.officer ? 0 : 1;
-      entry.tasks.forEach(function (t) {
+      entry.tasks.filter(isTask).forEach(function (t) {
         row.overdue += t.due_date < today ? 1 : 0;
         row.week += t.due_date >= today && t.due_date <= weekEnd ? 1 : 0;
       });
@@ -164,9 +201,15 @@
     bySchool(chosen(true));
   }
 
-  Promise.all([ts.rows("u_truancy_flags", "status==active"), ts.rows("u_truancy_tasks", "status==open")])
+  /* A casework table the installed bundle may not have yet reads as empty. */
+  function optional(table, q) { return ts.rows(table, q).catch(function () { return []; }); }
+
+  Promise.all([ts.rows("u_truancy_flags", "status==active"), ts.rows("u_truancy_tasks", "status==open"),
+               optional("u_truancy_conferences"), optional("u_truancy_plans"),
+               optional("u_truancy_packets", "status==requested")])
     .then(function (found) {
-      cases = group(found[0], found[1], students());
+      var work = items({tasks: found[1], conferences: found[2], plans: found[3], packets: found[4]});
+      cases = group(found[0], work, students());
       var officers = distinct(function (e) { return e.officer; });
       var select = filters.elements.caseload_officer;
       var mine = login && officers.indexOf(login) >= 0;
