@@ -238,3 +238,52 @@ def test_auto_approval_emails_in_the_cycle_that_finds_the_notice_due(tmp_path: P
         again = notice_cycle(district, settings)
         assert again.ok, again.errors
         assert len(mailbox.messages) == len(addresses)
+
+
+def _fixture_catalog(folder: Path, language: str) -> None:
+    """A district catalog for ``language`` whose every string is the English one tagged [fixture]: a
+    test of the mechanism, not a translation (no statutory text is translated anywhere)."""
+    english = load_catalogs()["en"]
+    target = folder / language
+    target.mkdir(parents=True)
+    lines = [
+        'msgid ""',
+        'msgstr ""',
+        f'"Language: {language}\\n"',
+        '"Content-Type: text/plain; charset=UTF-8\\n"',
+        "",
+    ]
+    for key, text in english.messages.items():
+        escaped = f"[fixture] {text}".replace("\\", "\\\\").replace('"', '\\"')
+        lines += [f'msgid "{key}"', f'msgstr "{escaped}"', ""]
+    (target / "letters.po").write_text("\n".join(lines), encoding="utf-8")
+    (target / "review.yaml").write_text(
+        "reviewed_by: Test fixture (not a translation)\nreviewed_on: 2026-12-01\nstatutory_reviewed: true\n",
+        encoding="utf-8",
+    )
+
+
+def test_a_reviewed_district_catalog_carries_the_letter_in_the_family_language(tmp_path: Path) -> None:
+    with smtp_server(tmp_path) as (mailbox, port, ca), sandbox_district(tmp_path) as district:
+        _fixture_catalog(tmp_path / "catalogs", "vi")
+        settings = notice_settings(
+            tmp_path, port, ca, approval="auto", catalogs_dir=str(tmp_path / "catalogs")
+        )
+        assert notice_cycle(district, settings).ok
+        rows = _notices(district)
+        vietnamese = [row for row in rows if row["wanted_language"] == "vi"]
+        assert vietnamese, "the sandbox gives some families Vietnamese"
+        assert all(row["language"] == "vi" for row in vietnamese)
+        assert all(row["language"] == "en" for row in rows if row["wanted_language"] not in ("en", "vi"))
+        sent = next(
+            r
+            for r in vietnamese
+            if r["status"] == "sent" and any(c["email"] for c in r["facts"]["recipients"])
+        )
+        address = next(c["email"] for c in sent["facts"]["recipients"] if c["email"])
+        [attachment] = list(mailbox.to(address)[0].iter_attachments())
+        assert "[fixture] Under California law" in _pdf_text(attachment.get_content())
+        tasks = district.sis_rows()["U_TRUANCY_TASKS"]
+        translation = {t["studentsdcid"] for t in tasks if t["task_type"] == "notice_translation"}
+        assert not translation & {row["sis_ref"] for row in vietnamese}
+        assert translation >= {row["sis_ref"] for row in rows if row["wanted_language"] == "es"}
