@@ -16,10 +16,16 @@ import typer
 
 from truancy.daemon.access_log import record_access
 from truancy.daemon.cli_errors import fail
-from truancy.daemon.evaluate import school_year_of
 from truancy.daemon.files import private_dir, write_private
 from truancy.daemon.readonly import existing_store
-from truancy.daemon.report_outcomes import Holdout, count_figures, publish, report_date, school_year_bounds
+from truancy.daemon.report_outcomes import (
+    Holdout,
+    count_figures,
+    default_year,
+    publish,
+    report_date,
+    school_year_bounds,
+)
 from truancy.daemon.runtime import build_plugin, build_policy, privacy
 from truancy.daemon.settings import SettingsError, load_settings
 from truancy.daemon.store import StoreError
@@ -40,7 +46,8 @@ def outcomes_command(
     config: Annotated[Path, typer.Option("--config", help="Settings file (TOML).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for outcomes.html and outcomes.pdf.")],
     year: Annotated[
-        str | None, typer.Option("--year", help="School year, e.g. 2025-26 (default: the current one).")
+        str | None,
+        typer.Option("--year", help="School year, e.g. 2025-26 (default: the latest the store holds)."),
     ] = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Count as of this day, YYYY-MM-DD (default: today).")
@@ -54,9 +61,9 @@ def outcomes_command(
     try:
         settings = load_settings(config)
         today = _day(as_of) if as_of else datetime.now(settings.district.zone).date()
-        school_year = year or school_year_of(today)
-        school_year_bounds(school_year)
         engine = existing_store(settings)
+        school_year = year or default_year(engine, today)
+        school_year_bounds(school_year)
         policy = build_policy(settings)
         plugin = build_plugin(settings)
         try:

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from truancy.daemon.evaluate import evaluation_date, load_calendars
+from truancy.daemon.evaluate import evaluation_date, load_calendars, school_year_of
 from truancy.daemon.holdout import OutcomesSettings, held_out
 from truancy.daemon.report_suppression import MIN_CELL, cell, group_rows, with_rates
 from truancy.daemon.schema import attendance, cases, enrollments, students
@@ -100,6 +100,13 @@ def report_date(engine: Engine, year: str, today: date) -> date:
     if today < first:
         raise ValueError(f"school year {year} has not begun on {today.isoformat()}")
     return evaluation_date(calendars, min(today, last))
+
+
+def default_year(engine: Engine, today: date) -> str:
+    """The school year of the latest instructional day the store holds up to ``today`` (the year in
+    progress, or the one just ended over the summer); the year of ``today`` when it holds none."""
+    days = [day for cal in load_calendars(engine).values() for day in cal.days if day <= today]
+    return school_year_of(max(days, default=today))
 
 
 def month_ends(first: date, as_of: date) -> list[date]:

@@ -234,6 +234,18 @@ def test_the_files_are_private_the_run_is_logged_and_the_pdf_reads_and_renders(y
     assert "<svg" in html.read_text(encoding="utf-8")
 
 
+def test_without_a_year_the_report_counts_the_latest_year_the_store_holds(year: Any, tmp_path: Path) -> None:
+    """The acceptance call: no --year, no --as-of; today is after 2025-26, which the store holds."""
+    district, published, _, _ = year
+    command = [TRUANCY, "report", "outcomes", "--config", str(district.config), "--out", str(tmp_path / "r")]
+    done = subprocess.run([*command, "--json"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    again = json.loads(done.stdout)
+    assert (again["year"], again["as_of"]) == ("2025-26", LAST_SCHOOL_DAY.isoformat())
+    assert again["district"] == published["district"]
+    assert again["schools"] == published["schools"]
+
+
 def test_a_bad_year_is_a_one_line_error(year: Any, tmp_path: Path) -> None:
     district, _, _, _ = year
     command = [TRUANCY, "report", "outcomes", "--config", str(district.config)]
