@@ -22,6 +22,7 @@ from truancy.daemon.logs import bind_context, configure_logging
 from truancy.daemon.mappings_commands import mappings_app
 from truancy.daemon.notices_cli import notices_app
 from truancy.daemon.notices_runtime import notice_cycle
+from truancy.daemon.packets import packet_cycle
 from truancy.daemon.packets_command import packet_app
 from truancy.daemon.pipeline import SyncPipeline, error_class
 from truancy.daemon.policy_command import policy_app
@@ -194,6 +195,7 @@ def sync(
                 outcomes=settings.outcomes,
                 district=settings.district.id,
                 invitations=invitation_cycle(rt, secrets_dir=secrets_dir),
+                packets=packet_cycle(rt),
                 notices=notice_cycle(rt, secrets_dir=secrets_dir),
             )
             summary = pipeline.run_cycle(full=full)

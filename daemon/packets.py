@@ -8,21 +8,30 @@ none, and the checklist says so). A packet is built for any student with a case,
 what is missing is the checklist's answer, not an error.
 
 The file goes to the district's packets folder (``[casework] packets_dir``) or ``--out``, private
-(:mod:`truancy.daemon.files`); never to the status page. Each build is one ``access_log`` row.
+(:mod:`truancy.daemon.files`); never to the status page. Each build is one ``access_log`` row and
+one ``packets`` row (where it is, for ``retention.packets_days``).
+
+An officer may also ask for a packet in the SIS (a U_TRUANCY_PACKETS row, status ``requested``):
+:class:`PacketCycle` builds it in the next cycle and answers the row with the file's name, or with
+why it was refused (no case, or a kind the state's pack does not have).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Table, and_, inspect, select
+from sqlalchemy import Engine, MetaData, Table, and_, delete, insert, inspect, select
 
 from truancy.daemon.access_log import record_access
 from truancy.daemon.files import Privacy, private_dir, write_private
+from truancy.daemon.packets_schema import packets
+from truancy.daemon.runtime import Runtime, privacy
 from truancy.daemon.schema import attendance, calendar_days, cases, enrollments, students
+from truancy.daemon.settings import resolve_path
 from truancy.documents.packet import (
     DesignationPage,
     HistoryRecord,
@@ -32,7 +41,7 @@ from truancy.documents.packet import (
     build_packet,
 )
 from truancy.mappings.case import CaseState, case_from_dict
-from truancy.mappings.casework import CaseworkPack, PacketKind
+from truancy.mappings.casework import CaseworkPack, PacketKind, casework_pack
 from truancy.mappings.casework_readiness import (
     PlanProgress,
     checklist,
@@ -40,7 +49,7 @@ from truancy.mappings.casework_readiness import (
     escalation_blockers,
     plan_progress,
 )
-from truancy.mappings.casework_records import CaseFile
+from truancy.mappings.casework_records import CaseFile, PacketRequest
 from truancy.mappings.facts import SchoolCalendar
 from truancy.mappings.writes import AUTHOR, WriteKind
 from truancy.plugins.base import SisPlugin
@@ -244,10 +253,100 @@ def build_student_packet(
     out: Path,
     privacy: Privacy,
     case_file: CaseFileSource | None = None,
+    requested_in: str = "cli",
 ) -> tuple[Path, PacketFacts]:
     facts = packet_facts(
         engine, plugin, pack, sis_ref=sis_ref, kind=kind, district=district, today=today, case_file=case_file
     )
     path = write_packet(build_packet(facts), out, privacy)
     record_access(engine, "packet build", students=1)
+    _record_built(engine, _student(engine, sis_ref)["student_id"], kind, path, today, requested_in)
     return path, facts
+
+
+def _record_built(
+    engine: Engine, student_id: str, kind: str, path: Path, today: date, requested_in: str
+) -> None:
+    packet_id = hashlib.sha256(str(path.resolve()).encode("utf-8")).hexdigest()[:40]
+    row = {"packet_id": packet_id, "student_id": student_id, "kind": kind, "built_on": today}
+    with engine.begin() as connection:
+        connection.execute(delete(packets).where(packets.c.packet_id == packet_id))
+        connection.execute(insert(packets).values(**row, path=str(path.resolve()), requested_in=requested_in))
+
+
+class PacketCycle:
+    """Builds the packets officers asked for in the SIS and answers each request row."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        plugin: SisPlugin,
+        pack: CaseworkPack,
+        *,
+        district: str,
+        folder: Path,
+        privacy: Privacy,
+        requests: Callable[[], list[PacketRequest]],
+        answer: Callable[[str, Mapping[str, str]], None],
+    ) -> None:
+        self.engine = engine
+        self.plugin = plugin
+        self.pack = pack
+        self.district = district
+        self.folder = folder
+        self.privacy = privacy
+        self.requests = requests
+        self.answer = answer
+
+    def run(self, today: date) -> int:
+        """Build every requested packet; returns how many were built."""
+        built = 0
+        case_file: CaseFileSource | None = getattr(self.plugin, "casework_file", None)
+        for request in self.requests():
+            name = f"{request.kind}-{request.sis_ref}-{today.isoformat()}-{request.record_id}.pdf"
+            if request.kind not in ("sarb", "court", "saic"):
+                self.answer(
+                    request.record_id, {"status": "refused", "detail": "kind must be sarb, court or saic"}
+                )
+                continue
+            kind: PacketKind = request.kind  # type: ignore[assignment]  # checked just above
+            try:
+                _, facts = build_student_packet(
+                    self.engine, self.plugin, self.pack, sis_ref=request.sis_ref, kind=kind,
+                    district=self.district, today=today, out=self.folder / name, privacy=self.privacy,
+                    case_file=case_file, requested_in="sis",
+                )  # fmt: skip
+            except PacketError as exc:
+                self.answer(request.record_id, {"status": "refused", "detail": str(exc)})
+                continue
+            missing = "; ".join(f"{item.label} ({item.citation})" for item in facts.missing)
+            detail = f"missing: {missing}" if missing else "checklist complete"
+            answer = {
+                "status": "built",
+                "file_name": name,
+                "built_date": today.isoformat(),
+                "detail": detail[:4000],
+            }
+            self.answer(request.record_id, answer)
+            built += 1
+        return built
+
+
+def packet_cycle(rt: Runtime) -> PacketCycle | None:
+    """The cycle's packet builds, or None: no casework pack for the state, or a plugin without requests."""
+    settings = rt.settings
+    pack = casework_pack(settings.district.state)
+    requests = getattr(rt.plugin, "packet_requests", None)
+    answer = getattr(rt.plugin, "record_packet", None)
+    if pack is None or requests is None or answer is None:
+        return None
+    return PacketCycle(
+        rt.engine,
+        rt.plugin,
+        pack,
+        district=settings.district.name,
+        folder=resolve_path(settings, settings.casework.packets_dir),
+        privacy=privacy(rt.settings),
+        requests=requests,
+        answer=answer,
+    )

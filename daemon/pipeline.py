@@ -24,6 +24,7 @@ from truancy.daemon.instance import adopted, foreign_writers, instance_id, refus
 from truancy.daemon.notices import NoticeCycle
 from truancy.daemon.officer import OfficerWork
 from truancy.daemon.outbox import Outbox, WriteCounts, plan_writes
+from truancy.daemon.packets import PacketCycle
 from truancy.daemon.progress import Reporter, SilentReporter
 from truancy.daemon.schema import attendance, cycles, mapping_files, quarantine, students
 from truancy.daemon.store import upsert, utcnow
@@ -176,6 +177,7 @@ class SyncPipeline:
         district: str = "district",
         notices: NoticeCycle | None = None,
         invitations: InvitationCycle | None = None,
+        packets: PacketCycle | None = None,
         write_concurrency: int = DEFAULT_WRITE_CONCURRENCY,
     ) -> None:
         """``guard`` limits what one cycle may withdraw (default: 25 rows or 2% of open ones);
@@ -187,6 +189,7 @@ class SyncPipeline:
         holdable_tasks(self.outcomes, policy.case)  # a hold-out the law forbids is refused before any cycle
         self.notices = notices
         self.invitations = invitations
+        self.packets = packets
         self.timezone = timezone
         self.reconcile_every = reconcile_every
         self.write_concurrency = write_concurrency
@@ -322,6 +325,8 @@ class SyncPipeline:
         if self.invitations is not None:
             self.invitations.run(today)
             summary.errors.extend(self.invitations.errors)
+        if self.packets is not None:  # after this cycle's case changes, so the packet shows them
+            self.packets.run(today)
         summary.errors.extend(
             f"{failure}: {count} write(s) refused ({reason})"
             for (failure, reason), count in outbox.errors.items()

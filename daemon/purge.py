@@ -421,4 +421,7 @@ def print_purge(report: PurgeReport, console: Console) -> None:
 
 
 # Kinds that live beside the records they purge register themselves on import.
-from truancy.daemon import notices_retention  # noqa: E402, F401 - registers notices and contacts
+from truancy.daemon import (  # noqa: E402 - the kinds register on import, after this module's names
+    notices_retention,  # noqa: F401 - registers notices and contacts
+    packets_schema,  # noqa: F401 - registers packets
+)

@@ -35,6 +35,7 @@ from truancy.daemon.lock import DistrictLock
 from truancy.daemon.logs import bind_context
 from truancy.daemon.metrics import SyncMetrics
 from truancy.daemon.notices_runtime import notice_cycle
+from truancy.daemon.packets import packet_cycle
 from truancy.daemon.pipeline import STREAMS, CycleInterrupted, CycleSummary, SyncPipeline, error_class
 from truancy.daemon.progress import Phase
 from truancy.daemon.purge import purge
@@ -232,6 +233,7 @@ class SyncService:
             outcomes=self.settings.outcomes,
             district=self.settings.district.id,
             invitations=invitation_cycle(rt, secrets_dir=self.options.secrets_dir),
+            packets=packet_cycle(rt),
             notices=notice_cycle(rt, secrets_dir=self.options.secrets_dir),
         )
         try:

@@ -86,3 +86,12 @@ class CaseFile:
 
     def attempts(self) -> list[tuple[Conference, Attempt]]:
         return sorted(((c, a) for c in self.conferences for a in c.attempts), key=lambda pair: pair[1].on)
+
+
+@dataclass(frozen=True, slots=True)
+class PacketRequest:
+    """An officer's request, made in the SIS, for a student's packet; the next cycle builds it."""
+
+    record_id: str
+    sis_ref: str
+    kind: str

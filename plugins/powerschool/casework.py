@@ -21,6 +21,7 @@ from truancy.mappings.casework_records import (
     Attempt,
     CaseFile,
     Conference,
+    PacketRequest,
     Plan,
     Referral,
 )
@@ -29,6 +30,7 @@ log = logging.getLogger("truancy.plugins.powerschool.casework")
 CONFERENCES = "U_TRUANCY_CONFERENCES"
 PLANS = "U_TRUANCY_PLANS"
 REFERRALS = "U_TRUANCY_REFERRALS"
+PACKETS = "U_TRUANCY_PACKETS"
 SIGNERS: tuple[Signer, ...] = ("school", "parent", "student")
 
 
@@ -140,3 +142,14 @@ def read_case_files(client: PowerSchoolClient, sis_ref: str | None = None) -> di
 def write_attempts(client: PowerSchoolClient, record_id: str, attempts: tuple[Attempt, ...]) -> None:
     """Log the invitations and reminders sent for one conference in its row (the daemon's column)."""
     client.update_row(CONFERENCES, record_id, {"attempts": attempts_text(attempts)})
+
+
+def packet_requests(client: PowerSchoolClient) -> list[PacketRequest]:
+    """Packets officers asked for on the student page and the daemon has not built yet."""
+    rows = (row for page in client.iter_table(PACKETS, q=fiql_eq("status", "requested")) for row in page)
+    return [PacketRequest(row["id"], row.get("studentsdcid", ""), row.get("kind", "")) for row in rows]
+
+
+def record_packet(client: PowerSchoolClient, record_id: str, columns: Mapping[str, str]) -> None:
+    """Answer a request: ``status`` built or refused, ``file_name``, ``built_date``, ``detail``."""
+    client.update_row(PACKETS, record_id, dict(columns))

@@ -13,7 +13,7 @@ from typing import Any
 from truancy.connector.http import HttpSession, RetryPolicy
 from truancy.connector.powerschool import PowerSchoolClient, powerschool_auth
 from truancy.mappings.case import OfficerAction
-from truancy.mappings.casework_records import Attempt, CaseFile
+from truancy.mappings.casework_records import Attempt, CaseFile, PacketRequest
 from truancy.mappings.codemap import CodeEntry, CodeMap, Quarantined, RawMark, load_code_map, normalise
 from truancy.mappings.discover import ObservedCode
 from truancy.mappings.facts import AttendanceEvent, SchoolCalendar
@@ -38,7 +38,13 @@ from truancy.plugins.base import (
 )
 from truancy.plugins.oneroster import OneRosterRoster, open_roster_source
 from truancy.plugins.powerschool.build import PowerSchoolBundle, read_extension_tables
-from truancy.plugins.powerschool.casework import read_case_file, read_case_files, write_attempts
+from truancy.plugins.powerschool.casework import (
+    packet_requests,
+    read_case_file,
+    read_case_files,
+    record_packet,
+    write_attempts,
+)
 from truancy.plugins.powerschool.config import PowerSchoolConfig
 
 HERE = Path(__file__).resolve().parent
@@ -134,6 +140,14 @@ class PowerSchoolPlugin:
     def record_conference_attempts(self, record_id: str, attempts: tuple[Attempt, ...]) -> None:
         """Log the invitations and reminders sent for a conference in its SIS row."""
         write_attempts(self.powerschool, record_id, attempts)
+
+    def packet_requests(self) -> list[PacketRequest]:
+        """Packets officers asked for in the SIS that are not built yet."""
+        return packet_requests(self.powerschool)
+
+    def record_packet(self, record_id: str, columns: Mapping[str, str]) -> None:
+        """Name the built packet's file (or why it was refused) in the officer's request row."""
+        record_packet(self.powerschool, record_id, columns)
 
     # -- rosters -------------------------------------------------------------------------------
 

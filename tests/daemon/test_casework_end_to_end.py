@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.daemon.officer_cases import conference_pending
@@ -19,6 +20,10 @@ from tests.daemon.sandbox_sync import District, sandbox_district
 from tests.daemon.test_packets_end_to_end import render, section_pages
 from tests.sandbox_year import PINNED_AS_OF
 from truancy.daemon.cli import app
+from truancy.daemon.packets import packet_cycle
+from truancy.daemon.packets_schema import packets as packet_rows
+from truancy.daemon.pipeline import SyncPipeline
+from truancy.daemon.runtime import runtime
 
 pytestmark = pytest.mark.slow
 TODAY = PINNED_AS_OF.isoformat()
@@ -122,3 +127,43 @@ def test_ca_first_letter_to_conference_plan_referral_and_a_sarb_packet(tmp_path:
         plans = reader.pages[sections["Attendance improvement plans"]].extract_text()
         assert ("SART attendance contract" in plans) is plan
         assert render(pdf, f"ca-sarb-e2e-{'complete' if plan else 'plan-missing'}")
+
+
+def test_a_packet_requested_on_the_sis_page_is_built_by_the_next_cycle(tmp_path: Path) -> None:
+    with sandbox_district(tmp_path) as district:
+        assert district.sync().ok
+        task, _case = conference_pending(district)
+        dcid = task["studentsdcid"]
+        _record_casework(district, dcid, plan=True)
+        with district.powerschool() as sis:
+            asked = sis.insert_row(
+                "U_TRUANCY_PACKETS",
+                {"studentsdcid": dcid, "kind": "sarb", "requested_date": TODAY, "status": "requested"},
+            )
+            refused = sis.insert_row(
+                "U_TRUANCY_PACKETS", {"studentsdcid": dcid, "kind": "appeal", "status": "requested"}
+            )
+        with runtime(district.settings) as rt:
+            packets = packet_cycle(rt)
+            assert packets is not None
+            pipeline = SyncPipeline(rt.engine, rt.plugin, rt.policy, packets=packets)
+            assert pipeline.run_cycle(today=PINNED_AS_OF).ok
+            with rt.engine.connect() as connection:
+                stored = connection.execute(select(packet_rows)).all()
+        with district.powerschool() as sis:
+            row = sis.get_row("U_TRUANCY_PACKETS", asked)
+            refusal = sis.get_row("U_TRUANCY_PACKETS", refused)
+        assert row is not None
+        assert refusal is not None
+        assert row["status"] == "built"
+        assert row["detail"] == "checklist complete"
+        assert refusal["status"] == "refused"
+        path = district.config.parent / "packets" / row["file_name"]
+        assert path.stat().st_mode & 0o077 == 0
+        assert PdfReader(path).pages[0].extract_text().startswith("Cover sheet")
+        assert [(r.kind, r.requested_in, Path(r.path)) for r in stored] == [("sarb", "sis", path.resolve())]
+        # a second cycle builds nothing more: the request is answered
+        with runtime(district.settings) as rt:
+            again = packet_cycle(rt)
+            assert again is not None
+            assert again.run(PINNED_AS_OF) == 0
