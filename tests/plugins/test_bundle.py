@@ -407,6 +407,7 @@ WEB_FILES = (
     "web_root/admin/students/home.truancy_sync.content.footer.txt",
     "web_root/admin/home.truancy_sync.content.footer.txt",
     "web_root/scripts/truancy_sync/truancy_sync.js",
+    "web_root/admin/students/home.truancy_casework.content.footer.txt",
 )
 STYLE_FILE = "web_root/scripts/truancy_sync/truancy_sync.css"
 _WRITE_CALL = re.compile(r'\.(?:update|insert)\("(\w+)"[^{]*\{([^}]*)\}', re.DOTALL)
