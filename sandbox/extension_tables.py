@@ -40,8 +40,10 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "u_truancy_referrals": (
         "studentsdcid", "partner", "service", "status", "made_date", "status_date", "recorded_by",
     ),
+    "u_truancy_circumstances": ("studentsdcid", "kind", "recorded_date", "recorded_by"),
     "u_truancy_packets": (
-        "studentsdcid", "kind", "requested_date", "requested_by", "status", "file_name", "built_date", "detail",
+        "studentsdcid", "kind", "requested_date", "requested_by", "status", "file_name", "built_date",
+        "detail",
     ),
 }  # fmt: skip
 AUDIT_COLUMNS = ("id", "whencreated", "whenmodified", "whocreated", "whomodified")

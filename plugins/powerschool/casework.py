@@ -14,15 +14,17 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from truancy.connector.powerschool import PowerSchoolClient, fiql_eq
-from truancy.mappings.casework import ConferenceOutcome, ReferralStatus, Signer
+from truancy.mappings.casework import ConferenceOutcome, ExceptionKind, ReferralStatus, Signer
 from truancy.mappings.casework_records import (
     CONFERENCE_OUTCOMES,
+    EXCEPTION_KINDS,
     REFERRAL_STATUSES,
     Attempt,
     CaseFile,
     Conference,
     PacketRequest,
     Plan,
+    RecordedException,
     Referral,
 )
 
@@ -31,6 +33,7 @@ CONFERENCES = "U_TRUANCY_CONFERENCES"
 PLANS = "U_TRUANCY_PLANS"
 REFERRALS = "U_TRUANCY_REFERRALS"
 PACKETS = "U_TRUANCY_PACKETS"
+CIRCUMSTANCES = "U_TRUANCY_CIRCUMSTANCES"
 SIGNERS: tuple[Signer, ...] = ("school", "parent", "student")
 
 
@@ -111,6 +114,14 @@ def _referral(row: Mapping[str, str]) -> Referral:
     )
 
 
+def _circumstance(row: Mapping[str, str]) -> RecordedException:
+    kind = row.get("kind", "")
+    recorded = _day(row.get("recorded_date"))
+    if kind not in EXCEPTION_KINDS or recorded is None:
+        raise ValueError("unknown circumstance or no date")
+    return RecordedException(cast(ExceptionKind, kind), recorded)
+
+
 def read_case_file(client: PowerSchoolClient, sis_ref: str) -> CaseFile:
     """The casework the officer recorded for the student with DCID ``sis_ref``."""
     return read_case_files(client, sis_ref).get(sis_ref, CaseFile())
@@ -119,7 +130,12 @@ def read_case_file(client: PowerSchoolClient, sis_ref: str) -> CaseFile:
 def read_case_files(client: PowerSchoolClient, sis_ref: str | None = None) -> dict[str, CaseFile]:
     """Every student's casework by DCID (three paged reads per cycle), or one student's."""
     found: dict[str, dict[str, list[Any]]] = {}
-    readers = {CONFERENCES: _conference, PLANS: _plan, REFERRALS: _referral}
+    readers: dict[str, Any] = {
+        CONFERENCES: _conference,
+        PLANS: _plan,
+        REFERRALS: _referral,
+        CIRCUMSTANCES: _circumstance,
+    }
     for table, read in readers.items():
         skipped = 0
         pages = client.iter_table(table, q=fiql_eq("studentsdcid", sis_ref) if sis_ref else None)
@@ -134,7 +150,9 @@ def read_case_files(client: PowerSchoolClient, sis_ref: str | None = None) -> di
         if skipped:
             log.warning("casework rows not read", extra={"table": table, "rows": skipped})
     return {
-        ref: CaseFile(tuple(rows[CONFERENCES]), tuple(rows[PLANS]), tuple(rows[REFERRALS]))
+        ref: CaseFile(
+            tuple(rows[CONFERENCES]), tuple(rows[PLANS]), tuple(rows[REFERRALS]), tuple(rows[CIRCUMSTANCES])
+        )
         for ref, rows in found.items()
     }
 

@@ -130,3 +130,23 @@ def test_no_punitive_step_before_the_supports_then_a_complete_court_packet(
         checklist = reader.pages[section_pages(reader)["Checklist"]].extract_text()
         assert "Missing" not in checklist
         assert render(out.read_bytes(), f"{path.state.lower()}-court-complete")
+
+
+def test_tx_a_recorded_homelessness_bars_the_court_referral_even_with_measures(tmp_path: Path) -> None:
+    """§ 25.0915(a-3): no truancy court referral where the school determined the truancy results
+    from homelessness; the packet's cover says why."""
+    path = PATHS[0]
+    with sandbox_district(tmp_path, state="TX") as district:
+        assert district.sync().ok
+        dcid = _designated(district, path.designation)
+        _record(district, dcid, path)
+        circumstance = {"studentsdcid": dcid, "kind": "homelessness", "recorded_date": TODAY}
+        with district.powerschool() as sis:
+            sis.insert_row("U_TRUANCY_CIRCUMSTANCES", circumstance)
+        assert district.sync().ok
+        assert path.escalation_task not in _task_types(district, dcid)
+        out = tmp_path / "court.pdf"
+        _court_packet(district, dcid, out)
+        cover = " ".join(PdfReader(io.BytesIO(out.read_bytes())).pages[0].extract_text().split())
+        assert f"homelessness recorded {TODAY}" in cover
+        assert "Tex. Educ. Code § 25.0915(a-1), (a-3), (c)" in cover

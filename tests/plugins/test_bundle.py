@@ -103,8 +103,10 @@ CONTRACT_TABLES = {
     "U_TRUANCY_REFERRALS": [
         "studentsdcid", "partner", "service", "status", "made_date", "status_date", "recorded_by",
     ],
+    "U_TRUANCY_CIRCUMSTANCES": ["studentsdcid", "kind", "recorded_date", "recorded_by"],
     "U_TRUANCY_PACKETS": [
-        "studentsdcid", "kind", "requested_date", "requested_by", "status", "file_name", "built_date", "detail",
+        "studentsdcid", "kind", "requested_date", "requested_by", "status", "file_name", "built_date",
+        "detail",
     ],
 }  # fmt: skip
 POWERSCHOOL_ROOT_ENTRIES = {
