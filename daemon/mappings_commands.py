@@ -94,7 +94,8 @@ def discover(
     differences = compare_with_map(current.entries, suggestions)
     target = _free_path(out or settings.config_dir, "codes.proposed")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_code_map(suggestions, source=f"the {plugin.name} SIS"), encoding="utf-8")
+    proposed = render_code_map(suggestions, source=f"the {plugin.name} SIS", fold_case=current.fold_case)
+    target.write_text(proposed, encoding="utf-8")
     if as_json:
         typer.echo(json.dumps(_discover_json(suggestions, differences, target, current_path), indent=2))
         return

@@ -212,11 +212,11 @@ def suggest_all(observed: Iterable[ObservedCode]) -> list[Suggestion]:
     return sorted((suggest(code) for code in observed), key=lambda s: (s.mapped, s.code))
 
 
-def render_code_map(suggestions: Sequence[Suggestion], *, source: str) -> str:
+def render_code_map(suggestions: Sequence[Suggestion], *, source: str, fold_case: bool = False) -> str:
     """A code map file an admin reviews: unmapped codes on top as comments, each entry explained.
 
     The file loads as it is (unmapped codes stay quarantined); to place an unmapped code, the admin
-    uncomments its line and picks a category.
+    uncomments its line and picks a category. ``fold_case`` carries the current map's option over.
     """
     lines = [
         f"# Proposed by `truancy mappings discover` from {source}.",
@@ -224,6 +224,7 @@ def render_code_map(suggestions: Sequence[Suggestion], *, source: str) -> str:
         "# becomes a wrong letter to a family. Categories: present, excused, unexcused, tardy,",
         "# suspension; `partial_day: true` codes carry the minutes missed.",
         "version: 1",
+        *(["fold_case: true  # codes match whatever their case"] if fold_case else []),
         "codes:",
     ]
     if any(not s.mapped for s in suggestions):

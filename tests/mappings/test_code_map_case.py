@@ -9,7 +9,7 @@ import pytest
 
 from truancy.daemon.mapping_check import CheckReport, check_code_usage
 from truancy.mappings.codemap import CodeMap, load_code_map
-from truancy.mappings.discover import ObservedCode
+from truancy.mappings.discover import ObservedCode, render_code_map, suggest_all
 from truancy.mappings.facts import Category
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,3 +47,10 @@ def test_mappings_check_counts_codes_as_the_sync_does(tmp_path: Path, fold_case:
     check_code_usage(path, report, [ObservedCode(code=TARDY.lower(), description="Tardy", occurrences=7)])
     assert len(report.errors) == errors
     assert len(report.warnings) == (0 if fold_case else 1)
+
+
+@pytest.mark.parametrize("fold_case", [True, False])
+def test_a_proposed_map_keeps_the_current_maps_case_rule(fold_case: bool) -> None:
+    suggestions = suggest_all([ObservedCode(code=TARDY, description="Tardy", occurrences=3, with_minutes=3)])
+    proposed = CodeMap.from_yaml_text(render_code_map(suggestions, source="a test", fold_case=fold_case))
+    assert proposed.fold_case is fold_case
