@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import groupby
@@ -24,6 +24,7 @@ from sqlalchemy import Engine, select
 
 from truancy.daemon.evaluate import evaluation_date, load_calendars, school_year_of
 from truancy.daemon.holdout import OutcomesSettings, held_out
+from truancy.daemon.notices_schema import notices
 from truancy.daemon.report_suppression import MIN_CELL, cell, group_rows, with_rates
 from truancy.daemon.schema import attendance, cases, enrollments, students
 from truancy.mappings.case import CaseState, case_from_dict
@@ -43,9 +44,11 @@ TRUANT = "truant"
 CHRONICALLY_ABSENT = "chronically_absent"
 ABSENT = frozenset({Category.EXCUSED, Category.UNEXCUSED, Category.SUSPENSION})
 """A full day missed for any reason, out-of-school suspension included (Cal. Educ. Code § 60901(c)(1))."""
-INTERVENTION_KINDS = ("notice", "conference", "plan", "referral", "outreach", "review")
-"""The kinds of officer work the report measures; ``plan`` has no data until plans are recorded."""
+INTERVENTION_KINDS = ("letter", "notice", "conference", "plan", "referral", "outreach", "review")
+"""What the report measures: letters sent (the notices), and each kind of task an officer closed
+(``notice``: the officer recorded the notification done); ``plan`` has no data until plans are."""
 LANGUAGE_NOT_RECORDED = "not recorded"
+ALL_LANGUAGES = "all"
 GRADE_ORDER = ("K", *(str(n) for n in range(1, 13)))
 
 
@@ -254,7 +257,8 @@ def count_figures(
     if policy.case is not None:
         shown = [end for end, counts in zip(ends, monthly, strict=True) if counts["students"]]
         figures.tiers = _tiers_over_time(stored, policy.case, shown)
-        figures.interventions = _interventions(stored, policy.case, attendance_of, window_days)
+        letters = sent_letters(engine, year)
+        figures.interventions = _interventions(stored, policy.case, attendance_of, window_days, letters)
         figures.sarb = _sarb_counts(stored, policy.case, as_of)
         if holdout is not None and holdout.settings.enabled:
             figures.holdout = _holdout_effect(stored, policy.case, attendance_of, window_days, holdout, year)
@@ -290,22 +294,29 @@ def _tiers_over_time(stored: list[CaseState], policy: CasePolicy, ends: list[dat
 
 
 def _interventions(
-    stored: list[CaseState], policy: CasePolicy, attendance_of: dict[str, StudentYear], window: int
+    stored: list[CaseState],
+    policy: CasePolicy,
+    attendance_of: dict[str, StudentYear],
+    window: int,
+    letters: Mapping[str, tuple[date | None, str]],
 ) -> list[dict[str, Any]]:
-    """Attendance rate in the ``window`` enrolled days before and after each piece of officer work.
+    """Attendance rate in the ``window`` enrolled days before and after each piece of officer work
+    and each letter sent, by kind (all languages) and by kind and the family's language.
 
     One measurement per student and kind (their first); work too recent to have ``window`` school
-    days after it by the report date is counted apart, not measured.
+    days after it by the report date is counted apart, not measured. ``letters``: student → (the
+    day their first letter was sent, or None; the family's language from the notices, or "").
     """
     kinds: dict[str, str] = {task.id: task.type for tier in policy.tiers for task in tier.tasks}
-    changes: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    too_recent: Counter[str] = Counter()
+    changes: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    too_recent: Counter[tuple[str, str]] = Counter()
     for case in stored:
         student = attendance_of.get(case.student_id)
         if student is None:
             continue
         absent = student.absent_on()
-        firsts: dict[str, date] = {}
+        sent_on, language = letters.get(case.student_id, (None, ""))
+        firsts: dict[str, date] = {"letter": sent_on} if sent_on is not None else {}
         for task_id, done in case.completed_tasks.items():
             kind = kinds.get(task_id, "task")
             if kind not in firsts or done.on < firsts[kind]:
@@ -313,23 +324,45 @@ def _interventions(
         for kind, on in firsts.items():
             before = [d for d in student.days if d < on][-window:]
             after = [d for d in student.days if d > on][:window]
-            if len(before) < window or len(after) < window:
-                too_recent[kind] += 1
-                continue
-            changes[kind].append((_rate(before, absent), _rate(after, absent)))
+            for key in ((kind, ALL_LANGUAGES), (kind, language or LANGUAGE_NOT_RECORDED)):
+                if len(before) < window or len(after) < window:
+                    too_recent[key] += 1
+                else:
+                    changes[key].append((_rate(before, absent), _rate(after, absent)))
     rows = []
     for kind in INTERVENTION_KINDS:
-        pairs = changes.get(kind, [])
-        row: dict[str, Any] = {
-            "kind": kind,
-            "language": LANGUAGE_NOT_RECORDED,
-            "students": len(pairs),
-            "not_yet_measurable": too_recent.get(kind, 0),
-            "recorded": bool(pairs) or bool(too_recent.get(kind)),
-        }
-        row.update(_paired_summary(pairs))
-        rows.append(row)
+        languages = sorted(
+            {lang for k, lang in (*changes, *too_recent) if k == kind and lang != ALL_LANGUAGES}
+        )
+        for language in (ALL_LANGUAGES, *languages):
+            pairs = changes.get((kind, language), [])
+            waiting = too_recent.get((kind, language), 0)
+            row: dict[str, Any] = {
+                "kind": kind,
+                "language": language,
+                "students": len(pairs),
+                "not_yet_measurable": waiting,
+                "recorded": bool(pairs) or bool(waiting),
+            }
+            row.update(_paired_summary(pairs))
+            rows.append(row)
     return rows
+
+
+def sent_letters(engine: Engine, year: str) -> dict[str, tuple[date | None, str]]:
+    """Student → (the day their first letter was sent, the family's language), from the notices."""
+    found: dict[str, tuple[date | None, str]] = {}
+    with engine.connect() as connection:
+        for student_id, sent_on, language in connection.execute(
+            select(notices.c.student_id, notices.c.sent_on, notices.c.wanted_language)
+            .where(notices.c.school_year == year)
+            .order_by(notices.c.student_id, notices.c.created_at)
+        ):
+            first, known = found.get(student_id, (None, ""))
+            if sent_on is not None and (first is None or sent_on < first):
+                first = sent_on
+            found[student_id] = (first, known or language)
+    return found
 
 
 @dataclass(frozen=True)
@@ -451,6 +484,27 @@ MEASURES = (TRUANT, CHRONICALLY_ABSENT, "habitual_truant", "chronic_truant")
 RATES = {"truancy_rate": TRUANT, "chronic_absence_rate": CHRONICALLY_ABSENT}
 
 
+def _published_interventions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row withheld under ten students; the language rows of a kind sum to its "all" row, so a
+    lone withheld language row takes the next smallest one with it."""
+    shown = [dict(row) for row in rows]
+    for kind in INTERVENTION_KINDS:
+        languages = [row for row in shown if row["kind"] == kind and row["language"] != ALL_LANGUAGES]
+        for column in ("students", "not_yet_measurable"):
+            withheld = {id(row) for row in languages if cell(row[column]) is None}
+            if len(withheld) == 1 and len(languages) > 1:
+                rest = [row for row in languages if id(row) not in withheld]
+                withheld.add(id(min(rest, key=lambda row: (row[column], row["language"]))))
+            for row in shown:
+                is_lone = id(row) in withheld
+                if row["kind"] == kind and (is_lone or cell(row[column]) is None):
+                    row[column] = None
+    for row in shown:
+        if row["students"] is None:
+            row.update(before=None, after=None, change=None, ci_low=None, ci_high=None)
+    return shown
+
+
 def publish(figures: Figures, *, district_name: str, policy: Policy) -> dict[str, Any]:
     """The figures as the report publishes them: small cells withheld (``None``), no student data."""
     district = group_rows(figures.groups["district"], MEASURES, key="scope", total_published=False)
@@ -465,13 +519,7 @@ def publish(figures: Figures, *, district_name: str, policy: Policy) -> dict[str
         {"month": entry["month"], "tiers": {label: cell(entry["tiers"].get(label, 0)) for label in labels}}
         for entry in figures.tiers
     ]
-    interventions = []
-    for row in figures.interventions:
-        shown = dict(row)
-        if cell(row["students"]) is None:
-            shown.update(students=None, before=None, after=None, change=None, ci_low=None, ci_high=None)
-        shown["not_yet_measurable"] = cell(row["not_yet_measurable"])
-        interventions.append(shown)
+    interventions = _published_interventions(figures.interventions)
     sarb = dict(figures.sarb)
     sarb["referrals"] = [
         {**r, "made": cell(r["made"]), "declined": cell(r["declined"])}

@@ -48,7 +48,8 @@ def _charts(report: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
             percent=False,
         ),
         "interventions": charts.before_after(
-            "Change in attendance rate after each intervention", report["interventions"]
+            "Change in attendance rate after each intervention",
+            [row for row in report["interventions"] if row["language"] == "all"],
         ),
     }
     return drawn, tier_labels

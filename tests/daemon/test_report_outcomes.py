@@ -28,7 +28,9 @@ from tests.daemon.browser import ARTIFACTS
 from tests.daemon.sandbox_sync import District, sandbox_district
 from tests.sandbox_year import PINNED_AS_OF
 from truancy.daemon.audit_schema import access_log
-from truancy.daemon.runtime import store_engine
+from truancy.daemon.notices_runtime import notice_cycle
+from truancy.daemon.pipeline import SyncPipeline
+from truancy.daemon.runtime import runtime, store_engine
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +40,8 @@ WINDOW = 10
 UNEXCUSED_DAY = {"A", "UNX"}  # "Absent - Unverified", "Unexcused Absence"
 ABSENT_DAY = {"A", "UNX", "EX", "ILL", "MED", "SUS"}  # any full day missed, suspension included
 UNEXCUSED_PART = {"T", "T30", "UT", "ED"}  # late arrivals and an unexcused early departure, with minutes
+AUTO_LETTERS = '\n[notices]\napproval = "auto"\n'
+LETTER_DAYS = (date(2025, 11, 3), date(2026, 2, 2), PINNED_AS_OF)
 OFFICER_WORK = {  # task id → the outcome recorded
     "truancy_notification": "sent_mail",
     "attendance_outreach": "contacted",
@@ -88,6 +92,14 @@ def recount(district: District) -> dict[int, Recounted]:
     return found
 
 
+def sync(district: District, today: date) -> None:
+    """One cycle as of ``today`` with family letters on (sent without approval, by print)."""
+    with runtime(district.settings) as rt:
+        pipeline = SyncPipeline(rt.engine, rt.plugin, rt.policy, notices=notice_cycle(rt))
+        summary = pipeline.run_cycle(today=today)
+    assert summary.ok, summary.errors
+
+
 def record_officer_work(district: District) -> dict[str, dict[str, date]]:
     """Officers mark each open task of OFFICER_WORK done on its due date (never after the last
     school day); returns task id → SIS student key → the date recorded."""
@@ -122,12 +134,13 @@ def year(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[District, dict[str, Any], Path, dict[str, Any]]]:
     tmp = tmp_path_factory.mktemp("outcomes")
-    with sandbox_district(tmp, students=500) as district:
-        assert district.sync().ok
+    with sandbox_district(tmp, students=500, extra_toml=AUTO_LETTERS) as district:
+        for day in LETTER_DAYS:  # the daemon through the year: letters go out as students qualify
+            sync(district, day)
         work = record_officer_work(district)
-        assert district.sync().ok
+        sync(district, PINNED_AS_OF)
         more = record_officer_work(district)  # the referrals the conferences just made due
-        assert district.sync().ok
+        sync(district, PINNED_AS_OF)
         for task, students in more.items():
             work[task].update(students)
         out = tmp / "report"
@@ -183,11 +196,24 @@ def test_school_cells_match_the_recount_or_are_withheld_so_none_can_be_derived(y
 def test_interventions_compare_the_days_before_and_after_each_officer_action(year: Any) -> None:
     district, published, _, work = year
     counted = recount(district)
-    by_kind = {row["kind"]: row for row in published["interventions"]}
+    by_kind = {row["kind"]: row for row in published["interventions"] if row["language"] == "all"}
     assert by_kind["plan"]["recorded"] is False
+    rows = district.sis_rows()
+    letters: dict[str, date] = {}
+    for note in rows["U_TRUANCY_NOTES"]:
+        if note.get("category") == "notice" and note.get("note_text", "").startswith("Letter sent on"):
+            day = date.fromisoformat(note["note_date"])
+            letters[note["studentsdcid"]] = min(day, letters.get(note["studentsdcid"], day))
     for task, kind in (("truancy_notification", "notice"), ("attendance_outreach", "outreach")):
+        done_on: dict[str, date] = {}  # as the SIS shows it: officers' work and letters sent both close tasks
+        for row in rows["U_TRUANCY_TASKS"]:
+            if row["task_type"] == task and row["status"] == "done":
+                day = date.fromisoformat(row["completed_date"])
+                done_on[row["studentsdcid"]] = min(day, done_on.get(row["studentsdcid"], day))
+        if kind == "notice":  # a letter sent is the notification (Cal. Educ. Code § 48260.5), on its day
+            done_on = {dcid: min(on, letters.get(dcid, on)) for dcid, on in done_on.items()}
         pairs = []
-        for dcid, on in work[task].items():
+        for dcid, on in done_on.items():
             student = counted[int(dcid)]
             before = [d for d in student.days if d < on][-WINDOW:]
             after = [d for d in student.days if d > on][:WINDOW]
@@ -199,6 +225,23 @@ def test_interventions_compare_the_days_before_and_after_each_officer_action(yea
         assert row["before"] == pytest.approx(statistics.fmean(b for b, _ in pairs))
         assert row["after"] == pytest.approx(statistics.fmean(a for _, a in pairs))
         assert row["ci_low"] < row["change"] < row["ci_high"]
+    measured = []
+    for dcid, on in letters.items():
+        student = counted[int(dcid)]
+        before = [d for d in student.days if d < on][-WINDOW:]
+        after = [d for d in student.days if d > on][:WINDOW]
+        if len(before) == WINDOW and len(after) == WINDOW:
+            measured.append((student.rate(before), student.rate(after)))
+    assert len(measured) >= 10, "too few letters measured for the test to mean anything"
+    assert by_kind["letter"]["students"] == len(measured)
+    assert by_kind["letter"]["after"] == pytest.approx(statistics.fmean(a for _, a in measured))
+    by_language = [r for r in published["interventions"] if r["kind"] == "letter" and r["language"] != "all"]
+    assert len(by_language) >= 2
+    shown = [r["students"] for r in by_language if r["students"] is not None]
+    assert sum(shown) <= len(measured)
+    assert (
+        sum(r["students"] is None for r in by_language) != 1
+    )  # a lone withheld row is the total minus the rest
     referrals = published["sarb_48273"]["referrals"]
     made = len(work["sarb_referral"])
     assert [r["made"] for r in referrals if r["type"] == "sarb_referral"] == [made if made >= 10 else None]
