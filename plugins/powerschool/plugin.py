@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from truancy.mappings.codemap import CodeEntry, CodeMap, Quarantined, RawMark, l
 from truancy.mappings.discover import ObservedCode
 from truancy.mappings.facts import AttendanceEvent, SchoolCalendar
 from truancy.mappings.fieldmap import FieldMap, TableMap, load_field_map, undefined_tables_and_columns
+from truancy.mappings.notices_contacts import GuardianContact
 from truancy.mappings.writes import DesiredWrite, WriteKind, is_sync_key
 from truancy.mappings.yaml_source import MappingFileError
 from truancy.plugins.base import (
@@ -46,6 +47,7 @@ from truancy.plugins.powerschool.casework import (
     write_attempts,
 )
 from truancy.plugins.powerschool.config import PowerSchoolConfig
+from truancy.plugins.powerschool.guardians import guardian_contacts
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CODE_MAP = HERE / "codes.yaml"
@@ -54,7 +56,8 @@ DEFAULT_FIELD_MAP = HERE / "fieldmap.yaml"
 ATTENDANCE_QUERY = "com.truancysync.attendance.daily.records"
 CALENDAR_QUERY = "com.truancysync.calendar.days.insession"
 OUTCOME_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-"""Task outcomes are codes picked from a list (``letter_sent``...); anything else is kept as ``other``."""
+"""Task outcomes are codes the page offers for the task's type (``held``, ``sent_mail``...); anything
+else is kept as ``other``. A task the page left open (a conference rescheduled) is no action."""
 CODES_QUERY = "com.truancysync.attendance.codes.table"
 SECOND = timedelta(seconds=1)
 
@@ -128,6 +131,13 @@ class PowerSchoolPlugin:
     def close(self) -> None:
         self.roster_source.close()
         self._ps_session.close()
+
+    def guardian_contacts(self, student_ids: Iterable[str]) -> Iterator[GuardianContact]:
+        """Guardians of the given students (OneRoster REST; a CSV package carries none we read)."""
+        session = self.roster_source.session
+        if session is None:
+            return iter(())
+        return guardian_contacts(session, student_ids)
 
     def casework_file(self, sis_ref: str) -> CaseFile:
         """The conferences, plans and referrals the officer recorded for one student (DCID)."""
