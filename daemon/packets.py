@@ -31,7 +31,7 @@ from truancy.daemon.files import Privacy, private_dir, write_private
 from truancy.daemon.packets_schema import packets
 from truancy.daemon.runtime import Runtime, privacy
 from truancy.daemon.schema import attendance, calendar_days, cases, enrollments, students
-from truancy.daemon.settings import resolve_path
+from truancy.daemon.settings import Settings, resolve_path
 from truancy.documents.packet import (
     DesignationPage,
     HistoryRecord,
@@ -42,6 +42,7 @@ from truancy.documents.packet import (
 )
 from truancy.mappings.case import CaseState, case_from_dict
 from truancy.mappings.casework import CaseworkPack, PacketKind, casework_pack
+from truancy.mappings.casework_directory import load_directory
 from truancy.mappings.casework_readiness import (
     PlanProgress,
     checklist,
@@ -179,8 +180,10 @@ def packet_facts(
     district: str,
     today: date,
     case_file: CaseFileSource | None = None,
+    partner_names: Mapping[str, str] | None = None,
 ) -> PacketFacts:
-    """Everything the packet shows for the student the SIS knows as ``sis_ref``."""
+    """Everything the packet shows for the student the SIS knows as ``sis_ref``; ``partner_names``
+    are the district directory's names for the partners referrals name."""
     if kind not in pack.packets:
         kinds = ", ".join(sorted(pack.packets))
         raise PacketError(f"the {pack.state} casework pack has no {kind} packet; choose one of: {kinds}")
@@ -219,6 +222,7 @@ def packet_facts(
         conferences=file.conferences,
         plans=[(plan, progress[plan.record_id]) for plan in file.plans],
         referrals=file.referrals,
+        partner_names=dict(partner_names or {}),
         notes=_officer_notes(plugin, ref),
         history=[HistoryRecord(event.on, event.kind, event.detail) for event in case.history],
     )
@@ -254,10 +258,12 @@ def build_student_packet(
     privacy: Privacy,
     case_file: CaseFileSource | None = None,
     requested_in: str = "cli",
+    partner_names: Mapping[str, str] | None = None,
 ) -> tuple[Path, PacketFacts]:
     facts = packet_facts(
-        engine, plugin, pack, sis_ref=sis_ref, kind=kind, district=district, today=today, case_file=case_file
-    )
+        engine, plugin, pack, sis_ref=sis_ref, kind=kind, district=district, today=today,
+        case_file=case_file, partner_names=partner_names,
+    )  # fmt: skip
     path = write_packet(build_packet(facts), out, privacy)
     record_access(engine, "packet build", students=1)
     _record_built(engine, _student(engine, sis_ref)["student_id"], kind, path, today, requested_in)
@@ -288,6 +294,7 @@ class PacketCycle:
         privacy: Privacy,
         requests: Callable[[], list[PacketRequest]],
         answer: Callable[[str, Mapping[str, str]], None],
+        partner_names: Mapping[str, str] | None = None,
     ) -> None:
         self.engine = engine
         self.plugin = plugin
@@ -297,6 +304,7 @@ class PacketCycle:
         self.privacy = privacy
         self.requests = requests
         self.answer = answer
+        self.partner_names = partner_names
 
     def run(self, today: date) -> int:
         """Build every requested packet; returns how many were built."""
@@ -314,7 +322,7 @@ class PacketCycle:
                 _, facts = build_student_packet(
                     self.engine, self.plugin, self.pack, sis_ref=request.sis_ref, kind=kind,
                     district=self.district, today=today, out=self.folder / name, privacy=self.privacy,
-                    case_file=case_file, requested_in="sis",
+                    case_file=case_file, requested_in="sis", partner_names=self.partner_names,
                 )  # fmt: skip
             except PacketError as exc:
                 self.answer(request.record_id, {"status": "refused", "detail": str(exc)})
@@ -349,4 +357,14 @@ def packet_cycle(rt: Runtime) -> PacketCycle | None:
         privacy=privacy(rt.settings),
         requests=requests,
         answer=answer,
+        partner_names=partner_names(settings),
     )
+
+
+def partner_names(settings: Settings) -> dict[str, str]:
+    """The directory's partner names by id (``[casework] directory``), or none configured."""
+    source = settings.casework.directory
+    if source is None:
+        return {}
+    directory = load_directory(resolve_path(settings, source))
+    return {partner.id: partner.name for partner in directory.partners}

@@ -13,7 +13,7 @@ from rich.console import Console
 from truancy.connector.errors import ConnectorError
 from truancy.daemon.cli_errors import fail
 from truancy.daemon.files import FileAccessError
-from truancy.daemon.packets import PacketError, build_student_packet
+from truancy.daemon.packets import PacketError, build_student_packet, partner_names
 from truancy.daemon.runtime import privacy, runtime
 from truancy.daemon.settings import SettingsError, load_settings, resolve_path
 from truancy.daemon.store import StoreError
@@ -61,6 +61,7 @@ def packet_build(
                 out=target,
                 privacy=privacy(settings),
                 case_file=case_file,
+                partner_names=partner_names(settings),
             )
     except (SettingsError, MappingFileError, PacketError, StoreError, FileAccessError) as exc:
         raise fail(str(exc), as_json=as_json) from None

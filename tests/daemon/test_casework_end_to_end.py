@@ -27,6 +27,15 @@ from truancy.daemon.runtime import runtime
 
 pytestmark = pytest.mark.slow
 TODAY = PINNED_AS_OF.isoformat()
+PARTNERS = """partners:
+  - id: frc
+    name: Family Resource Center
+    services: [counselling, housing, food]
+    languages: [en, es]
+    ages: {min: 5, max: 18}
+    contact: {phone: "555-0100"}
+    consent_required: true
+"""
 
 
 def _build(district: District, dcid: str, out: Path) -> dict[str, object]:
@@ -97,7 +106,8 @@ def _record_casework(district: District, dcid: str, *, plan: bool) -> None:
 
 @pytest.mark.parametrize("plan", [True, False], ids=["complete", "plan-missing"])
 def test_ca_first_letter_to_conference_plan_referral_and_a_sarb_packet(tmp_path: Path, plan: bool) -> None:
-    with sandbox_district(tmp_path) as district:
+    (tmp_path / "partners.yaml").write_text(PARTNERS, encoding="utf-8")
+    with sandbox_district(tmp_path, extra_toml='\n[casework]\ndirectory = "partners.yaml"\n') as district:
         assert district.sync().ok
         task, _case = conference_pending(district)
         dcid = task["studentsdcid"]
@@ -126,6 +136,8 @@ def test_ca_first_letter_to_conference_plan_referral_and_a_sarb_packet(tmp_path:
         assert "Daily check-in with the counselor" in conferences
         plans = reader.pages[sections["Attendance improvement plans"]].extract_text()
         assert ("SART attendance contract" in plans) is plan
+        referrals = reader.pages[sections["Referrals to services"]].extract_text()
+        assert "Family Resource Center" in referrals  # the directory's name for partner frc
         assert render(pdf, f"ca-sarb-e2e-{'complete' if plan else 'plan-missing'}")
 
 
