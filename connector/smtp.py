@@ -15,7 +15,14 @@ from pathlib import Path
 
 
 class SmtpError(RuntimeError):
-    """The server refused or could not be reached; the message names the host, never a recipient."""
+    """The server refused or could not be reached; the message names the host, never a recipient.
+
+    ``accepted_unknown``: the connection failed while the message was being handed over, so the
+    server may have accepted it (a caller must not simply send it again)."""
+
+    def __init__(self, message: str, *, accepted_unknown: bool = False) -> None:
+        super().__init__(message)
+        self.accepted_unknown = accepted_unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +46,7 @@ class SmtpServer:
 
     def send(self, message: EmailMessage) -> None:
         """Hand ``message`` to the server; returns once it accepted every recipient."""
+        handing_over = False
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as client:
                 if self.starttls:
@@ -48,8 +56,14 @@ class SmtpServer:
                         self.password_file.read_text(encoding="utf-8").strip() if self.password_file else ""
                     )
                     client.login(self.username, password)
+                handing_over = True
                 refused = client.send_message(message)
+        except smtplib.SMTPResponseException as exc:
+            # the server answered with a refusal: it did not take the message
+            raise SmtpError(f"smtp {self.host}:{self.port}: refused ({exc.smtp_code})") from None
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
-            raise SmtpError(f"smtp {self.host}:{self.port}: {type(exc).__name__}") from None
+            raise SmtpError(
+                f"smtp {self.host}:{self.port}: {type(exc).__name__}", accepted_unknown=handing_over
+            ) from None
         if refused:
             raise SmtpError(f"smtp {self.host}:{self.port}: {len(refused)} recipient(s) refused")

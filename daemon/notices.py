@@ -33,7 +33,7 @@ from typing import Any
 from pypdf import PdfWriter
 from sqlalchemy import Engine, and_, delete, insert, select, update
 
-from truancy.connector.smtp import SmtpServer
+from truancy.connector.smtp import SmtpError, SmtpServer
 from truancy.daemon.evaluate import Evaluation, Target, school_year_of
 from truancy.daemon.files import private_dir, write_private
 from truancy.daemon.notices_schema import guardian_contacts, notice_deliveries, notices
@@ -121,6 +121,7 @@ class NoticeCycle:
             settings.signature_title,
         )
         self.errors: list[str] = []
+        self.delivery_errors: list[str] = []
 
     def _path(self, path: Path) -> Path:
         return path if path.is_absolute() else self.config_dir / path
@@ -442,7 +443,13 @@ class NoticeCycle:
             pdf = self.pdf_for(row)
             name = f"{row['notice_type']}-{row['notice_id'][:12]}.pdf"
             write_private(folder / name, pdf)
-            emailed = self._email(row, pdf, name)
+            try:
+                emailed = self._email(row, pdf, name)
+            except SmtpError as exc:
+                self.delivery_errors.append(
+                    f"transient: a letter was not emailed ({exc}); the next cycle retries"
+                )
+                continue
             if not emailed:
                 printed.append((row["school_id"] or "", row["notice_id"], pdf))
                 self._journal(row, "print", "household", state="sent", batch_id=batch_id)
@@ -490,9 +497,25 @@ class NoticeCycle:
             self._journal(
                 row, "email", recipient["contact_id"], state="sending", message_id=message["Message-ID"]
             )
-            server.send(message)
+            try:
+                server.send(message)
+            except SmtpError as exc:
+                if not exc.accepted_unknown:  # refused or never handed over: nothing left, send again later
+                    self._unjournal(row, "email", recipient["contact_id"])
+                raise
             self._journal(row, "email", recipient["contact_id"], state="sent", accepted=True)
         return True
+
+    def _unjournal(self, row: Row, channel: str, recipient: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                delete(notice_deliveries).where(
+                    notice_deliveries.c.notice_id == row["notice_id"],
+                    notice_deliveries.c.recipient == recipient,
+                    notice_deliveries.c.channel == channel,
+                    notice_deliveries.c.state == "sending",
+                )
+            )
 
     def _already(self, notice_key: str, recipient: str, channel: str) -> bool:
         with self.engine.connect() as connection:

@@ -14,6 +14,7 @@ from truancy.daemon.caseload import CaseloadSettings
 from truancy.daemon.caseload_writes import with_caseloads
 from truancy.daemon.casework import casework_gate
 from truancy.daemon.casework_invitations import InvitationCycle
+from truancy.daemon.casework_progress import PlanProgressCycle
 from truancy.daemon.dry_run import plan_by_student
 from truancy.daemon.evaluate import Evaluation, Evaluator, Target, commit_cases, discard_cases
 from truancy.daemon.guard import RetractionGuard
@@ -178,6 +179,7 @@ class SyncPipeline:
         notices: NoticeCycle | None = None,
         invitations: InvitationCycle | None = None,
         packets: PacketCycle | None = None,
+        progress: PlanProgressCycle | None = None,
         write_concurrency: int = DEFAULT_WRITE_CONCURRENCY,
     ) -> None:
         """``guard`` limits what one cycle may withdraw (default: 25 rows or 2% of open ones);
@@ -190,6 +192,7 @@ class SyncPipeline:
         self.notices = notices
         self.invitations = invitations
         self.packets = packets
+        self.progress = progress
         self.timezone = timezone
         self.reconcile_every = reconcile_every
         self.write_concurrency = write_concurrency
@@ -317,14 +320,18 @@ class SyncPipeline:
             summary.writes = WriteCounts(unchanged=plan.unchanged)
             return
         commit_cases(self.engine)
-        if self.notices is not None and self.notices.deliver(today):
-            # the letters just sent are logged in the SIS in this same cycle
-            desired = {**desired, **self._assigned(self.notices.writes())}
-            plan = plan_writes(stamped(desired, own), remote, self.plugin)
+        if self.notices is not None:
+            if self.notices.deliver(today):
+                # the letters just sent are logged in the SIS in this same cycle
+                desired = {**desired, **self._assigned(self.notices.writes())}
+                plan = plan_writes(stamped(desired, own), remote, self.plugin)
+            summary.errors.extend(self.notices.delivery_errors)
         summary.writes = outbox.apply(plan)
         if self.invitations is not None:
             self.invitations.run(today)
             summary.errors.extend(self.invitations.errors)
+        if self.progress is not None:
+            self.progress.run(today)
         if self.packets is not None:  # after this cycle's case changes, so the packet shows them
             self.packets.run(today)
         summary.errors.extend(

@@ -18,11 +18,11 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from tests.daemon.notice_support import notice_cycle, notice_settings, smtp_server
+from tests.daemon.notice_support import free_port, notice_cycle, notice_settings, smtp_server
 from tests.daemon.sandbox_sync import District, sandbox_district
 from tests.documents.letter_support import render_pages
 from truancy.connector.errors import TransientError
-from truancy.daemon.notices_schema import notices
+from truancy.daemon.notices_schema import notice_deliveries, notices
 from truancy.daemon.runtime import runtime
 from truancy.documents.catalogs import load_catalogs
 from truancy.mappings.notices import load_notices
@@ -287,3 +287,24 @@ def test_a_reviewed_district_catalog_carries_the_letter_in_the_family_language(t
         translation = {t["studentsdcid"] for t in tasks if t["task_type"] == "notice_translation"}
         assert not translation & {row["sis_ref"] for row in vietnamese}
         assert translation >= {row["sis_ref"] for row in rows if row["wanted_language"] == "es"}
+
+
+def test_a_mail_server_that_cannot_be_reached_leaves_the_letter_approved_for_the_next_cycle(
+    tmp_path: Path,
+) -> None:
+    with smtp_server(tmp_path) as (mailbox, port, ca), sandbox_district(tmp_path) as district:
+        closed = notice_settings(tmp_path, free_port(), ca)  # nothing listens there
+        assert notice_cycle(district, closed).ok
+        chosen = _pick(_notices(district), language="en", exclude=set())
+        _decide(district, chosen["sis_ref"], "approve")
+        failed = notice_cycle(district, closed)
+        assert any("not emailed" in error and "the next cycle retries" in error for error in failed.errors)
+        by_id = {row["notice_id"]: row for row in _notices(district)}
+        assert by_id[chosen["notice_id"]]["status"] == "approved"
+        with runtime(district.settings) as rt, rt.engine.connect() as connection:
+            assert not connection.execute(select(notice_deliveries)).all()  # refused: nothing half-sent
+        retried = notice_cycle(district, notice_settings(tmp_path, port, ca))
+        assert retried.ok, retried.errors
+        assert {row["notice_id"]: row for row in _notices(district)}[chosen["notice_id"]]["status"] == "sent"
+        addresses = [r["email"] for r in chosen["facts"]["recipients"] if r["email"]]
+        assert [len(mailbox.to(address)) for address in addresses] == [1] * len(addresses)
