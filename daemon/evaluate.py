@@ -35,6 +35,7 @@ from truancy.mappings.case import (
     advance_case,
     case_from_dict,
     case_to_dict,
+    closed_for_new_year,
     conditions_with,
     desired_writes,
     end_enrollment,
@@ -56,6 +57,7 @@ from truancy.mappings.policy import Policy
 from truancy.mappings.writes import DesiredWrite
 
 CASE_BATCH = 500
+CASE_KEY = ["student_id", "school_year"]  # a case per student and school year
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +181,7 @@ class Evaluator:
             ).scalar_one()
         phase = self.reporter.phase("Evaluating policy", total=total)
         pending: list[dict[str, Any]] = []
-        for student_id, sis_ref, grade, rows, previous in self._merged_streams():
+        for student_id, sis_ref, grade, rows, previous in self._merged_streams(result.school_year):
             phase.advance()
             student_windows = windows.get(student_id, [])
             days = _school_days(student_windows, calendars, as_of)
@@ -217,6 +219,15 @@ class Evaluator:
                 result.year_closed.add(sis_ref or "")
             if case != previous and self.persist:
                 pending.append(self._case_row(case))
+                if (
+                    previous is not None
+                    and previous.status == "open"
+                    and case.school_year > previous.school_year
+                ):
+                    # the new year's case is a row of its own; last year's stays, closed, as history
+                    pending.append(
+                        self._case_row(closed_for_new_year(previous, result.as_of, self.case_policy))
+                    )
             if len(pending) >= CASE_BATCH:
                 self._save_cases(pending)
         self._save_cases(pending)
@@ -302,7 +313,7 @@ class Evaluator:
     def _save_cases(self, pending: list[dict[str, Any]]) -> None:
         if pending:
             with self.engine.begin() as connection:
-                upsert(connection, cases_pending if self.stage else cases, pending, ["student_id"])
+                upsert(connection, cases_pending if self.stage else cases, pending, CASE_KEY)
             pending.clear()
 
     def _count(self, rows: list[StoredRow], result: Evaluation) -> tuple[list[AttendanceEvent], Hold | None]:
@@ -371,9 +382,12 @@ class Evaluator:
         return windows
 
     def _merged_streams(
-        self,
+        self, school_year: str
     ) -> Iterator[tuple[str, str | None, str | None, list[StoredRow], CaseState | None]]:
         """(student, SIS key, grade, stored rows, previous case) for every active student, in id order.
+
+        The previous case is the student's latest up to ``school_year``: earlier years' cases are
+        history, and a later year's (a store evaluated ahead, then pinned back) is not this year's.
 
         The cursors are closed explicitly: a half-read SQLite cursor kept alive by a traceback would
         otherwise hold its read lock past the connection's return to the pool and lock out the next cycle.
@@ -405,7 +419,9 @@ class Evaluator:
             )
             case_rows = _PeekableRows(
                 c_conn.execution_options(yield_per=2000).execute(
-                    select(cases.c.student_id, cases.c.state).order_by(by_id(cases.c.student_id))
+                    select(cases.c.student_id, cases.c.school_year, cases.c.state).order_by(
+                        by_id(cases.c.student_id), cases.c.school_year
+                    )
                 )
             )
             cursors.callback(student_rows.close)
@@ -413,8 +429,8 @@ class Evaluator:
             cursors.callback(case_rows.close)
             for student_id, sis_ref, grade in student_rows:
                 events = [_stored_row(*row) for row in event_rows.take_while(student_id)]
-                case_state = next(iter(case_rows.take_while(student_id)), None)
-                previous = case_from_dict(case_state[1]) if case_state is not None else None
+                years = [state for _, year, state in case_rows.take_while(student_id) if year <= school_year]
+                previous = case_from_dict(years[-1]) if years else None
                 yield student_id, sis_ref, grade, events, previous
 
 
@@ -455,8 +471,8 @@ def commit_cases(engine: Engine) -> int:
             insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
             # ``WHERE true``: SQLite reads ON CONFLICT after a bare SELECT as a join constraint.
             statement = insert(cases).from_select(columns, select(*cases_pending.c).where(true()))
-            updates = {name: statement.excluded[name] for name in columns if name != "student_id"}
-            connection.execute(statement.on_conflict_do_update(index_elements=["student_id"], set_=updates))
+            updates = {name: statement.excluded[name] for name in columns if name not in CASE_KEY}
+            connection.execute(statement.on_conflict_do_update(index_elements=CASE_KEY, set_=updates))
             connection.execute(delete(cases_pending))
     return int(staged)
 

@@ -75,7 +75,13 @@ def _student(engine: Engine, sis_ref: str) -> Mapping[str, Any]:
 
 def _case(engine: Engine, student_id: str) -> CaseState:
     with engine.connect() as connection:
-        state = connection.execute(select(cases.c.state).where(cases.c.student_id == student_id)).scalar()
+        # the latest school year's case: earlier years' stay as history
+        state = connection.execute(
+            select(cases.c.state)
+            .where(cases.c.student_id == student_id)
+            .order_by(cases.c.school_year.desc())
+            .limit(1)
+        ).scalar()
     if state is None:
         raise PacketError("that student has no truancy case, so there is no packet to build")
     return case_from_dict(state)

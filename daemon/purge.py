@@ -144,18 +144,19 @@ class ClosedCases:
             .outerjoin(students, students.c.student_id == cases.c.student_id)
             .where(cases.c.status == "closed", cases.c.school_year < scope.current_year)
         ).all()
-        doomed: list[str] = []
+        doomed: list[tuple[str, str]] = []
         counts: Counter[tuple[str, str, str]] = Counter()
         for student_id, school_year, tier, state, school_id in rows:
             closed_on = _closed_on(state)
             if closed_on is None or closed_on >= scope.cutoff or student_id in scope.held:
                 continue  # undated closures are kept: never destroy on doubt
-            doomed.append(student_id)
+            doomed.append((student_id, school_year))  # that year's case; the student's others stay
             counts[(school_year, school_id or "", tier or "")] += 1
             destroyed.add(closed_on)
         if not scope.dry_run:
             for chunk in _chunks(doomed):
-                scope.connection.execute(delete(cases).where(cases.c.student_id.in_(chunk)))
+                key = tuple_(cases.c.student_id, cases.c.school_year)
+                scope.connection.execute(delete(cases).where(key.in_(chunk)))
             _add_outcomes(scope.connection, counts)
         return destroyed
 

@@ -109,8 +109,9 @@ unknown_codes = Table(
 cases = Table(
     "cases",
     metadata,
+    # one case per student and school year: earlier years' cases are history, kept until purged
     Column("student_id", String(128), primary_key=True),
-    Column("school_year", String(16), nullable=False),
+    Column("school_year", String(16), primary_key=True),
     Column("status", String(16), nullable=False),
     Column("tier", String(64)),
     Column("state", JSON, nullable=False),
@@ -122,7 +123,7 @@ cases_pending = Table(
     metadata,
     # a cycle's case changes, held until the retraction guard lets its writes through
     Column("student_id", String(128), primary_key=True),
-    Column("school_year", String(16), nullable=False),
+    Column("school_year", String(16), primary_key=True),
     Column("status", String(16), nullable=False),
     Column("tier", String(64)),
     Column("state", JSON, nullable=False),

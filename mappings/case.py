@@ -226,13 +226,19 @@ def _starting_draft(
     if not policy.close_on_new_school_year:
         return _Draft.of(previous)
     if not opening:
-        closing = _Draft.of(previous)
-        closing.status = "closed"
-        closing.record_closing(previous.school_year, determination.as_of, policy.notes)
-        return closing.freeze(policy)
+        return closed_for_new_year(previous, determination.as_of, policy)
     fresh = _Draft.new(determination, school_year)
     fresh.record_closing(previous.school_year, determination.as_of, policy.notes)
     return fresh
+
+
+def closed_for_new_year(previous: CaseState, as_of: date, policy: CasePolicy) -> CaseState:
+    """Last year's open case, closed as the new school year starts: kept as that year's history
+    beside the new year's case (cases are per student and school year)."""
+    closing = _Draft.of(previous)
+    closing.status = "closed"
+    closing.record_closing(previous.school_year, as_of, policy.notes)
+    return closing.freeze(policy)
 
 
 @dataclass

@@ -69,13 +69,16 @@ class District:
             return {table: [row for page in client.iter_table(table) for row in page] for table in TABLES}
 
     def case_of(self, studentsdcid: str) -> CaseState:
-        """The daemon's stored case for the student with this PowerSchool DCID."""
+        """The daemon's stored case for the student with this PowerSchool DCID (the latest year's)."""
         with runtime(self.settings) as rt, rt.engine.connect() as connection:
             student_id = connection.execute(
                 select(students.c.student_id).where(students.c.sis_ref == studentsdcid)
             ).scalar_one()
             state = connection.execute(
-                select(cases.c.state).where(cases.c.student_id == student_id)
+                select(cases.c.state)
+                .where(cases.c.student_id == student_id)
+                .order_by(cases.c.school_year.desc())
+                .limit(1)
             ).scalar_one()
         return case_from_dict(state)
 
