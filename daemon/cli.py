@@ -16,6 +16,7 @@ from rich.console import Console
 
 from truancy.connector.errors import ConnectorError
 from truancy.daemon.casework_invitations import invitation_cycle
+from truancy.daemon.casework_progress import progress_cycle
 from truancy.daemon.cli_errors import fail
 from truancy.daemon.lock import DistrictLock, LockHeldError
 from truancy.daemon.logs import bind_context, configure_logging
@@ -196,6 +197,7 @@ def sync(
                 district=settings.district.id,
                 invitations=invitation_cycle(rt, secrets_dir=secrets_dir),
                 packets=packet_cycle(rt),
+                progress=progress_cycle(rt),
                 notices=notice_cycle(rt, secrets_dir=secrets_dir),
             )
             summary = pipeline.run_cycle(full=full)

@@ -87,7 +87,7 @@ def _case(engine: Engine, student_id: str) -> CaseState:
     return case_from_dict(state)
 
 
-def _days(engine: Engine, student_id: str, school_id: str | None, today: date) -> dict[date, str]:
+def days_attended(engine: Engine, student_id: str, school_id: str | None, today: date) -> dict[date, str]:
     """Each enrolled school day up to today with what it counted as (present when no mark)."""
     with engine.connect() as connection:
         spans = connection.execute(
@@ -197,7 +197,7 @@ def packet_facts(
     case = _case(engine, student["student_id"])
     ref = student["sis_ref"] or sis_ref
     file = case_file(ref) if case_file is not None else CaseFile()
-    days = _days(engine, student["student_id"], student["school_id"], today)
+    days = days_attended(engine, student["student_id"], student["school_id"], today)
     attended = {day: DAY_SHARE.get(category, 0.5) for day, category in days.items()}
     progress: dict[str, PlanProgress] = {
         plan.record_id: plan_progress(plan, attended, today) for plan in file.plans

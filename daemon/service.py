@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from truancy.connector.errors import ConnectorError, FailureType
 from truancy.connector.http import DEFAULT_USER_AGENT, HttpStats
 from truancy.daemon.casework_invitations import invitation_cycle
+from truancy.daemon.casework_progress import progress_cycle
 from truancy.daemon.exposure import refuse_exposed
 from truancy.daemon.guard import RetractionGuard
 from truancy.daemon.lock import DistrictLock
@@ -234,6 +235,7 @@ class SyncService:
             district=self.settings.district.id,
             invitations=invitation_cycle(rt, secrets_dir=self.options.secrets_dir),
             packets=packet_cycle(rt),
+            progress=progress_cycle(rt),
             notices=notice_cycle(rt, secrets_dir=self.options.secrets_dir),
         )
         try:

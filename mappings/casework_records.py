@@ -55,6 +55,8 @@ class Plan:
     target_rate: float | None = None
     """The attendance rate the plan aims at (0-1); None: any improvement is on track."""
     signatures: dict[Signer, date] = field(default_factory=dict)
+    progress: str = ""
+    """What the daemon last wrote as the plan's progress (so it writes only a change)."""
 
 
 @dataclass(frozen=True, slots=True)

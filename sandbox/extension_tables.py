@@ -36,6 +36,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "u_truancy_plans": (
         "studentsdcid", "form", "start_date", "review_date", "end_date", "goals", "supports",
         "responsible", "target_rate", "signed_school", "signed_parent", "signed_student", "recorded_by",
+        "progress",
     ),
     "u_truancy_referrals": (
         "studentsdcid", "partner", "service", "status", "made_date", "status_date", "recorded_by",

@@ -96,6 +96,7 @@ def _plan(row: Mapping[str, str]) -> Plan:
         responsible=row.get("responsible", ""),
         target_rate=float(rate) / 100 if rate else None,
         signatures=signatures,
+        progress=row.get("progress", ""),
     )
 
 
@@ -160,6 +161,11 @@ def read_case_files(client: PowerSchoolClient, sis_ref: str | None = None) -> di
 def write_attempts(client: PowerSchoolClient, record_id: str, attempts: tuple[Attempt, ...]) -> None:
     """Log the invitations and reminders sent for one conference in its row (the daemon's column)."""
     client.update_row(CONFERENCES, record_id, {"attempts": attempts_text(attempts)})
+
+
+def write_plan_progress(client: PowerSchoolClient, record_id: str, progress: str) -> None:
+    """The plan's progress as the daemon measured it (its own column of the officer's row)."""
+    client.update_row(PLANS, record_id, {"progress": progress})
 
 
 def packet_requests(client: PowerSchoolClient) -> list[PacketRequest]:

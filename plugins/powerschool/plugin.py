@@ -45,6 +45,7 @@ from truancy.plugins.powerschool.casework import (
     read_case_files,
     record_packet,
     write_attempts,
+    write_plan_progress,
 )
 from truancy.plugins.powerschool.config import PowerSchoolConfig
 from truancy.plugins.powerschool.guardians import guardian_contacts
@@ -150,6 +151,10 @@ class PowerSchoolPlugin:
     def record_conference_attempts(self, record_id: str, attempts: tuple[Attempt, ...]) -> None:
         """Log the invitations and reminders sent for a conference in its SIS row."""
         write_attempts(self.powerschool, record_id, attempts)
+
+    def record_plan_progress(self, record_id: str, progress: str) -> None:
+        """Show the plan's measured progress in its SIS row."""
+        write_plan_progress(self.powerschool, record_id, progress)
 
     def packet_requests(self) -> list[PacketRequest]:
         """Packets officers asked for in the SIS that are not built yet."""

@@ -19,6 +19,7 @@ from tests.daemon.officer_cases import conference_pending
 from tests.daemon.sandbox_sync import District, sandbox_district
 from tests.daemon.test_packets_end_to_end import render, section_pages
 from tests.sandbox_year import PINNED_AS_OF
+from truancy.daemon.casework_progress import progress_cycle
 from truancy.daemon.cli import app
 from truancy.daemon.packets import packet_cycle
 from truancy.daemon.packets_schema import packets as packet_rows
@@ -158,16 +159,23 @@ def test_a_packet_requested_on_the_sis_page_is_built_by_the_next_cycle(tmp_path:
         with runtime(district.settings) as rt:
             packets = packet_cycle(rt)
             assert packets is not None
-            pipeline = SyncPipeline(rt.engine, rt.plugin, rt.policy, packets=packets)
+            progress = progress_cycle(rt)
+            assert progress is not None
+            pipeline = SyncPipeline(rt.engine, rt.plugin, rt.policy, packets=packets, progress=progress)
             assert pipeline.run_cycle(today=PINNED_AS_OF).ok
+            assert progress.run(PINNED_AS_OF) == 0  # measured once; unchanged, not written again
             with rt.engine.connect() as connection:
                 stored = connection.execute(select(packet_rows)).all()
         with district.powerschool() as sis:
+            plans = [p for page in sis.iter_table("U_TRUANCY_PLANS") for p in page]
+            (plan,) = [p for p in plans if p["studentsdcid"] == dcid]
             row = sis.get_row("U_TRUANCY_PACKETS", asked)
             refusal = sis.get_row("U_TRUANCY_PACKETS", refused)
         assert row is not None
         assert refusal is not None
         assert row["status"] == "built"
+        assert " school days since 2026-05-01, against " in plan["progress"]
+        assert plan["progress"].endswith(("on track (target 90%)", "off track (target 90%)"))
         assert row["detail"] == "checklist complete"
         assert refusal["status"] == "refused"
         path = district.config.parent / "packets" / row["file_name"]

@@ -98,7 +98,7 @@ CONTRACT_TABLES = {
     ],
     "U_TRUANCY_PLANS": [
         "studentsdcid", "form", "start_date", "review_date", "end_date", "goals", "supports", "responsible",
-        "target_rate", "signed_school", "signed_parent", "signed_student", "recorded_by",
+        "target_rate", "signed_school", "signed_parent", "signed_student", "progress", "recorded_by",
     ],
     "U_TRUANCY_REFERRALS": [
         "studentsdcid", "partner", "service", "status", "made_date", "status_date", "recorded_by",
