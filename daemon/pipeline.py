@@ -15,7 +15,6 @@ from truancy.daemon.caseload_writes import with_caseloads
 from truancy.daemon.casework import casework_gate
 from truancy.daemon.casework_invitations import InvitationCycle
 from truancy.daemon.casework_progress import PlanProgressCycle
-from truancy.daemon.casework_progress import PlanProgressCycle
 from truancy.daemon.dry_run import plan_by_student
 from truancy.daemon.evaluate import Evaluation, Evaluator, Target, commit_cases, discard_cases
 from truancy.daemon.guard import RetractionGuard
@@ -181,7 +180,6 @@ class SyncPipeline:
         invitations: InvitationCycle | None = None,
         packets: PacketCycle | None = None,
         progress: PlanProgressCycle | None = None,
-        progress: PlanProgressCycle | None = None,
         write_concurrency: int = DEFAULT_WRITE_CONCURRENCY,
     ) -> None:
         """``guard`` limits what one cycle may withdraw (default: 25 rows or 2% of open ones);
@@ -194,7 +192,6 @@ class SyncPipeline:
         self.notices = notices
         self.invitations = invitations
         self.packets = packets
-        self.progress = progress
         self.progress = progress
         self.timezone = timezone
         self.reconcile_every = reconcile_every
@@ -333,8 +330,6 @@ class SyncPipeline:
         if self.invitations is not None:
             self.invitations.run(today)
             summary.errors.extend(self.invitations.errors)
-        if self.progress is not None:
-            self.progress.run(today)
         if self.progress is not None:
             self.progress.run(today)
         if self.packets is not None:  # after this cycle's case changes, so the packet shows them
