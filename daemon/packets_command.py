@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -44,7 +44,7 @@ def packet_build(
         settings = load_settings(config, secrets_dir=secrets_dir)
         pack_source = settings.casework.pack
         pack = load_casework(resolve_path(settings, pack_source) if pack_source else settings.district.state)
-        today = date.today()
+        today = datetime.now(settings.district.zone).date()  # the district's today, as the law counts
         with runtime(settings) as rt:
             target = (
                 out or resolve_path(settings, settings.casework.packets_dir) / f"{kind}-{student}-{today}.pdf"
