@@ -141,7 +141,8 @@ class HttpSession:
         self._open: list[requests.Session] = []
         self._open_lock = threading.Lock()
         self.gate: RequestGate | None = None
-        """Set while a pool of workers shares this session: every attempt passes it."""
+        """Set while a pool of workers shares this session: every attempt passes it, and a
+        Retry-After one worker is given pauses them all."""
         self._paused_until = 0.0
         """Monotonic time before which no request is sent: a Retry-After one worker was given holds
         back every worker on this endpoint, not just the one that was told."""
@@ -318,10 +319,10 @@ class _Send:
 
     def _attempt(self) -> requests.Response:
         self.attempts += 1
-        self.owner._wait_if_paused(self.waited_out)
         gate = self.owner.gate
         if gate is None:
             return self._attempt_once()
+        self.owner._wait_if_paused(self.waited_out)
         try:
             with gate.slot():
                 response = self._attempt_once()
@@ -406,8 +407,9 @@ class _Send:
                 else None
             )
             response.close()
-            if retry_after is not None and retry_after <= self.owner.retry.max_retry_after:
-                self.waited_out = self.owner.pause(retry_after)
+            if self.owner.gate is not None and retry_after is not None:
+                # Only a pool has other workers to hold back; this request waits in its retry.
+                self.waited_out = self.owner.pause(min(retry_after, self.owner.retry.max_retry_after))
             if retry_after is not None and retry_after > self.owner.retry.max_retry_after:
                 raise TransientError(
                     f"{self.owner.name}: {self.endpoint} answered {status} with Retry-After "

@@ -12,6 +12,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from truancy.connector.errors import ConfigurationError, HttpStatusError, ProtocolError, TransientError
+from truancy.connector.gate import RequestGate
 from truancy.connector.http import HttpSession, RetryPolicy
 from truancy.connector.redaction import path_template, scrub_server_text
 from truancy.connector.retry import retry_after_seconds
@@ -68,9 +69,10 @@ def test_given_429_with_retry_after_when_get_then_waits_what_the_server_asked(
     assert session.stats.throttled == 1
 
 
-def test_given_429_with_retry_after_on_one_request_then_the_next_request_waits_it_out_too(
+def test_given_a_pool_and_429_with_retry_after_on_one_request_then_the_next_request_waits_it_out_too(
     httpserver: HTTPServer, session: HttpSession, sleeps: list[float]
 ) -> None:
+    session.gate = RequestGate(4)
     httpserver.expect_ordered_request("/api/users").respond_with_data(
         "", status=429, headers={"Retry-After": "30"}
     )
