@@ -4,7 +4,7 @@ user whose role is ``parent``, ``guardian`` or ``relative``.
 ``email``, ``sms`` and ``phone`` are OneRoster 1.2 user fields (Rostering REST binding, user
 class). OneRoster has no postal address, preferred language or custody flags: providers carry them
 in the record's ``metadata`` extension, under the keys :data:`METADATA` names (the sandbox's; a
-district whose provider uses other keys sets them in ``[sis.guardians]``). Only the students asked
+provider with other keys needs them passed as ``keys``, not yet a setting). Only the students asked
 for are read, one user at a time: the daemon asks only for students with a case or a notice due.
 """
 
