@@ -2,7 +2,9 @@
 
 Cursors are change versions. A first sync records the newest version and reads everything; each
 later sync reads only the window after its cursor: changed records, then deletes. Student names
-and birth dates are never read: enrollments carry the student's unique id, school and grade.
+and birth dates are never read for the roster: enrollments carry the student's unique id, school and
+grade. Guardian contacts (plugins/edfi/guardians.py) read a student's name only for the letter of a
+student with a notice due.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from truancy.mappings.case import OfficerAction
 from truancy.mappings.codemap import CodeEntry, CodeMap, Quarantined, RawMark, load_code_map, normalise
 from truancy.mappings.discover import ObservedCode
 from truancy.mappings.facts import AttendanceEvent, Enrollment, SchoolCalendar, Student
+from truancy.mappings.notices_contacts import GuardianContact
 from truancy.mappings.writes import DesiredWrite, WriteKind, is_sync_key
 from truancy.mappings.yaml_source import MappingFileError
 from truancy.plugins.base import (
@@ -41,6 +44,7 @@ from truancy.plugins.base import (
 )
 from truancy.plugins.edfi.config import EdFiConfig
 from truancy.plugins.edfi.fieldmap import load_edfi_field_map
+from truancy.plugins.edfi.guardians import contact_resources, guardian_contacts
 from truancy.plugins.edfi.keys import enrollment_key, enrollment_tombstone_key, event_key, tombstone_key
 from truancy.plugins.edfi.writeback import EdFiWriteBack
 
@@ -97,6 +101,7 @@ class EdFiPlugin:
             api.base_url, school_year=api.school_year, instance=api.instance, timeout=timeout, retry=retry,
             verify=options.verify_tls,
         )  # fmt: skip
+        self._contact_resources = contact_resources(urls.data_model_version)
         self.session: HttpSession = open_session(
             urls, api.client_id, api.secret(), timeout=timeout, retry=retry, verify=options.verify_tls
         )
@@ -142,6 +147,10 @@ class EdFiPlugin:
 
     def close(self) -> None:
         self.session.close()
+
+    def guardian_contacts(self, student_ids: Iterable[str]) -> Iterator[GuardianContact]:
+        """Guardians of the given students: DS 5 contacts (DS 4 parents), read live, never logged."""
+        return guardian_contacts(self.client.live(), student_ids, self._contact_resources)
 
     # -- change windows ------------------------------------------------------------------------
 

@@ -68,6 +68,7 @@ _LOAD_ORDER = {
     "sessions": 3, "calendars": 3, "interventions": 3, "studentEducationOrganizationAssociations": 3,
     "calendarDates": 4, "studentSchoolAssociations": 4, "studentInterventionAssociations": 4,
     "studentSchoolAttendanceEvents": 5, "studentInterventionAttendanceEvents": 5,
+    "contacts": 2, "studentContactAssociations": 3,
 }  # fmt: skip
 
 

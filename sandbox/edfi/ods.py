@@ -23,6 +23,7 @@ from typing import Any
 
 from truancy.sandbox.edfi import problems, views
 from truancy.sandbox.edfi.collections import ChangeClock, Collection, KeyValues, Record, Stored
+from truancy.sandbox.edfi.contacts import contact_records
 from truancy.sandbox.model import AttendanceRow, District
 
 
@@ -90,6 +91,8 @@ NATURAL_KEYS: dict[str, Callable[[Record], KeyValues]] = {
     "studentEducationOrganizationAssociations": _keys(
         ("educationOrganizationReference", "educationOrganizationId"), _STUDENT
     ),
+    "contacts": _keys((None, "contactUniqueId")),
+    "studentContactAssociations": _keys(("contactReference", "contactUniqueId"), _STUDENT),
     "attendanceEventCategoryDescriptors": _keys((None, "namespace"), (None, "codeValue")),
     "calendarEventDescriptors": _keys((None, "namespace"), (None, "codeValue")),
     "gradeLevelDescriptors": _keys((None, "namespace"), (None, "codeValue")),
@@ -144,6 +147,11 @@ class EdFiOds:
         for student in district.students:
             self._load("students", views.student(student))
             self._load("studentSchoolAssociations", views.enrollment(student, district.year))
+        contacts, associations = contact_records(district)
+        for contact in contacts:
+            self._load("contacts", contact)
+        for association in associations:
+            self._load("studentContactAssociations", association)
         self._events = self.collections["studentSchoolAttendanceEvents"]
         self._tracked: dict[int, _Tracked] = {}
         rows = district.attendance()

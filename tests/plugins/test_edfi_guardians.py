@@ -1,0 +1,142 @@
+"""Guardian contacts through the Ed-Fi plugin against the sandbox ODS/API over real HTTP (issue 12).
+
+The sandbox serves the same generated guardians as DS 5 contacts that its OneRoster API serves as
+parent/guardian users, so the Ed-Fi plugin must read the same people, addresses, emails, phones,
+languages and mail flags as the PowerSchool plugin reads over OneRoster 1.2; and what the sandbox
+serves validates against the DS 5.0 OpenAPI definitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import requests
+import yaml
+
+from tests.sandbox_year import PINNED_AS_OF
+from truancy.daemon.runtime import runtime
+from truancy.daemon.settings import load_settings
+from truancy.mappings.notices_contacts import GuardianContact
+from truancy.plugins.base import ConnectionOptions
+from truancy.plugins.edfi import EdFiPlugin
+from truancy.plugins.edfi.guardians import DS4, DS5, contact_resources
+from truancy.sandbox.server import SandboxServer, write_daemon_config
+
+REPO = Path(__file__).resolve().parents[2]
+LEA = 255901
+STUDENTS = 60
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SandboxServer]:
+    with SandboxServer(students=STUDENTS, seed=6, as_of=PINNED_AS_OF) as running:
+        yield running
+
+
+def _edfi(url: str, config_dir: Path) -> EdFiPlugin:
+    settings: dict[str, Any] = {
+        "plugin": "edfi",
+        "code_map": str(REPO / "plugins" / "edfi" / "codes.yaml"),
+        "edfi": {
+            "base_url": f"{url}/edfi/",
+            "client_id": "sandbox",
+            "client_secret": "sandbox",
+            "school_year": 2026,
+            "education_organization_id": LEA,
+        },
+    }
+    return EdFiPlugin(settings, options=ConnectionOptions(max_attempts=2), config_dir=config_dir)
+
+
+def _comparable(contact: GuardianContact) -> tuple[object, ...]:
+    """Everything but the student key (a sourcedId in OneRoster, a studentUniqueId in Ed-Fi) and the
+    relationship's wording (each standard's own vocabulary)."""
+    return (
+        contact.contact_id,
+        contact.name,
+        contact.receives_mail,
+        contact.contact_restriction,
+        contact.address,
+        contact.email,
+        contact.phone,
+        contact.language,
+        contact.student_name,
+        contact.school_name,
+    )
+
+
+def test_edfi_guardians_are_the_ones_oneroster_serves(server: SandboxServer, tmp_path: Path) -> None:
+    students = server.district.students
+    config = tmp_path / "truancy.toml"
+    write_daemon_config(config, server.url)
+    with runtime(load_settings(config)) as rt:
+        oneroster = list(rt.plugin.guardian_contacts([s.sourced_id for s in students]))  # type: ignore[attr-defined]
+    plugin = _edfi(server.url, tmp_path)
+    try:
+        edfi = list(plugin.guardian_contacts([s.student_number for s in students]))
+    finally:
+        plugin.close()
+
+    assert len(edfi) >= STUDENTS
+    assert sorted(map(_comparable, edfi)) == sorted(map(_comparable, oneroster))
+    by_number = {s.student_number for s in students}
+    assert {c.student_id for c in edfi} == by_number
+    # the flags and languages the notices depend on come through, not defaults
+    assert any(not c.receives_mail for c in edfi)
+    assert any(c.contact_restriction for c in edfi)
+    assert any(not c.may_receive for c in edfi)
+    assert {c.language for c in edfi} - {"en"}
+    assert any(c.email == "" for c in edfi)
+    assert {c.relationship for c in edfi} <= {"Mother", "Father", "Guardian", "Grandmother"}
+    assert all(c.address and c.address[-1].endswith(tuple("0123456789")) for c in edfi)
+
+
+def test_an_unknown_student_has_no_guardians(server: SandboxServer, tmp_path: Path) -> None:
+    plugin = _edfi(server.url, tmp_path)
+    try:
+        assert list(plugin.guardian_contacts(["no-such-student"])) == []
+    finally:
+        plugin.close()
+
+
+def test_the_data_standard_names_the_resources() -> None:
+    assert contact_resources("5.2.0") is DS5
+    assert DS5.contacts == "ed-fi/contacts"
+    assert contact_resources("4.0.0") is DS4
+    assert DS4.associations == "ed-fi/studentParentAssociations"
+    assert contact_resources(None) is DS4
+
+
+@pytest.mark.spec
+def test_served_contacts_validate_against_ds5(server: SandboxServer, specs_dir: Path) -> None:
+    token = requests.post(
+        f"{server.url}/edfi/oauth/token",
+        auth=("sandbox", "sandbox"),
+        data={"grant_type": "client_credentials"},
+        timeout=10,
+    ).json()["access_token"]
+    document = yaml.safe_load(
+        (specs_dir / "edfi" / "openapi" / "resources-ds-5.0.yaml").read_text(encoding="utf-8")
+    )
+    for resource, schema_name in (
+        ("contacts", "edFi_contact"),
+        ("studentContactAssociations", "edFi_studentContactAssociation"),
+    ):
+        response = requests.get(
+            f"{server.url}/edfi/data/v3/ed-fi/{resource}",
+            params={"limit": "100"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert response.status_code == 200
+        records = response.json()
+        assert len(records) >= STUDENTS
+        schema = {"$ref": f"#/components/schemas/{schema_name}", "components": document["components"]}
+        validator = jsonschema.Draft4Validator(schema)
+        for record in records:
+            errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(record)]
+            assert errors == [], resource
