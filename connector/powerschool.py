@@ -167,10 +167,6 @@ class PowerSchoolClient:
                 return
             page += 1
 
-    def count_table(self, table: str, *, q: str | None = None) -> int:
-        response = self.session.get(f"ws/schema/table/{_table(table)}/count", params={"q": q} if q else None)
-        return self._count(response)
-
     def get_row(self, table: str, id: int | str) -> TableRow | None:
         """The row with this id, or None when it does not exist."""
         response = self.session.get(

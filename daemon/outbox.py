@@ -273,7 +273,6 @@ class Outbox:
                     "kind": kind,
                     "op": op,
                     "status": "pending",
-                    "attempts": 1,
                     "created_at": now,
                 }
                 for op, key, kind, _ in ops

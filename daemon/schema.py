@@ -139,7 +139,6 @@ outbox = Table(
     Column("kind", String(8), nullable=False),
     Column("op", String(8), nullable=False),
     Column("status", String(12), nullable=False, index=True),
-    Column("attempts", Integer, nullable=False, default=0),
     Column("remote_id", String(64)),
     Column("error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),

@@ -4,7 +4,7 @@ from truancy.connector.imsx import ImsxStatus, parse_imsx
 from truancy.connector.oneroster.client import OneRosterClient, Page
 from truancy.connector.oneroster.csv_package import CsvPackage
 from truancy.connector.oneroster.delta import DEFAULT_OVERLAP, DeltaRead, PageSource
-from truancy.connector.oneroster.query import all_of, any_of, modified_since_filter, related_path, where
+from truancy.connector.oneroster.query import all_of, any_of, modified_since_filter, where
 from truancy.connector.oneroster.records import (
     OneRosterAcademicSession,
     OneRosterClass,
@@ -41,7 +41,6 @@ __all__ = [
     "modified_since_filter",
     "parse_imsx",
     "parse_records",
-    "related_path",
     "sourced_id_hash",
     "where",
 ]

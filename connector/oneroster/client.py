@@ -21,7 +21,6 @@ from truancy.connector.error_summary import summarise_error
 from truancy.connector.errors import HttpStatusError, ProtocolError
 from truancy.connector.http import HttpSession
 from truancy.connector.imsx import parse_imsx
-from truancy.connector.oneroster.query import related_path
 from truancy.connector.redaction import path_template
 
 logger = logging.getLogger("truancy.connector.oneroster")
@@ -111,10 +110,6 @@ class OneRosterClient:
                 target, query = collection, {**params, "offset": offset}
             else:
                 return
-
-    def iter_related(self, parent: str, parent_id: str, child: str, **query: Any) -> Iterator[Page]:
-        """Pages of a relationship endpoint, e.g. ``iter_related("schools", id, "students")``."""
-        yield from self.iter_pages(related_path(parent, parent_id, child), **query)
 
     def _cannot_filter(self, collection: str, response: requests.Response, params: dict[str, Any]) -> bool:
         """True (and said once) when the server cannot apply our filter or field selection."""

@@ -11,7 +11,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote
 
 OPERATORS = frozenset({"=", "!=", ">", ">=", "<", "<=", "~"})
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$")
@@ -65,10 +64,3 @@ def _instant(moment: datetime) -> str:
 def modified_since_filter(moment: datetime) -> str:
     """The delta-sync filter ``dateLastModified>'…'``."""
     return str(where("dateLastModified", ">", moment))
-
-
-def related_path(parent: str, parent_id: str, child: str) -> str:
-    """``schools/{id}/students`` and the like, with the id percent-encoded as one path segment."""
-    if not parent_id:
-        raise ValueError("a relationship path needs the parent's sourcedId")
-    return f"{parent}/{quote(parent_id, safe='')}/{child}"
