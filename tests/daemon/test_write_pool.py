@@ -75,7 +75,7 @@ def test_a_rate_limited_sis_gets_every_write_and_the_pool_narrows(tmp_path: Path
             summary = SyncPipeline(rt.engine, rt.plugin, rt.policy, write_concurrency=8).run_cycle(
                 today=pooled.today
             )
-            refused = sum(session.stats.throttled for session in rt.plugin.sessions)  # type: ignore[attr-defined]
+            refused = sum(session.stats.throttled for session in rt.plugin.sessions)
         state = pooled.control("GET", "/pacing").json()
         pooled.control("PUT", "/pacing", json={})
         again = pooled.sync()
