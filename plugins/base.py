@@ -18,6 +18,10 @@ What a new plugin writes (the members of :class:`SisPlugin` and :class:`PluginFa
   one lookup for the sync, ``mappings check`` and ``impact``) and ``mapping_sources``;
 - a write target: ``read_back()`` as :class:`RemoteRow`, ``officer_action``, ``overrides``,
   ``needs_update``, ``may_retract``, ``writer_of``, and ``create``/``update``/``delete``;
+- optionally, guardian contacts (:class:`GuardianSource`): ``guardian_contacts(student_ids)`` yields
+  a :class:`~truancy.mappings.notices_contacts.GuardianContact` per guardian of the students asked
+  for (only those: the daemon asks for students with a notice or a meeting due), never logged;
+  without it a notice finds no guardian to go to and no meeting invitation is sent;
 - failures as ``truancy.connector.errors``: a ``ConfigurationError`` or ``TransientError`` stops
   the cycle with its :class:`~truancy.connector.errors.FailureType`; a ``RowError`` refuses one row,
   which is counted while the others are written;
@@ -32,7 +36,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
@@ -44,6 +48,7 @@ from truancy.mappings.case import OfficerAction
 from truancy.mappings.codemap import CodeEntry, RawMark
 from truancy.mappings.discover import ObservedCode
 from truancy.mappings.facts import AttendanceEvent, Enrollment, SchoolCalendar, Student
+from truancy.mappings.notices_contacts import GuardianContact
 from truancy.mappings.writes import DesiredWrite, WriteKind
 from truancy.mappings.yaml_source import MappingFileError
 
@@ -213,6 +218,14 @@ class MappingSource:
 
 StudentResolver = Callable[[str], str | None]
 """Maps the SIS's student key (e.g. a PowerSchool DCID) to the canonical student id."""
+
+
+class GuardianSource(Protocol):
+    """A plugin that reads guardian contacts (PowerSchool over OneRoster 1.2 agents, Ed-Fi contacts)."""
+
+    def guardian_contacts(self, student_ids: Iterable[str]) -> Iterable[GuardianContact]:
+        """The guardians of each student in ``student_ids`` (canonical student ids)."""
+        ...
 
 
 class SisPlugin(Protocol):

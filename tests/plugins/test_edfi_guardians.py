@@ -21,7 +21,7 @@ from tests.sandbox_year import PINNED_AS_OF
 from truancy.daemon.runtime import runtime
 from truancy.daemon.settings import load_settings
 from truancy.mappings.notices_contacts import GuardianContact
-from truancy.plugins.base import ConnectionOptions
+from truancy.plugins.base import ConnectionOptions, GuardianSource
 from truancy.plugins.edfi import EdFiPlugin
 from truancy.plugins.edfi.guardians import DS4, DS5, contact_resources
 from truancy.sandbox.server import SandboxServer, write_daemon_config
@@ -76,8 +76,9 @@ def test_edfi_guardians_are_the_ones_oneroster_serves(server: SandboxServer, tmp
     with runtime(load_settings(config)) as rt:
         oneroster = list(rt.plugin.guardian_contacts([s.sourced_id for s in students]))  # type: ignore[attr-defined]
     plugin = _edfi(server.url, tmp_path)
+    source: GuardianSource = plugin  # the contract's guardian member, checked by mypy
     try:
-        edfi = list(plugin.guardian_contacts([s.student_number for s in students]))
+        edfi = list(source.guardian_contacts([s.student_number for s in students]))
     finally:
         plugin.close()
 
