@@ -432,6 +432,10 @@ def _in_membership(facts: _Student, outside: frozenset[str]) -> _Student:
     return _Student(len(days), records, days, facts.grade)
 
 
+def _tardies(records: tuple[Record, ...]) -> tuple[Record, ...]:
+    return tuple(record for record in records if record[0].category is _TARDY)
+
+
 class _Hours:
     """Hours missed (Ohio): each counted record weighs its minutes, a whole day the district's
     instructional day; met when a period's minutes reach the threshold in hours."""
@@ -455,7 +459,9 @@ class _Hours:
             threshold = self._rule.threshold_for(facts.grade) if index == 0 else criterion.threshold
             needed = _needed_minutes(threshold, self._rule.compare)
             if within is None:
-                crossing = first_consecutive_crossing(counted, minutes, needed)
+                runs = self._late_arrivals_kept(facts, counted)
+                run_minutes = [minutes_of(record, self._day) for record in runs]
+                crossing = first_consecutive_crossing(runs, run_minutes, needed)
             else:
                 crossing = first_time_crossing(counted, minutes, needed, within)
             primary = (crossing.peak, threshold) if index == 0 else primary
@@ -467,6 +473,21 @@ class _Hours:
         met_on, index, threshold, crossing = best
         assert crossing.records is not None
         return _Outcome(_hours(crossing.peak), threshold, (_Report(met_on, crossing.records),), index)
+
+    def _late_arrivals_kept(self, facts: _Student, counted: list[Record]) -> list[Record]:
+        """The day records a consecutive run reads: where a day's strongest counted record is a part
+        day other than a late arrival (which would end the run) but the day also has a counted late
+        arrival, the late arrival stands for the day, so the run may end with it. Otherwise excusing
+        that part day would let the late arrival join the run and raise the count."""
+        late = {record[1]: record for record in self._selector.select(_tardies(facts.records))}
+        if not late:
+            return counted
+        return [
+            late.get(record[1], record)
+            if record[0].minutes_absent is not None and record[0].category is not _TARDY
+            else record
+            for record in counted
+        ]
 
 
 def _hours(minutes: int) -> float:

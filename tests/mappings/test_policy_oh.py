@@ -134,6 +134,16 @@ def test_an_excused_day_a_suspension_or_a_part_day_breaks_the_run(
     assert habitual(oh, *events) is None
 
 
+@pytest.mark.parametrize("early", ["unexcused", "excused"])
+def test_a_late_arrival_ends_a_run_even_beside_an_early_departure_that_day(oh: Policy, early: str) -> None:
+    # The day's longer record is an early departure; the late arrival beside it still ends the run, so
+    # excusing the departure neither starts nor lengthens a run (it used to raise the count).
+    events = [*unexcused(day(20), day(21), day(22), day(23)), tardy(day(24), 360)]
+    events.append(absence(day(24), early, minutes=400))
+
+    assert habitual(oh, *events) == day(24)
+
+
 def test_a_late_arrival_cannot_carry_a_run_into_the_next_day(oh: Policy) -> None:
     events = [*unexcused(day(20), day(21)), tardy(day(22), 300), *unexcused(day(23), day(24))]
 
