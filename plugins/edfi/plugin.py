@@ -66,7 +66,7 @@ GRADES = {
 }  # fmt: skip
 # What the daemon keeps in step per kind; the rest of a row belongs to the officer.
 _DAEMON_FIELDS = {
-    WriteKind.FLAG: ("label", "since_date"),
+    WriteKind.FLAG: ("label", "since_date", "writer"),
     WriteKind.NOTE: ("note_text", "category", "note_date", "author"),
 }
 _OFFICER_FIELDS = {
@@ -370,6 +370,7 @@ class EdFiPlugin:
             "note_date": wanted["periods"][0]["beginDate"],
             "category": wanted["indicator"],
             "author": wanted["designatedBy"],
+            "writer": write.fields.get("writer", ""),
         }
         return any(remote.columns.get(name, "") != rendered[name] for name in _DAEMON_FIELDS[write.kind])
 
@@ -380,8 +381,8 @@ class EdFiPlugin:
         return remote.columns.get("status", "") == open_value
 
     def writer_of(self, remote: RemoteRow) -> str | None:
-        """Ed-Fi records have no field of ours to carry it: a second store is not detected here."""
-        return None
+        """The instance id in a flag's ``designatedBy`` or a task's statement tag; notes carry none."""
+        return remote.columns.get("writer") or None
 
     def create(self, write: DesiredWrite, sis_ref: str) -> str:
         return self.writes.create(write, sis_ref)

@@ -31,7 +31,10 @@ INTERVENTIONS = "ed-fi/interventions"
 SIA = "ed-fi/studentInterventionAssociations"
 SIAE = "ed-fi/studentInterventionAttendanceEvents"
 MERGE_ATTEMPTS = 3
-_KEY_IN_STATEMENT = re.compile(r"^\[truancy-sync ([0-9a-f]{40})\] ")
+_KEY_IN_STATEMENT = re.compile(r"^\[truancy-sync ([0-9a-f]{40})(?: w:([0-9a-f]+))?\] ")
+_WRITER_IN_DESIGNATED_BY = re.compile(r" w:([0-9a-f]+)$")
+"""Ed-Fi records have no field of ours: the store's instance id rides in the text the daemon owns
+(a task's statement tag, a flag's ``designatedBy``), so a second store is detected as on PowerSchool."""
 # The length limits of DS 5.0, applied before comparing, so an over-long value is not rewritten forever.
 _LIMITS = {"indicatorGroup": 200, "indicator": 60, "designatedBy": 60, "diagnosticStatement": 1024}
 Replacement = Callable[[Mapping[str, Any] | None], dict[str, Any] | None]
@@ -79,7 +82,7 @@ class EdFiWriteBack:
                 "indicatorName": name,
                 "indicatorGroup": clip("indicatorGroup", fields.get("label", "")),
                 "indicator": clip("indicator", officer.get("indicator") or fields.get("status", "active")),
-                "designatedBy": AUTHOR,
+                "designatedBy": _designated_by(fields.get("writer")),
                 "periods": [period],
             }
         return {
@@ -92,7 +95,9 @@ class EdFiWriteBack:
 
     def statement(self, write: DesiredWrite) -> str:
         fields = write.fields
-        text = f"[truancy-sync {write.sync_key}] {fields.get('title', '')}, due {fields.get('due_date', '')}."
+        writer = fields.get("writer")
+        tag = f"{write.sync_key} w:{writer}" if writer else write.sync_key
+        text = f"[truancy-sync {tag}] {fields.get('title', '')}, due {fields.get('due_date', '')}."
         for extra in (fields.get("citation"), fields.get("detail")):
             if extra:
                 text += f" {extra}"
@@ -155,6 +160,7 @@ class EdFiWriteBack:
             "diagnosticStatement": statement,
             "status": "open" if event is None or outcome in KEEPS_OPEN else "done",
             "_etag": str(association.get("_etag", "")),
+            "writer": (found.group(2) or "") if found else "",
         }
         if event is not None:
             columns["completed_date"] = str(event.get("eventDate", ""))
@@ -278,6 +284,15 @@ def _officer_part(indicator: Mapping[str, Any] | None) -> dict[str, Any]:
     return {"indicator": indicator.get("indicator"), "endDate": periods[0].get("endDate")}
 
 
+def _designated_by(writer: str | None) -> str:
+    return f"{AUTHOR} w:{writer}" if writer else AUTHOR
+
+
+def _writer_in(designated_by: str) -> str:
+    found = _WRITER_IN_DESIGNATED_BY.search(designated_by)
+    return found.group(1) if found else ""
+
+
 def _indicator_columns(kind: WriteKind, indicator: Mapping[str, Any]) -> dict[str, str]:
     period = (indicator.get("periods") or [{}])[0]
     if kind is WriteKind.FLAG:
@@ -286,6 +301,7 @@ def _indicator_columns(kind: WriteKind, indicator: Mapping[str, Any]) -> dict[st
             "status": str(indicator.get("indicator") or ""),
             "since_date": str(period.get("beginDate") or ""),
             "dismissed_date": str(period.get("endDate") or ""),
+            "writer": _writer_in(str(indicator.get("designatedBy") or "")),
         }
     return {
         "note_text": str(indicator.get("indicatorGroup") or ""),

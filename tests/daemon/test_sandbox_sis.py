@@ -9,6 +9,7 @@ with the plugin's own maps, and ``status`` shows the lag the plugin reports.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,35 @@ def test_a_code_map_set_in_two_places_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(SettingsError, match=r"set twice, as mappings.code_map and as sis.code_map"):
         build_plugin(load_settings(config))
+
+
+def test_a_second_edfi_store_is_refused_until_it_adopts_the_first_ones_rows(tmp_path: Path) -> None:
+    """Ed-Fi records have no column of ours: the instance id rides in the flag's designatedBy and the
+    task's statement tag, so a second store for one Ed-Fi district is refused as on PowerSchool."""
+    first, second = tmp_path / "first" / "truancy.toml", tmp_path / "second" / "truancy.toml"
+    with SandboxServer(students=100, seed=2, as_of=PINNED_AS_OF) as server:
+        section = SandboxSis("edfi").section(sandbox_facts(server.url, server.as_of))
+        for config in (first, second):
+            config.parent.mkdir()
+            write_daemon_config(config, server.url, section)
+        written = runner.invoke(app, ["sync", "--once", "--config", str(first), "--json"])
+        refused = runner.invoke(app, ["sync", "--once", "--config", str(second), "--json"])
+        found = re.search(r"instance ([0-9a-f]{16})\b", json.loads(refused.stdout)["error"]["message"])
+        assert found is not None, refused.stdout
+        writer = found.group(1)
+        adopted = runner.invoke(app, ["db", "adopt", "--config", str(second), "--instance", writer])
+        taken_over = runner.invoke(app, ["sync", "--once", "--config", str(second), "--json"])
+        again = runner.invoke(app, ["sync", "--once", "--config", str(second), "--json"])
+        first_again = runner.invoke(app, ["sync", "--once", "--config", str(first), "--json"])
+
+    assert written.exit_code == 0, written.output[-400:]
+    assert json.loads(written.stdout)["writes"]["created"] > 0
+    assert refused.exit_code == 3
+    assert "truancy db adopt --config" in refused.stdout
+    assert adopted.exit_code == 0, adopted.output
+    assert taken_over.exit_code == 0, taken_over.output[-400:]
+    # the adopting store stamps the flags and tasks with its own id, once; notes are never rewritten
+    assert json.loads(taken_over.stdout)["writes"]["updated"] > 0
+    repeat = json.loads(again.stdout)["writes"]
+    assert (repeat["created"], repeat["updated"], repeat["deleted"]) == (0, 0, 0)
+    assert first_again.exit_code == 3
