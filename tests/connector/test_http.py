@@ -91,6 +91,31 @@ def test_given_a_pool_and_429_with_retry_after_on_one_request_then_the_next_requ
     assert 0 < sleeps[1] <= 30.0  # another worker's request held back until the SIS's wait ends
 
 
+def test_given_a_pool_a_request_paced_by_429s_past_its_attempts_still_goes_through(
+    httpserver: HTTPServer, session: HttpSession
+) -> None:
+    """A 429 met in a pool is the pool finding the SIS's limit: it does not use up the request's
+    attempts, so a write unlucky in several bursts is not lost to a cycle failure. Without a pool the
+    same answers exhaust the attempts."""
+    attempts = session.retry.max_attempts
+    for _ in range(attempts + 1):
+        httpserver.expect_ordered_request("/api/notes", method="POST").respond_with_data(
+            "", status=429, headers={"Retry-After": "0"}
+        )
+    httpserver.expect_ordered_request("/api/notes", method="POST").respond_with_json({"id": 1})
+    session.gate = RequestGate(4)
+
+    assert session.post("notes", json={}).status_code == 200
+
+    session.gate = None
+    for _ in range(attempts):
+        httpserver.expect_ordered_request("/api/notes", method="POST").respond_with_data(
+            "", status=429, headers={"Retry-After": "0"}
+        )
+    with pytest.raises(TransientError, match=f"after {attempts} attempts"):
+        session.post("notes", json={})
+
+
 def test_each_thread_sends_on_its_own_connection_session(
     httpserver: HTTPServer, session: HttpSession
 ) -> None:
