@@ -184,7 +184,7 @@ class Evaluator:
         for student_id, sis_ref, grade, rows, previous in self._merged_streams(result.school_year):
             phase.advance()
             student_windows = windows.get(student_id, [])
-            days = _school_days(student_windows, calendars, as_of)
+            days = enrolled_school_days(student_windows, calendars, as_of)
             calendar = calendars.get(_current_school(student_windows) or "", _empty_calendar())
             exit_on = _enrollment_exit(student_windows, calendar, as_of)
             events, hold = self._count(rows, result)
@@ -528,7 +528,7 @@ class _PeekableRows:
         return taken
 
 
-def _school_days(
+def enrolled_school_days(
     windows: list[tuple[str, date, date | None]], calendars: dict[str, SchoolCalendar], as_of: date
 ) -> tuple[date, ...]:
     """The instructional days the student was enrolled on, up to ``as_of``, across schools."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from truancy.daemon.evaluate import evaluation_date, load_calendars, school_year_of
+from truancy.daemon.evaluate import enrolled_school_days, evaluation_date, load_calendars, school_year_of
 from truancy.daemon.holdout import OutcomesSettings, held_out
 from truancy.daemon.notices_schema import notices
 from truancy.daemon.report_suppression import MIN_CELL, cell, group_rows, with_rates
@@ -158,28 +159,13 @@ def student_years(engine: Engine, year: str, as_of: date, lookup: CodeLookup) ->
         )
         marks = {student_id: list(group) for student_id, group in groupby(rows, key=lambda r: r[0])}
     for student_id in sorted(roster):
-        days = _enrolled_days(windows.get(student_id, []), calendars, first, as_of)
+        enrolled = enrolled_school_days(windows.get(student_id, []), calendars, as_of)
+        days = enrolled[bisect_left(enrolled, first) :]
         if not days:
             continue
         school = max(windows[student_id], key=lambda w: w[1])[0]
         events = tuple(_events(marks.get(student_id, []), lookup))
         yield StudentYear(student_id, school, canonical_grade(roster[student_id]), days, events)
-
-
-def _enrolled_days(
-    windows: list[tuple[str, date, date | None]],
-    calendars: dict[str, SchoolCalendar],
-    first: date,
-    as_of: date,
-) -> tuple[date, ...]:
-    found: set[date] = set()
-    for school_id, begin, end in windows:
-        calendar = calendars.get(school_id)
-        if calendar is None:
-            continue
-        stop = min(end, as_of) if end is not None else as_of
-        found.update(d for d in calendar.days if max(begin, first) <= d <= stop)
-    return tuple(sorted(found))
 
 
 def _events(rows: list[Any], lookup: CodeLookup) -> Iterator[AttendanceEvent]:
