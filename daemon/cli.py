@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 
 from truancy.connector.errors import ConnectorError
 from truancy.daemon.casework_invitations import invitation_cycle
@@ -138,6 +139,18 @@ def _sole_writer(settings: Settings) -> Iterator[None]:
             yield
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _upgraded_store(settings: Settings) -> Iterator[Engine]:
+    """The store at the newest schema, under the district lock, for the ``db`` commands."""
+    with _sole_writer(settings):
+        engine = store_engine(settings)
+        try:
+            upgrade(engine)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @app.command()
@@ -373,15 +386,10 @@ def db_upgrade(config: ConfigOption = None, secrets_dir: SecretsOption = None) -
     """Create or migrate the state store to the newest schema."""
     try:
         settings = load_settings(config, secrets_dir=secrets_dir)
-        with _sole_writer(settings):
-            engine = store_engine(settings)
-            try:
-                upgrade(engine)
-            finally:
-                engine.dispose()
+        with _upgraded_store(settings):
+            typer.echo("state store is at the newest schema")
     except USER_ERRORS as exc:
         raise _fail(str(exc)) from None
-    typer.echo("state store is at the newest schema")
 
 
 @db_app.command("adopt")
@@ -400,13 +408,8 @@ def db_adopt(
 
     try:
         settings = load_settings(config, secrets_dir=secrets_dir)
-        with _sole_writer(settings):
-            engine = store_engine(settings)
-            try:
-                upgrade(engine)
-                own = adopt(engine, instance.strip())
-            finally:
-                engine.dispose()
+        with _upgraded_store(settings) as engine:
+            own = adopt(engine, instance.strip())
     except USER_ERRORS as exc:
         raise _fail(str(exc)) from None
     except ValueError as exc:
