@@ -4,6 +4,7 @@ Progress is the attendance rate since the plan started against the same number o
 before it, and whether that is on track against the plan's target (or, without one, better than
 before): :func:`truancy.mappings.casework_readiness.plan_progress`. The line names no date that
 moves every day, so a row is written only when a school day passed or the figures changed.
+Each plan's start is kept in the store too (:mod:`plan_starts`), for the outcomes report.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date
 from sqlalchemy import Engine, select
 
 from truancy.daemon.packets import DAY_SHARE, days_attended
+from truancy.daemon.plan_starts import record_plan_starts
 from truancy.daemon.runtime import Runtime
 from truancy.daemon.schema import students
 from truancy.mappings.casework_readiness import PlanProgress, plan_progress
@@ -53,6 +55,9 @@ class PlanProgressCycle:
                     students.c.sis_ref.in_(sorted(files))
                 )
             ).all()
+        record_plan_starts(
+            self.engine, ((row.student_id, p) for row in rows for p in files[row.sis_ref].plans)
+        )
         changed = 0
         for row in rows:
             days = days_attended(self.engine, row.student_id, row.school_id, today)

@@ -45,6 +45,7 @@ from truancy.daemon.access_log import os_user
 from truancy.daemon.audit_schema import case_outcomes, purge_log
 from truancy.daemon.evaluate import school_year_of
 from truancy.daemon.lock import DistrictLock
+from truancy.daemon.plan_starts import plan_starts
 from truancy.daemon.runtime import store_engine
 from truancy.daemon.schema import calendar_days, cases, outbox, students
 from truancy.daemon.settings import RetentionSettings, Settings
@@ -133,7 +134,8 @@ def _as_date(value: date | datetime | str) -> date:
 
 
 class ClosedCases:
-    """Closed cases, aged from the day they closed; their counts go to ``case_outcomes`` first."""
+    """Closed cases, aged from the day they closed; their counts go to ``case_outcomes`` first.
+    The plan starts kept for that student and year (for the outcomes report) go with the case."""
 
     name = "closed_cases"
 
@@ -157,6 +159,8 @@ class ClosedCases:
             for chunk in _chunks(doomed):
                 key = tuple_(cases.c.student_id, cases.c.school_year)
                 scope.connection.execute(delete(cases).where(key.in_(chunk)))
+                plans = tuple_(plan_starts.c.student_id, plan_starts.c.school_year)
+                scope.connection.execute(delete(plan_starts).where(plans.in_(chunk)))
             _add_outcomes(scope.connection, counts)
         return destroyed
 

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, select
 from truancy.daemon.evaluate import enrolled_school_days, evaluation_date, load_calendars, school_year_of
 from truancy.daemon.holdout import OutcomesSettings, held_out
 from truancy.daemon.notices_schema import notices
+from truancy.daemon.plan_starts import first_plan_starts
 from truancy.daemon.report_suppression import MIN_CELL, cell, group_rows, with_rates
 from truancy.daemon.schema import attendance, cases, enrollments, students
 from truancy.mappings.case import CaseState, case_from_dict
@@ -47,7 +48,8 @@ ABSENT = frozenset({Category.EXCUSED, Category.UNEXCUSED, Category.SUSPENSION})
 """A full day missed for any reason, out-of-school suspension included (Cal. Educ. Code § 60901(c)(1))."""
 INTERVENTION_KINDS = ("letter", "notice", "conference", "plan", "referral", "outreach", "review")
 """What the report measures: letters sent (the notices), and each kind of task an officer closed
-(``notice``: the officer recorded the notification done); ``plan`` has no data until plans are."""
+(``notice``: the officer recorded the notification done), and plans started (their start date as
+the cycle last read it from the SIS: :mod:`plan_starts`)."""
 LANGUAGE_NOT_RECORDED = "not recorded"
 ALL_LANGUAGES = "all"
 GRADE_ORDER = ("K", *(str(n) for n in range(1, 13)))
@@ -244,7 +246,10 @@ def count_figures(
         shown = [end for end, counts in zip(ends, monthly, strict=True) if counts["students"]]
         figures.tiers = _tiers_over_time(stored, policy.case, shown)
         letters = sent_letters(engine, year)
-        figures.interventions = _interventions(stored, policy.case, attendance_of, window_days, letters)
+        plans = first_plan_starts(engine, year)
+        figures.interventions = _interventions(
+            stored, policy.case, attendance_of, window_days, letters, plans
+        )
         figures.sarb = _sarb_counts(stored, policy.case, as_of)
         if holdout is not None and holdout.settings.enabled:
             figures.holdout = _holdout_effect(stored, policy.case, attendance_of, window_days, holdout, year)
@@ -285,6 +290,7 @@ def _interventions(
     attendance_of: dict[str, StudentYear],
     window: int,
     letters: Mapping[str, tuple[date | None, str]],
+    plans: Mapping[str, date],
 ) -> list[dict[str, Any]]:
     """Attendance rate in the ``window`` enrolled days before and after each piece of officer work
     and each letter sent, by kind (all languages) and by kind and the family's language.
@@ -292,6 +298,7 @@ def _interventions(
     One measurement per student and kind (their first); work too recent to have ``window`` school
     days after it by the report date is counted apart, not measured. ``letters``: student → (the
     day their first letter was sent, or None; the family's language from the notices, or "").
+    ``plans``: student → the day their first plan started.
     """
     kinds: dict[str, str] = {task.id: task.type for tier in policy.tiers for task in tier.tasks}
     changes: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
@@ -303,6 +310,8 @@ def _interventions(
         absent = student.absent_on()
         sent_on, language = letters.get(case.student_id, (None, ""))
         firsts: dict[str, date] = {"letter": sent_on} if sent_on is not None else {}
+        if case.student_id in plans:
+            firsts["plan"] = plans[case.student_id]
         for task_id, done in case.completed_tasks.items():
             kind = kinds.get(task_id, "task")
             if kind not in firsts or done.on < firsts[kind]:

@@ -28,6 +28,7 @@ from tests.daemon.browser import ARTIFACTS
 from tests.daemon.sandbox_sync import District, sandbox_district
 from tests.sandbox_year import PINNED_AS_OF
 from truancy.daemon.audit_schema import access_log
+from truancy.daemon.casework_progress import progress_cycle
 from truancy.daemon.notices_runtime import notice_cycle
 from truancy.daemon.pipeline import SyncPipeline
 from truancy.daemon.runtime import runtime, store_engine
@@ -95,7 +96,9 @@ def recount(district: District) -> dict[int, Recounted]:
 def sync(district: District, today: date) -> None:
     """One cycle as of ``today`` with family letters on (sent without approval, by print)."""
     with runtime(district.settings) as rt:
-        pipeline = SyncPipeline(rt.engine, rt.plugin, rt.policy, notices=notice_cycle(rt))
+        pipeline = SyncPipeline(
+            rt.engine, rt.plugin, rt.policy, notices=notice_cycle(rt), progress=progress_cycle(rt)
+        )
         summary = pipeline.run_cycle(today=today)
     assert summary.ok, summary.errors
 
@@ -119,6 +122,20 @@ def record_officer_work(district: District) -> dict[str, dict[str, date]]:
     return done
 
 
+def record_plans(district: District) -> dict[str, date]:
+    """Officers record an attendance plan in the SIS for twelve students with a case, each starting
+    on the middle day of the student's enrolled days; returns SIS student key → start date."""
+    counted = recount(district)
+    with_case = sorted({row["studentsdcid"] for row in district.sis_rows()["U_TRUANCY_TASKS"]}, key=int)
+    long_enough = [dcid for dcid in with_case if len(counted[int(dcid)].days) > 2 * WINDOW + 1]
+    starts = {dcid: (d := counted[int(dcid)].days)[len(d) // 2] for dcid in long_enough[:12]}
+    with district.powerschool() as sis:
+        for dcid, on in starts.items():
+            fields = {"studentsdcid": dcid, "form": "SART attendance contract", "start_date": on.isoformat()}
+            sis.insert_row("U_TRUANCY_PLANS", {**fields, "goals": "Attend every day", "target_rate": "90"})
+    return starts
+
+
 def report(district: District, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     command = [TRUANCY, "report", "outcomes", "--config", str(district.config)]
     return subprocess.run(
@@ -140,9 +157,11 @@ def year(
         work = record_officer_work(district)
         sync(district, PINNED_AS_OF)
         more = record_officer_work(district)  # the referrals the conferences just made due
+        plans = record_plans(district)
         sync(district, PINNED_AS_OF)
         for task, students in more.items():
             work[task].update(students)
+        work["plan"] = plans
         out = tmp / "report"
         done = report(district, out, "--json")
         assert done.returncode == 0, done.stderr
@@ -197,7 +216,17 @@ def test_interventions_compare_the_days_before_and_after_each_officer_action(yea
     district, published, _, work = year
     counted = recount(district)
     by_kind = {row["kind"]: row for row in published["interventions"] if row["language"] == "all"}
-    assert by_kind["plan"]["recorded"] is False
+    plan_pairs = []
+    for dcid, on in work["plan"].items():
+        student = counted[int(dcid)]
+        before = [d for d in student.days if d < on][-WINDOW:]
+        after = [d for d in student.days if d > on][:WINDOW]
+        assert len(before) == len(after) == WINDOW
+        plan_pairs.append((student.rate(before), student.rate(after)))
+    assert by_kind["plan"]["recorded"] is True
+    assert by_kind["plan"]["students"] == len(plan_pairs) == 12
+    assert by_kind["plan"]["before"] == pytest.approx(statistics.fmean(b for b, _ in plan_pairs))
+    assert by_kind["plan"]["after"] == pytest.approx(statistics.fmean(a for _, a in plan_pairs))
     rows = district.sis_rows()
     letters: dict[str, date] = {}
     for note in rows["U_TRUANCY_NOTES"]:
