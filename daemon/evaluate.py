@@ -174,7 +174,7 @@ class Evaluator:
         calendars = load_calendars(self.engine)
         as_of = evaluation_date(calendars, today)
         result = Evaluation(as_of=as_of, school_year=school_year_of(as_of))
-        windows = self._enrollment_windows()
+        windows = enrollment_windows(self.engine)
         with self.engine.connect() as connection:
             total = connection.execute(
                 select(func.count()).select_from(students).where(~students.c.deleted)
@@ -367,20 +367,6 @@ class Evaluator:
             now, marks_digest(marks, then.as_of), sum(d <= then.as_of for d in days), recoded=False
         )
 
-    def _enrollment_windows(self) -> dict[str, list[tuple[str, date, date | None]]]:
-        windows: dict[str, list[tuple[str, date, date | None]]] = defaultdict(list)
-        with self.engine.connect() as connection:
-            for student_id, school_id, begin, end in connection.execute(
-                select(
-                    enrollments.c.student_id,
-                    enrollments.c.school_id,
-                    enrollments.c.begin_date,
-                    enrollments.c.end_date,
-                )
-            ).all():
-                windows[student_id].append((school_id, begin, end))
-        return windows
-
     def _merged_streams(
         self, school_year: str
     ) -> Iterator[tuple[str, str | None, str | None, list[StoredRow], CaseState | None]]:
@@ -526,6 +512,25 @@ class _PeekableRows:
             taken.append(self._head)
             self._head = next(self._rows, None)
         return taken
+
+
+Windows = dict[str, list[tuple[str, date, date | None]]]
+"""Each student's enrollments as (school, first day, last day or None while enrolled)."""
+
+
+def enrollment_windows(engine: Engine) -> Windows:
+    windows: Windows = defaultdict(list)
+    with engine.connect() as connection:
+        for student_id, school_id, begin, end in connection.execute(
+            select(
+                enrollments.c.student_id,
+                enrollments.c.school_id,
+                enrollments.c.begin_date,
+                enrollments.c.end_date,
+            )
+        ).all():
+            windows[student_id].append((school_id, begin, end))
+    return windows
 
 
 def enrolled_school_days(

@@ -23,12 +23,18 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from truancy.daemon.evaluate import enrolled_school_days, evaluation_date, load_calendars, school_year_of
+from truancy.daemon.evaluate import (
+    enrolled_school_days,
+    enrollment_windows,
+    evaluation_date,
+    load_calendars,
+    school_year_of,
+)
 from truancy.daemon.holdout import OutcomesSettings, held_out
 from truancy.daemon.notices_schema import notices
 from truancy.daemon.plan_starts import first_plan_starts
 from truancy.daemon.report_suppression import MIN_CELL, cell, group_rows, with_rates
-from truancy.daemon.schema import attendance, cases, enrollments, students
+from truancy.daemon.schema import attendance, cases, students
 from truancy.mappings.case import CaseState, case_from_dict
 from truancy.mappings.case_policy import CasePolicy
 from truancy.mappings.codemap import CodeLookup, RawMark, normalise
@@ -130,17 +136,8 @@ def student_years(engine: Engine, year: str, as_of: date, lookup: CodeLookup) ->
     """Every student with an enrolled instructional day in ``year`` up to ``as_of``, one at a time."""
     first, last = school_year_bounds(year)
     calendars = load_calendars(engine)
-    windows: dict[str, list[tuple[str, date, date | None]]] = defaultdict(list)
+    windows = enrollment_windows(engine)
     with engine.connect() as connection:
-        for student_id, school_id, begin, end in connection.execute(
-            select(
-                enrollments.c.student_id,
-                enrollments.c.school_id,
-                enrollments.c.begin_date,
-                enrollments.c.end_date,
-            )
-        ):
-            windows[student_id].append((school_id, begin, end))
         roster = {
             student_id: grade
             for student_id, grade in connection.execute(
