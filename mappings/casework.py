@@ -14,9 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from truancy.mappings.yaml_source import MappingFileError, parse_yaml, validation_error
+from truancy.mappings.yaml_source import load_model
 
 CASEWORK_DIR = Path(__file__).resolve().parent / "policies" / "casework"
 
@@ -176,13 +176,4 @@ def casework_pack(state: str) -> CaseworkPack | None:
 def load_casework(state: str | Path) -> CaseworkPack:
     """The shipped casework pack of ``state`` (e.g. ``"CA"``) or a district's own file."""
     path = state if isinstance(state, Path) else CASEWORK_DIR / f"{state.lower()}.yaml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        reason = f"cannot read the casework pack ({exc.strerror})"
-        raise MappingFileError(str(path), None, "", reason) from exc
-    document = parse_yaml(text, str(path))
-    try:
-        return CaseworkPack.model_validate(document.data)
-    except ValidationError as exc:
-        raise validation_error(document, exc) from exc
+    return load_model(path, CaseworkPack, "the casework pack")

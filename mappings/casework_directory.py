@@ -19,9 +19,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from truancy.mappings.yaml_source import MappingFileError, parse_yaml, validation_error
+from truancy.mappings.yaml_source import load_model
 
 Service = Literal[
     "counselling", "tutoring", "mentoring", "health", "mental_health", "housing", "transportation",
@@ -87,13 +87,4 @@ class Directory(_Strict):
 
 def load_directory(path: Path) -> Directory:
     """The district's partner directory; a bad file is refused with the key at fault."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        reason = f"cannot read the partner directory ({exc.strerror})"
-        raise MappingFileError(str(path), None, "", reason) from exc
-    document = parse_yaml(text, str(path))
-    try:
-        return Directory.model_validate(document.data)
-    except ValidationError as exc:
-        raise validation_error(document, exc) from exc
+    return load_model(path, Directory, "the partner directory")

@@ -13,9 +13,9 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from truancy.mappings.yaml_source import MappingFileError, parse_yaml, validation_error
+from truancy.mappings.yaml_source import load_model
 
 NOTICE_DIR = Path(__file__).resolve().parent / "policies" / "notices"
 
@@ -119,12 +119,4 @@ def notice_states() -> tuple[str, ...]:
 def load_notices(state: str | Path) -> NoticePack:
     """The shipped notice pack of ``state`` (e.g. ``"CA"``) or a district's own file."""
     path = state if isinstance(state, Path) else NOTICE_DIR / f"{state.lower()}.yaml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MappingFileError(str(path), None, "", f"cannot read the notice pack ({exc.strerror})") from exc
-    document = parse_yaml(text, str(path))
-    try:
-        return NoticePack.model_validate(document.data)
-    except ValidationError as exc:
-        raise validation_error(document, exc) from exc
+    return load_model(path, NoticePack, "the notice pack")

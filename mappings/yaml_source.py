@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 KeyPath = tuple[str | int, ...]
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class MappingFileError(ValueError):
@@ -96,6 +98,20 @@ def _build(
             items.append(_build(loader, item, (*path, index), lines, source))
         return items
     return loader.construct_object(node, deep=True)
+
+
+def load_model(path: Path, model: type[Model], what: str) -> Model:
+    """An admin-edited YAML file validated as ``model``; an unreadable or invalid file is refused in
+    one line naming the file, the line and the key (``what`` names the file for a person)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MappingFileError(str(path), None, "", f"cannot read {what} ({exc.strerror})") from exc
+    document = parse_yaml(text, str(path))
+    try:
+        return model.model_validate(document.data)
+    except ValidationError as exc:
+        raise validation_error(document, exc) from exc
 
 
 def validation_error(document: YamlDocument, error: ValidationError) -> MappingFileError:
