@@ -19,6 +19,7 @@ from truancy.daemon.runtime import runtime
 from truancy.daemon.schema import cases, students
 from truancy.daemon.settings import Settings, load_settings
 from truancy.mappings.case import CaseState, case_from_dict
+from truancy.plugins.powerschool.build import bundle_dir
 from truancy.sandbox.server import SandboxServer, write_daemon_config
 
 TABLES = ("U_TRUANCY_FLAGS", "U_TRUANCY_NOTES", "U_TRUANCY_TASKS")
@@ -92,8 +93,11 @@ def sandbox_district(
     extra_toml: str = "",
     state: str = "CA",
     as_of: date = PINNED_AS_OF,
+    plugin_pages: bool = False,
 ) -> Iterator[District]:
-    with SandboxServer(students=students, seed=seed, as_of=as_of) as server:
+    """``plugin_pages``: the student and start pages carry the PowerSchool bundle's fragments."""
+    fragments = bundle_dir() / "web_root" if plugin_pages else None
+    with SandboxServer(students=students, seed=seed, as_of=as_of, fragments_dir=fragments) as server:
         config = tmp_path / "truancy.toml"
         write_daemon_config(config, server.url)
         text = config.read_text(encoding="utf-8")

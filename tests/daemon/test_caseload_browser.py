@@ -16,14 +16,10 @@ from typing import Any
 import pytest
 
 from tests.daemon.browser import chromium, new_tab, require_playwright, screenshot
-from tests.daemon.sandbox_sync import District
-from tests.sandbox_year import PINNED_AS_OF
+from tests.daemon.sandbox_sync import District, sandbox_district
 from truancy.daemon.notices_runtime import notice_cycle
 from truancy.daemon.pipeline import SyncPipeline
 from truancy.daemon.runtime import runtime
-from truancy.daemon.settings import load_settings
-from truancy.plugins.powerschool.build import bundle_dir
-from truancy.sandbox.server import SandboxServer, write_daemon_config
 
 sync_api = require_playwright()
 pytestmark = pytest.mark.slow
@@ -50,13 +46,8 @@ def officer_of(school: int, grade: str) -> str:
 
 @pytest.fixture
 def district(tmp_path: Path) -> Iterator[District]:
-    with SandboxServer(
-        students=300, seed=1, fragments_dir=bundle_dir() / "web_root", as_of=PINNED_AS_OF
-    ) as server:
-        config = tmp_path / "truancy.toml"
-        write_daemon_config(config, server.url)
-        config.write_text(config.read_text(encoding="utf-8") + CASELOADS, encoding="utf-8")
-        yield District(server, load_settings(config), config)
+    with sandbox_district(tmp_path, students=300, plugin_pages=True, extra_toml=CASELOADS) as district:
+        yield district
 
 
 @pytest.fixture

@@ -19,12 +19,9 @@ import pytest
 
 from tests.daemon.browser import chromium, new_tab, require_playwright, screenshot
 from tests.daemon.officer_cases import conference_pending
-from tests.daemon.sandbox_sync import District
+from tests.daemon.sandbox_sync import District, sandbox_district
 from tests.sandbox_year import PINNED_AS_OF
-from truancy.daemon.settings import load_settings
 from truancy.mappings.task_outcomes import TASK_OUTCOMES
-from truancy.plugins.powerschool.build import bundle_dir
-from truancy.sandbox.server import SandboxServer, write_daemon_config
 
 sync_api = require_playwright()
 pytestmark = pytest.mark.slow
@@ -39,12 +36,8 @@ DEFAULT_OFFICER = "Ortega, Marisol"
 
 @pytest.fixture
 def district(tmp_path: Path) -> Iterator[District]:
-    with SandboxServer(
-        students=200, seed=1, fragments_dir=bundle_dir() / "web_root", as_of=PINNED_AS_OF
-    ) as server:
-        config = tmp_path / "truancy.toml"
-        write_daemon_config(config, server.url)
-        yield District(server, load_settings(config), config)
+    with sandbox_district(tmp_path, students=200, plugin_pages=True) as district:
+        yield district
 
 
 @pytest.fixture
