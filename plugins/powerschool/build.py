@@ -27,7 +27,13 @@ XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 VIEW_ONLY = "ViewOnly"
 FULL_ACCESS = "FullAccess"
 QUERY_FILE_SUFFIX = ".named_queries.xml"
-# PowerSchool adds these to every row of a one-to-many extension; the parent key is <CORETABLE>DCID.
+# PowerSchool adds these to every row of an extension table; a one-to-many child of a core table also
+# gets its parent key, <CORETABLE>DCID. An independent table (type="standalone", no coreTable) has
+# no parent: PowerSchool's "Database Extensions" page (ps.powerschool-docs.com/pssis-admin/latest/
+# database-extensions) names it "Independent table (not linked to a PowerSchool table)", and shipped
+# plugins declare it as <extendedTable type="standalone" dbTableName="U_X" childName="U_X"> (e.g.
+# github.com/johne5s/PowerSchool-Inventory-System, Source/user_schema_root/u_inventorysystem.xml).
+STANDALONE = "standalone"
 EXTENSION_AUDIT_COLUMNS = ("WHOCREATED", "WHENCREATED", "WHOMODIFIED", "WHENMODIFIED")
 MAX_STRING_LENGTH = 4000
 # Zip timestamps are fixed so that the same bundle always builds the same bytes.
@@ -79,17 +85,19 @@ class ExtensionField:
 @dataclass(frozen=True, slots=True)
 class ExtensionTable:
     name: str
-    parent_table: str
+    parent_table: str | None
+    """The core table a one-to-many child extends; None for an independent (standalone) table."""
     fields: tuple[ExtensionField, ...]
 
     @property
-    def parent_key(self) -> str:
-        return f"{self.parent_table}DCID"
+    def parent_key(self) -> str | None:
+        return f"{self.parent_table}DCID" if self.parent_table else None
 
     @property
     def column_names(self) -> tuple[str, ...]:
-        """The columns the daemon writes and reads back: the parent key and the declared fields."""
-        return (self.parent_key, *(field.name.upper() for field in self.fields))
+        """The columns the daemon writes and reads back: the parent key (if any) and the declared fields."""
+        parent = (self.parent_key,) if self.parent_key else ()
+        return (*parent, *(field.name.upper() for field in self.fields))
 
 
 def bundle_dir() -> Path:
@@ -255,14 +263,19 @@ def _parse_extension_file(path: Path) -> Iterator[ExtensionTable]:
 def _parse_extension_table(element: ET.Element, path: Path) -> ExtensionTable:
     name = element.get("dbTableName", "").upper()
     parent = element.get("coreTable", "").upper()
+    standalone = element.get("type") == STANDALONE
     where = f"{path.name}: table {name or '?'}"
-    if not name.startswith("U_") or not parent:
-        raise BundleError(f"{where}: needs dbTableName='U_...' and the coreTable it extends")
+    if not name.startswith("U_") or standalone == bool(parent):
+        raise BundleError(
+            f"{where}: needs dbTableName='U_...' and either the coreTable it extends or type='standalone'"
+        )
+    if standalone and element.get("childName", "").upper() != name:
+        raise BundleError(f"{where}: an independent table names itself as childName too")
     fields = tuple(
         _parse_extension_field(field, where) for field in element.findall(f"{{{EXTENSION_NS}}}field")
     )
-    table = ExtensionTable(name=name, parent_table=parent, fields=fields)
-    reserved = {"ID", table.parent_key, *EXTENSION_AUDIT_COLUMNS}
+    table = ExtensionTable(name=name, parent_table=parent or None, fields=fields)
+    reserved = {"ID", table.parent_key or "ID", *EXTENSION_AUDIT_COLUMNS}
     names = [field.name.upper() for field in fields]
     clashes = sorted({field for field in names if field in reserved or names.count(field) > 1})
     if clashes:
