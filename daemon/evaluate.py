@@ -89,6 +89,9 @@ class Evaluation:
     year_closed: set[str] = field(default_factory=set)
     """SIS keys of students whose open case closed this evaluation because a new school year began:
     their rows leave the SIS by design, which the retraction guard does not count."""
+    amounts: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    """(student id, designation) → (days in its evidence, its count): what a letter states, e.g.
+    the days missed and the percent of enrolled days of a chronic-absence notice."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +153,8 @@ class Evaluator:
     ) -> None:
         """``lookup`` is the code map the stored raw codes are counted with (another map previews a
         change); ``officer`` is what officers recorded in the SIS this cycle, applied to each case;
-        ``gate`` withholds escalation tasks whose casework preconditions are not on record.
+        ``gate`` withholds escalation tasks whose casework preconditions are not on record and adds
+        plan review tasks.
 
         ``persist=False`` plans without saving case state (a dry run or a preview must not move a
         case's dates); ``stage=True`` saves it aside until ``commit_cases`` (the retraction guard
@@ -285,12 +289,14 @@ class Evaluator:
             case = end_enrollment(case, exit_on, self.case_policy)
         if not withdrawn(case):
             result.designations.update(d.id for d in determination.designations)
+            for d in determination.designations:
+                result.amounts[(student_id, d.id)] = (len({e.date for e in d.evidence}), d.count)
         result.open_cases += case.status == "open"
         writes = desired_writes(
             case, determination, case_policy=self.case_policy, calendar=calendar, hold=hold
         )
         if self.gate is not None:
-            writes = self.gate(case, sis_ref, writes)
+            writes = self.gate(case, sis_ref, writes, calendar)
         if self.officer is not None:
             case = record_overrides(case, self.officer.overrides(writes), on=result.as_of)
         if writes and sis_ref is None:

@@ -43,6 +43,20 @@ class Meeting(_Strict):
     minutes: int = Field(default=45, gt=0, le=480)
 
 
+class PlanReview(_Strict):
+    """The task a plan's review date opens, so the review is on the officer's list that day.
+
+    ``school_days_after_start`` sets the review date of a plan the officer gave none (TX: the end of
+    the 45 school days a behavior improvement plan may run); ``next_school_day`` moves a review date
+    on a day without school to the next school day.
+    """
+
+    title: str = Field(default="Review attendance improvement plan", min_length=1)
+    citation: str = Field(min_length=1)
+    school_days_after_start: int | None = Field(default=None, gt=0)
+    next_school_day: bool = False
+
+
 class PlanForm(_Strict):
     """The attendance improvement plan the state's law or guidance names, and what it must hold."""
 
@@ -54,6 +68,7 @@ class PlanForm(_Strict):
     required_signatures: tuple[Signer, ...] = ("school",)
     requested_signatures: tuple[Signer, ...] = ()
     """Signatures the school must make a good-faith effort to obtain (recorded when given)."""
+    review: PlanReview | None = None
 
 
 class ConferenceRequirement(_Strict):
@@ -84,17 +99,20 @@ class Requirement(_Strict):
     referral: ReferralRequirement | None = None
     attempts_at_least: int | None = Field(default=None, ge=1)
     """Invitation or reminder attempts logged for any meeting (CA § 48262's conscientious effort)."""
+    notice: str | None = None
+    """A notice of the notice pack sent to the student's family this school year (TX § 25.095(a)'s
+    start-of-year notice, on which a § 25.093 complaint rests)."""
     any_of: tuple[Requirement, ...] | None = Field(default=None, min_length=2)
     """Met when one of these is (TX § 25.0915(a-1): a plan, community service or a referral)."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> Requirement:
         kinds: list[object] = [self.designation, self.condition, self.conference, self.plan]
-        kinds += [self.referral, self.attempts_at_least, self.any_of]
+        kinds += [self.referral, self.attempts_at_least, self.notice, self.any_of]
         if sum(kind is not None for kind in kinds) != 1:
             raise ValueError(
                 "set exactly one of designation, condition, conference, plan, referral, attempts_at_least,"
-                " any_of"
+                " notice, any_of"
             )
         return self
 
