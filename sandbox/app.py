@@ -22,7 +22,14 @@ from truancy.sandbox.oneroster_api import RosterCollections, oneroster_router
 from truancy.sandbox.oneroster_control import oneroster_control_router
 from truancy.sandbox.oneroster_v1p1 import V1P1_PATH, oneroster_v1p1_router
 from truancy.sandbox.pacing import Pacing, PacingError, PacingSettings
-from truancy.sandbox.pages import START_PAGE, STUDENT_PAGE, index_page, start_page, student_page
+from truancy.sandbox.pages import (
+    START_PAGE,
+    STUDENT_PAGE,
+    custom_page,
+    index_page,
+    start_page,
+    student_page,
+)
 from truancy.sandbox.powerschool_api import SESSION_COOKIE, powerschool_router
 from truancy.sandbox.quirks import QuirkSettings
 from truancy.sandbox.responses import imsx_error, powerschool_error
@@ -274,6 +281,15 @@ def create_app(
         response = Response(status_code=303, headers={"Location": START_PAGE})
         _set_session(response, sessions, user)
         return response
+
+    @app.get("/admin/{folder}/{name}.html", response_class=HTMLResponse)
+    def plugin_page(request: Request, folder: str, name: str) -> HTMLResponse:
+        found = fragments.custom_page(f"admin/{folder}/{name}.html") if fragments is not None else None
+        if found is None:
+            return HTMLResponse("<!DOCTYPE html><title>Not found</title><p>No such page.</p>", 404)
+        user = _session_user(request, sessions) or DEFAULT_USER
+        page = custom_page(found.read_text(encoding="utf-8"), district, tables, user)
+        return _signed_in(HTMLResponse(page), request, sessions)
 
     @app.get("/scripts/{path:path}")
     def plugin_script(path: str) -> Response:

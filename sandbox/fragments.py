@@ -5,8 +5,9 @@ extend (``admin/students/home.truancy_sync.content.footer.txt`` extends ``admin/
 PowerSchool replaces ``~([01]FIELD)`` tags with the current student's fields, ``~[x:username]``
 with the signed-in user's name ("Last, First") and ``~(curschoolid)`` with the school the user
 works in (0: the district office), expands ``~[tlist_sql;...]`` blocks, and serves the rest of
-``web_root`` (scripts, styles) at the same paths. The sandbox reads the files from disk, so it
-needs nothing from the plugin's package.
+``web_root`` at the same paths: scripts and styles as they are, and a plugin's own pages
+(``admin/<folder>/<page>.html``, PowerSchool's "custom pages") with the same tags replaced. The
+sandbox reads the files from disk, so it needs nothing from the plugin's package.
 """
 
 from __future__ import annotations
@@ -40,14 +41,32 @@ class PageFragments:
         tags: empty) and then, through ``expand``, its tlist_sql blocks run."""
         folder, _, name = page.strip("/").rpartition("/")
         stem = name.removesuffix(".html")
+        return "".join(
+            self.render(path.read_text(encoding="utf-8"), fields, session=session, expand=expand)
+            for path in sorted((self.web_root / folder).glob(f"{stem}.*.{point}.txt"))
+        )
+
+    @staticmethod
+    def render(
+        text: str,
+        fields: Mapping[str, str],
+        *,
+        session: Mapping[str, str] | None = None,
+        expand: Callable[[str], str] | None = None,
+    ) -> str:
+        """``text`` as PowerSchool serves it: student and session tags replaced, then tlist_sql run."""
         known = session or {}
-        texts = []
-        for path in sorted((self.web_root / folder).glob(f"{stem}.*.{point}.txt")):
-            text = path.read_text(encoding="utf-8")
-            text = _STUDENT_FIELD.sub(lambda m: escape(fields.get(m[1].upper(), "")), text)
-            text = _SESSION_TAG.sub(lambda m: escape(known.get((m[1] or m[2]).lower(), "")), text)
-            texts.append(expand(text) if expand is not None else text)
-        return "".join(texts)
+        text = _STUDENT_FIELD.sub(lambda m: escape(fields.get(m[1].upper(), "")), text)
+        text = _SESSION_TAG.sub(lambda m: escape(known.get((m[1] or m[2]).lower(), "")), text)
+        return expand(text) if expand is not None else text
+
+    def custom_page(self, path: str) -> Path | None:
+        """The plugin's own page served at ``path`` (``/admin/<folder>/<page>.html``), or None."""
+        candidate = (self.web_root / path.lstrip("/")).resolve()
+        admin = self.web_root / "admin"
+        if candidate.suffix != ".html" or not candidate.is_relative_to(admin) or candidate.parent == admin:
+            return None
+        return candidate if candidate.is_file() else None
 
     def static_file(self, path: str) -> Path | None:
         """The ``web_root`` file served at ``path``: scripts and styles only, never outside the root."""

@@ -7,6 +7,7 @@ characters that would break unescaped markup.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import partial
 from html import escape
 
 from truancy.sandbox import tlist
@@ -45,6 +46,11 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
+def _session(user: StaffUser) -> dict[str, str]:
+    """The session tags PowerSchool fills for the signed-in user at the district office."""
+    return {"username": user.lastfirst, "users_dcid": str(user.dcid), "curschoolid": "0"}
+
+
 def _inserted(
     fragments: PageFragments | None,
     page: str,
@@ -56,10 +62,15 @@ def _inserted(
     if fragments is None:
         return ""
     district, tables, user = context
-    session = {"username": user.lastfirst, "users_dcid": str(user.dcid), "curschoolid": "0"}
     return fragments.insert(
-        page, point, fields, session=session, expand=lambda text: tlist.expand(text, district, tables)
+        page, point, fields, session=_session(user), expand=lambda text: tlist.expand(text, district, tables)
     )
+
+
+def custom_page(text: str, district: District, tables: ExtensionTables, user: StaffUser) -> str:
+    """A plugin's own page (its whole HTML) rendered for the signed-in user."""
+    expand = partial(tlist.expand, district=district, tables=tables)
+    return PageFragments.render(text, {}, session=_session(user), expand=expand)
 
 
 def student_link(student: Student) -> str:
