@@ -1,8 +1,11 @@
-"""TX and PA casework end to end against the sandbox, over real HTTP: the punitive step the law
-forbids yet (TX truancy court referral before any § 25.0915(a-1) prevention measure; PA referral or
-citation before the § 13-1333.1(d) SAIC) is not opened; once the officer records the conference, the
-plan and the referral in the SIS, the next cycle opens it and the court packet's checklist is
-complete. Without them the packet names exactly the missing items."""
+"""TX, PA, IL and FL casework end to end against the sandbox, over real HTTP: the punitive step the
+law forbids yet (TX truancy court referral before any § 25.0915(a-1) prevention measure; PA referral
+or citation before the § 13-1333.1(d) SAIC; IL truancy hearing referral before the supportive
+services and school resources of 105 ILCS 5/26-12(a); FL truancy petition before the child study
+team's meeting and interventions, § 1003.26(1)(b)-(c)) is not opened; once the officer records the
+conference, the plan and the referral in the SIS, the next cycle opens it and the court packet's
+checklist is complete. Without them, or with one support missing, the packet names exactly the
+missing items and the step stays unopened."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from truancy.daemon.cli import app
 from truancy.daemon.runtime import runtime
 from truancy.daemon.schema import cases, students
 from truancy.mappings.case import case_from_dict
+from truancy.mappings.casework import load_casework
 
 pytestmark = pytest.mark.slow
 TODAY = PINNED_AS_OF.isoformat()
@@ -36,6 +40,9 @@ class StatePath:
     meeting: str
     form: str
     missing_without_casework: tuple[str, ...]
+    left_out: tuple[str, ...] = ()
+    """The records (``plan``, ``referral``) left out to show a support missing: the gate's test."""
+    missing_without_support: tuple[str, ...] = ()
 
 
 PATHS = [
@@ -47,7 +54,19 @@ PATHS = [
         "PA", "habitually_truant", "habitual_truancy_referral", "saic",
         "School attendance improvement plan", ("saic_held", "saip", "improvement_program"),
     ),
+    StatePath(
+        "IL", "chronic_truant", "truancy_hearing_referral", "truancy_conference",
+        "Truancy intervention plan", ("conference_record", "supportive_services", "school_resources"),
+        ("referral",), ("supportive_services",),
+    ),
+    StatePath(
+        "FL", "pattern_of_nonattendance", "truancy_petition", "child_study_team",
+        "Child study team attendance intervention plan",
+        ("child_study_team_meeting", "intervention_plan", "services_referral"),
+        ("plan", "referral"), ("intervention_plan", "services_referral"),
+    ),
 ]  # fmt: skip
+GATED = [p for p in PATHS if p.missing_without_support]
 
 
 def _designated(district: District, designation: str) -> str:
@@ -74,7 +93,9 @@ def _court_packet(district: District, dcid: str, out: Path) -> dict[str, object]
     return report
 
 
-def _record(district: District, dcid: str, path: StatePath) -> None:
+def _record(district: District, dcid: str, path: StatePath, *, leave_out: tuple[str, ...] = ()) -> None:
+    """The officer's conference (a no-show after a mailed invitation), signed plan and started
+    referral, in the SIS's own tables, but for the records ``leave_out`` names."""
     attempts = json.dumps([{"on": "2026-06-01", "channel": "mail", "purpose": "invitation"}])
     with district.powerschool() as sis:
         sis.insert_row(
@@ -89,23 +110,25 @@ def _record(district: District, dcid: str, path: StatePath) -> None:
                 "attempts": attempts,
             },
         )
-        sis.insert_row(
-            "U_TRUANCY_PLANS",
-            {
-                "studentsdcid": dcid,
-                "form": path.form,
-                "start_date": "2026-05-04",
-                "review_date": "2026-06-03",
-                "goals": "Attend every day",
-                "target_rate": "90",
-                "signed_school": "2026-05-04",
-            },
-        )
-        sis.insert_row(
-            "U_TRUANCY_REFERRALS",
-            {"studentsdcid": dcid, "partner": "mentors", "service": "mentoring", "status": "started",
-             "made_date": "2026-05-05"},
-        )  # fmt: skip
+        if "plan" not in leave_out:
+            sis.insert_row(
+                "U_TRUANCY_PLANS",
+                {
+                    "studentsdcid": dcid,
+                    "form": path.form,
+                    "start_date": "2026-05-04",
+                    "review_date": "2026-06-03",
+                    "goals": "Attend every day",
+                    "target_rate": "90",
+                    "signed_school": "2026-05-04",
+                },
+            )
+        if "referral" not in leave_out:
+            sis.insert_row(
+                "U_TRUANCY_REFERRALS",
+                {"studentsdcid": dcid, "partner": "mentors", "service": "mentoring", "status": "started",
+                 "made_date": "2026-05-05"},
+            )  # fmt: skip
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.state for p in PATHS])
@@ -130,6 +153,28 @@ def test_no_punitive_step_before_the_supports_then_a_complete_court_packet(
         checklist = reader.pages[section_pages(reader)["Checklist"]].extract_text()
         assert "Missing" not in checklist
         assert render(out.read_bytes(), f"{path.state.lower()}-court-complete")
+
+
+@pytest.mark.parametrize("path", GATED, ids=[p.state for p in GATED])
+def test_with_a_support_missing_the_punitive_step_stays_unopened_and_the_packet_names_it(
+    tmp_path: Path, path: StatePath
+) -> None:
+    """IL 26-12(a): the conference and the plan on record but no service provided; FL: the child
+    study team met but no intervention is on record."""
+    with sandbox_district(tmp_path, state=path.state) as district:
+        assert district.sync().ok
+        dcid = _designated(district, path.designation)
+        _record(district, dcid, path, leave_out=path.left_out)
+        assert district.sync().ok
+        assert path.escalation_task not in _task_types(district, dcid)
+        out = tmp_path / "court.pdf"
+        report = _court_packet(district, dcid, out)
+        assert report["missing"] == list(path.missing_without_support)
+        cover = " ".join(PdfReader(io.BytesIO(out.read_bytes())).pages[0].extract_text().split())
+        escalation = load_casework(path.state).escalation(path.escalation_task)
+        assert escalation is not None
+        assert escalation.citation in cover
+        render(out.read_bytes(), f"{path.state.lower()}-court-support-missing")
 
 
 def test_tx_a_recorded_homelessness_bars_the_court_referral_even_with_measures(tmp_path: Path) -> None:
