@@ -30,6 +30,10 @@ from truancy.mappings.notices import Notice
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SOURCE_LANGUAGE = "en"
+READING = "pack's reading"
+"""How a pack marks an element it could not verify in the statute text."""
+PLACEHOLDER = "[DISTRICT TO AUTHOR"
+"""Marks a shipped skeleton string the district must replace: a letter carrying one is refused."""
 
 
 class LetterError(ValueError):
@@ -113,8 +117,12 @@ class _Texts:
         self.values = values
         self.missing: list[str] = []
 
-    def __call__(self, key: str, **more: str) -> str:
+    def __call__(self, key: str, *, fallback: str | None = None, **more: str) -> str:
+        """``fallback``: the key to use when the catalog lacks ``key`` (a notice's own wording of a
+        line every letter has)."""
         text = self.catalog.text(key)
+        if text is None and fallback is not None:
+            return self(fallback, **more)
         if text is None:
             self.missing.append(key)
             return ""
@@ -123,6 +131,12 @@ class _Texts:
         except (KeyError, IndexError, ValueError):
             self.missing.append(f"{key} (names a value this letter lacks)")
             return ""
+
+
+def shown_citation(citation: str) -> str:
+    """The citation as the family reads it: the pack's note that an element is its own reading of
+    the law is for reviewers of the pack, not for the letter."""
+    return citation.replace(f" ({READING})", "").replace(f"; {READING}", "").replace(READING, "").strip()
 
 
 def render_letter(
@@ -149,7 +163,8 @@ def render_letter(
     t = _Texts(catalog, values)
     required = notice.elements_on(facts.letter_date)
     elements = [
-        {"id": e.id, "text": t(f"element.{notice.id}.{e.id}"), "citation": e.citation} for e in required
+        {"id": e.id, "text": t(f"element.{notice.id}.{e.id}"), "citation": shown_citation(e.citation)}
+        for e in required
     ]
     absences = [
         f"{format_date(a.day, 'full', locale=language)}: "
@@ -162,7 +177,7 @@ def render_letter(
         "district": district,
         "recipient": facts.recipient,
         "letter_date": format_date(facts.letter_date, "long", locale=language),
-        "student_line": t("letter.student_line"),
+        "student_line": t(f"notice.{notice.id}.student_line", fallback="letter.student_line"),
         "title": t(f"notice.{notice.id}.title"),
         "greeting": t("letter.greeting"),
         "opening": t(f"notice.{notice.id}.opening"),
@@ -181,6 +196,13 @@ def render_letter(
     if t.missing:
         raise LetterError(
             f"{notice.id} in {language!r}: no reviewed text for {', '.join(sorted(set(t.missing)))}"
+        )
+    skeleton = sorted(k for k, v in context.items() if isinstance(v, str) and PLACEHOLDER in v)
+    skeleton += [e["id"] for e in elements if PLACEHOLDER in e["text"]]
+    if skeleton:
+        raise LetterError(
+            f"{notice.id} in {language!r}: the district has not authored {', '.join(skeleton)} yet "
+            "(its catalog still holds the shipped skeleton)"
         )
     html = _environment(template_dirs).get_template(notice.template).render(**context)
     return _check(notice, language, html, tuple(e.id for e in required), elements, context)
@@ -252,3 +274,17 @@ def to_pdf(html: str) -> bytes:
 
     pdf: bytes = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
     return pdf
+
+
+def to_pdf_all(htmls: Sequence[str]) -> tuple[bytes, list[int]]:
+    """Several letters as one PDF, each starting on a new page (a print file, or one letter in
+    two languages); returns the PDF and each letter's page count. Laid out one by one and written
+    once, so the fonts are embedded once for the whole file."""
+    from weasyprint import HTML
+
+    documents = [HTML(string=html, base_url=str(TEMPLATES)).render() for html in htmls]
+    if not documents:
+        raise ValueError("no letters to print")
+    pages = [page for document in documents for page in document.pages]
+    pdf: bytes = documents[0].copy(pages).write_pdf()
+    return pdf, [len(document.pages) for document in documents]

@@ -1,10 +1,14 @@
 """Family notices as data: what each notice a state requires must say, when, to whom and how.
 
 A notice pack (``policies/notices/<state>.yaml``) sits beside the state's policy pack. Each notice
-names its trigger (a case task), its audience, its deadline in school days, its channels, and the
-elements the statute requires, each with its citation and the dates it is operative, so a letter
-dated before a statute's amendment carries the elements of the version then in force. A district
-overrides a notice with its own file, validated here (``truancy mappings check``).
+names its trigger (a case task, or enrollment: every enrolled student's family once a school
+year), its audience, its deadline in school days, its channels, and the elements the statute
+requires, each with its citation and the dates it is operative, so a letter dated before a
+statute's amendment carries the elements of the version then in force. An element whose words
+could not be checked in the statute text says so in its citation ("pack's reading"). A notice the
+district must write itself (``district_authored``) ships as a skeleton whose placeholders stop the
+letter until the district's own catalog replaces them. A district overrides the pack with its own
+file, validated here (``truancy mappings check``).
 """
 
 from __future__ import annotations
@@ -44,10 +48,21 @@ class Element(_Strict):
 
 
 class Trigger(_Strict):
-    """The case task whose opening makes the notice due; its basis is the designation it rests on."""
+    """What makes the notice due: a case task's opening (its basis is the designation it rests on),
+    or ``enrollment``: every enrolled student, once a school year, at the first cycle of the year
+    and on each later enrollment (TX § 25.095(a)'s start-of-year notice)."""
 
-    task: str
-    designation: str
+    task: str = ""
+    designation: str = ""
+    enrollment: bool = False
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Trigger:
+        if bool(self.task and self.designation) == self.enrollment or (
+            self.enrollment and (self.task or self.designation)
+        ):
+            raise ValueError("set either task and designation, or enrollment: true")
+        return self
 
 
 class Audience(_Strict):
@@ -55,6 +70,9 @@ class Audience(_Strict):
 
     receives_mail_only: bool = True
     respect_contact_restrictions: Literal[True] = True
+    per: Literal["student", "family"] = "student"
+    """``family``: one letter per family (see :mod:`truancy.mappings.families`) naming each of its
+    enrolled children, instead of one per student."""
 
 
 class Budget(_Strict):
@@ -76,6 +94,9 @@ class Notice(_Strict):
     elements: tuple[Element, ...] = Field(min_length=1)
     budget: Budget
     template: str = "letter.html.j2"
+    district_authored: bool = False
+    """The law leaves the letter to the district (NY: its attendance policy): the shipped strings
+    are a skeleton, and no letter goes until the district's catalog has replaced every placeholder."""
     needs: tuple[str, ...] = ()
     """Values the letter names beyond the case's own facts (e.g. the SARB's name and address),
     which the district or the referral supplies; without them the letter is not generated."""
@@ -86,6 +107,8 @@ class Notice(_Strict):
         doubled = sorted({i for i in ids if ids.count(i) > 1})
         if doubled:
             raise ValueError(f"element ids appear twice: {', '.join(doubled)}")
+        if self.trigger.enrollment != (self.audience.per == "family"):
+            raise ValueError("an enrollment notice goes per family, and only an enrollment notice does")
         return self
 
     def elements_on(self, day: date) -> tuple[Element, ...]:
@@ -94,7 +117,7 @@ class Notice(_Strict):
 
 
 class NoticePack(_Strict):
-    state: str = Field(pattern=r"^[A-Z]{2}$|^US$")
+    state: str = Field(pattern=r"^[A-Z]{2}$|^US$|^FEDERAL$")
     sources: tuple[str, ...] = Field(min_length=1)
     """Where the statute text was read, so a reviewer can check every element."""
     primary_language_share: float | None = Field(default=None, gt=0, le=1)
@@ -109,7 +132,11 @@ class NoticePack(_Strict):
         raise KeyError(notice_id)
 
     def for_task(self, task_id: str) -> Notice | None:
-        return next((n for n in self.notices if n.trigger.task == task_id), None)
+        return next((n for n in self.notices if task_id and n.trigger.task == task_id), None)
+
+    def by_enrollment(self) -> tuple[Notice, ...]:
+        """The notices every enrolled student's family gets once a school year."""
+        return tuple(n for n in self.notices if n.trigger.enrollment)
 
 
 def notice_states() -> tuple[str, ...]:

@@ -9,10 +9,17 @@ wherever its vendor extension says: the plugin reads them through its own field 
 Languages are drawn per school so that one primary language other than English reaches the 15%
 share of Cal. Educ. Code § 48985 at some schools and not at others. Most guardians have an email;
 some do not receive mail, and some are under a contact restriction (a custody order).
+
+Some students are siblings (about one in eight, paired with the student before them): like a SIS
+that keeps a guardian record per child, each child has its own guardian records (their own
+sourcedIds), which carry the same names, address, email, phone and language as the sibling's, so
+a client finds the family by name and address, not by id.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from random import Random
 from typing import Any
 
@@ -53,12 +60,37 @@ def language_of(student: Student, school_index: int) -> str:
     return "en"
 
 
-def guardians_of(student: Student, school_index: int, modified: str, school_ref: Record) -> list[Record]:
-    """One or two guardian users for ``student`` (deterministic from its DCID)."""
+SIBLING_SHARE = 0.125
+
+
+def household_heads(
+    students: Sequence[Student], school_index: Mapping[int, int]
+) -> dict[int, tuple[Student, int]]:
+    """Sibling DCID -> the older sibling whose household it shares, with that sibling's school index
+    (the student before it in the district's order, itself no sibling: pairs, deterministic)."""
+    heads: dict[int, tuple[Student, int]] = {}
+    for previous, student in pairwise(students):
+        if previous.dcid not in heads and Random(f"sibling-{student.dcid}").random() < SIBLING_SHARE:
+            heads[student.dcid] = (previous, school_index[previous.schoolid])
+    return heads
+
+
+def guardians_of(
+    student: Student,
+    school_index: int,
+    modified: str,
+    school_ref: Record,
+    head: tuple[Student, int] | None = None,
+) -> list[Record]:
+    """One or two guardian users for ``student`` (deterministic from its DCID); ``head``: the
+    sibling whose household's guardians these are (see the module docstring)."""
+    own = student
+    if head is not None:
+        student, school_index = head
     rng = Random(f"guardians-{student.dcid}")
     student_ref = {
-        "href": f"{BASE_PATH}/users/{student.sourced_id}",
-        "sourcedId": student.sourced_id,
+        "href": f"{BASE_PATH}/users/{own.sourced_id}",
+        "sourcedId": own.sourced_id,
         "type": "user",
     }
     language = language_of(student, school_index)
@@ -73,7 +105,8 @@ def guardians_of(student: Student, school_index: int, modified: str, school_ref:
         else:
             given = GIVEN_NAMES[(student.dcid * 3 + number) % len(GIVEN_NAMES)]
             family = student.family_name
-        sourced_id = f"gdn-{student.dcid}-{number}"
+        sourced_id = f"gdn-{own.dcid}-{number}"
+        person = f"gdn-{student.dcid}-{number}"
         has_email = rng.random() < 0.85
         restricted = number == 2 and rng.random() < 0.1
         record: Record = {
@@ -102,6 +135,6 @@ def guardians_of(student: Student, school_index: int, modified: str, school_ref:
             },
         }
         if has_email:
-            record["email"] = f"{sourced_id}@families.example.org"
+            record["email"] = f"{person}@families.example.org"
         records.append(record)
     return records

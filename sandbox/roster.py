@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from truancy.sandbox.calendar import SchoolYear
-from truancy.sandbox.guardians import guardians_of
+from truancy.sandbox.guardians import guardians_of, household_heads
 from truancy.sandbox.model import District, School, Student
 from truancy.sandbox.names import FAMILY_NAMES, GIVEN_NAMES
 
@@ -253,10 +253,15 @@ def build_roster(district: District) -> dict[str, list[Record]]:
             enrollment_id = f"enr-{section.teacher_id}-{section.subject}"
             enrollments.append(_enrollment(enrollment_id, _stamp(year, number), teacher, section, "teacher"))
     school_index = {school.schoolid: index for index, school in enumerate(district.schools)}
+    heads = household_heads(district.students, school_index)
     for student in district.students:
         user = _student_user(student, year)
         guardians = guardians_of(
-            student, school_index[student.schoolid], user["dateLastModified"], user["primaryOrg"]
+            student,
+            school_index[student.schoolid],
+            user["dateLastModified"],
+            user["primaryOrg"],
+            heads.get(student.dcid),
         )
         user["agents"] = [ref("users", guardian["sourcedId"], "user") for guardian in guardians]
         users.append(user)

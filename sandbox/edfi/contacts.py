@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from truancy.sandbox.edfi.views import record_id, student_reference
-from truancy.sandbox.guardians import guardians_of
+from truancy.sandbox.guardians import guardians_of, household_heads
 from truancy.sandbox.model import District, Student
 
 Record = dict[str, Any]
@@ -34,8 +34,9 @@ def contact_records(district: District) -> tuple[list[Record], list[Record]]:
     school_index = {school.schoolid: index for index, school in enumerate(district.schools)}
     contacts: list[Record] = []
     associations: list[Record] = []
+    heads = household_heads(district.students, school_index)
     for student in district.students:
-        users = guardians_of(student, school_index[student.schoolid], "", {})
+        users = guardians_of(student, school_index[student.schoolid], "", {}, heads.get(student.dcid))
         for number, user in enumerate(users, start=1):
             contacts.append(_contact(user))
             associations.append(_association(student, user, number))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pypdfium2
 from pypdf import PdfReader
 
-from truancy.documents.letters import Absence, District, LetterFacts, Recipient
+from truancy.documents.catalogs import Catalog
+from truancy.documents.letters import PLACEHOLDER, Absence, District, LetterFacts, Recipient
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "letters"
 DISTRICT = District(
@@ -45,6 +47,35 @@ def facts(letter_date: date, student: str = "Ana Rivera", guardian: str = "Marí
         contact_email="attendance@example.org",
         extra=EXTRA,
     )
+
+
+def family_facts(letter_date: date) -> LetterFacts:
+    """A family letter (TX § 25.095(a)): two children, no absences."""
+    return replace(
+        facts(letter_date),
+        student="Ana Rivera (Lincoln Elementary), Luis Rivera (Central High School)",
+        recipient=Recipient("María Rivera", ("12 Oak Avenue", "Springfield, TX 75000")),
+        absences=(),
+    )
+
+
+def district_authored(catalog: Catalog) -> Catalog:
+    """``catalog`` with every shipped skeleton string replaced, as a district that wrote its own
+    attendance-policy letter would have it (test text, not any district's policy)."""
+    authored = {
+        key: f"Our district attendance policy says this about {key.rsplit('.', 1)[-1].replace('_', ' ')}."
+        if PLACEHOLDER in text
+        else text
+        for key, text in catalog.messages.items()
+    }
+    return Catalog(catalog.language, "Test district reviewer", catalog.reviewed_on, True, authored)
+
+
+def catalog_text(catalog: Catalog, key: str, student: str = "Ana Rivera") -> str:
+    """A catalog string as a letter about ``student`` says it, words only."""
+    import re
+
+    return " ".join(re.findall(r"\w+", catalog.messages[key].format_map({"student": student, **EXTRA})))
 
 
 def pdf_text(pdf: bytes) -> str:
