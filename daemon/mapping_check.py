@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from truancy.mappings.casework import load_casework
+from truancy.mappings.casework_directory import load_directory
 from truancy.mappings.codemap import CodeEntry, load_code_map
 from truancy.mappings.discover import ObservedCode
 from truancy.mappings.notices import load_notices
@@ -27,6 +29,8 @@ class FileKind(StrEnum):
     FIELD_MAP = "field map"
     POLICY_OVERRIDE = "policy override"
     NOTICES = "notice pack"
+    CASEWORK = "casework pack"
+    DIRECTORY = "partner directory"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,10 @@ def file_kind(path: Path) -> FileKind:
         return FileKind.POLICY_OVERRIDE
     if "notices" in keys:
         return FileKind.NOTICES
+    if "partners" in keys:
+        return FileKind.DIRECTORY
+    if keys & {"meetings", "packets", "escalations"}:
+        return FileKind.CASEWORK
     return FileKind.CODE_MAP
 
 
@@ -106,6 +114,35 @@ def check_notices(path: Path, report: CheckReport) -> None:
     report.checked.append((path.name, FileKind.NOTICES))
     try:
         load_notices(path)
+    except MappingFileError as exc:
+        report.error(exc)
+
+
+def check_casework(path: Path, report: CheckReport, state: str | None) -> None:
+    """Validate a district's casework pack; with the settings' state, one for another state is an
+    error (its meetings, gates and checklists are another state's law)."""
+    report.checked.append((path.name, FileKind.CASEWORK))
+    try:
+        pack = load_casework(path)
+    except MappingFileError as exc:
+        report.error(exc)
+        return
+    if state is not None and pack.state != state.upper():
+        document = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+        report.fail(
+            str(path),
+            document.line_of(("state",)),
+            "state",
+            f"the pack is for {pack.state} but the district is in {state.upper()}: "
+            "its gates and checklists would be another state's law",
+        )
+
+
+def check_directory(path: Path, report: CheckReport) -> None:
+    """Validate the district's partner directory (services, languages, ages, contact, consent)."""
+    report.checked.append((path.name, FileKind.DIRECTORY))
+    try:
+        load_directory(path)
     except MappingFileError as exc:
         report.error(exc)
 
@@ -255,5 +292,9 @@ def check_paths(
             check_policy_override(path, report, state)
         elif kind is FileKind.NOTICES:
             check_notices(path, report)
+        elif kind is FileKind.CASEWORK:
+            check_casework(path, report, state)
+        elif kind is FileKind.DIRECTORY:
+            check_directory(path, report)
         else:
             check_code_map(path, report, observed)

@@ -20,8 +20,10 @@ from truancy.daemon.impact import Impact, preview_impact
 from truancy.daemon.mapping_check import (
     CheckReport,
     FieldMapCheck,
+    check_casework,
     check_code_map,
     check_code_usage,
+    check_directory,
     check_field_map,
     check_paths,
     check_policy_override,
@@ -196,7 +198,8 @@ def check(
     as_json: JsonOption = False,
     secrets_dir: SecretsOption = None,
 ) -> None:
-    """Validate code maps, field maps and policy overrides; exit 1 when any has an error."""
+    """Validate code maps, field maps, policy overrides, notice and casework packs and the partner
+    directory; exit 1 when any has an error."""
     if not paths and config is None:
         raise _fail(
             "name mapping files to check, or pass --config to check the ones the settings use",
@@ -240,6 +243,10 @@ def _check_settings_files(
         check_field_map(resolve_path(settings, Path(str(field_map))), report, field_maps)
     if mappings.code_map is not None:
         check_code_map(resolve_path(settings, mappings.code_map), report)
+    if settings.casework.pack is not None:
+        check_casework(resolve_path(settings, settings.casework.pack), report, settings.district.state)
+    if settings.casework.directory is not None:
+        check_directory(resolve_path(settings, settings.casework.directory), report)
     if report.errors or offline:
         return
     plugin = build_plugin(settings)
