@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,48 @@ def _notices(engine: Engine, student_id: str) -> list[NoticeRecord]:
             sent = row.sent_on.isoformat() if row.sent_on else ""
             title = row.notice_type.replace("_", " ")
             found.append(NoticeRecord(title, "", row.status, sent, channels, evidence or "no delivery yet"))
+        for row in _family_rows(connection, student_id):
+            sent = row.sent_on.isoformat() if row.sent_on else ""
+            evidence = f"print file {row.print_file}" if row.print_file else "not printed yet"
+            title = f"{row.notice_type.replace('_', ' ')} (family letter)"
+            found.append(NoticeRecord(title, "", row.status, sent, "print", evidence))
         return found
+
+
+def _family_rows(connection: Any, student_id: str) -> list[Any]:
+    """The family letters (migration 0013) covering the student, as the store has them."""
+    if not inspect(connection).has_table("family_notices"):
+        return []
+    letters = Table("family_notices", MetaData(), autoload_with=connection)
+    covered = Table("family_notice_students", MetaData(), autoload_with=connection)
+    return list(
+        connection.execute(
+            select(letters)
+            .join(covered, covered.c.notice_id == letters.c.notice_id)
+            .where(covered.c.student_id == student_id)
+        ).all()
+    )
+
+
+def _notices_sent(engine: Engine, student_id: str, school_year: str) -> dict[str, date]:
+    """Notice type -> the day a letter of it went to the student's family this school year, so the
+    checklist's notice items (TX § 25.095(a)) read what the daemon sent."""
+    sent: dict[str, date] = {}
+    with engine.connect() as connection:
+        if inspect(connection).has_table("notices"):
+            notices = Table("notices", MetaData(), autoload_with=connection)
+            for notice_type, on in connection.execute(
+                select(notices.c.notice_type, notices.c.sent_on).where(
+                    notices.c.student_id == student_id,
+                    notices.c.school_year == school_year,
+                    notices.c.status == "sent",
+                )
+            ):
+                sent[notice_type] = on
+        for row in _family_rows(connection, student_id):
+            if row.status == "sent" and row.school_year == school_year:
+                sent[row.notice_type] = row.sent_on
+    return sent
 
 
 def _officer_notes(plugin: SisPlugin, sis_ref: str) -> list[NoteRecord]:
@@ -197,6 +239,7 @@ def packet_facts(
     case = _case(engine, student["student_id"])
     ref = student["sis_ref"] or sis_ref
     file = case_file(ref) if case_file is not None else CaseFile()
+    file = replace(file, notices_sent=_notices_sent(engine, student["student_id"], case.school_year))
     days = days_attended(engine, student["student_id"], student["school_id"], today)
     attended = {day: DAY_SHARE.get(category, 0.5) for day, category in days.items()}
     progress: dict[str, PlanProgress] = {

@@ -99,17 +99,20 @@ class Requirement(_Strict):
     referral: ReferralRequirement | None = None
     attempts_at_least: int | None = Field(default=None, ge=1)
     """Invitation or reminder attempts logged for any meeting (CA § 48262's conscientious effort)."""
+    notice: str | None = None
+    """A notice of the notice pack sent to the student's family this school year (TX § 25.095(a)'s
+    start-of-year notice, on which a § 25.093 complaint rests)."""
     any_of: tuple[Requirement, ...] | None = Field(default=None, min_length=2)
     """Met when one of these is (TX § 25.0915(a-1): a plan, community service or a referral)."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> Requirement:
         kinds: list[object] = [self.designation, self.condition, self.conference, self.plan]
-        kinds += [self.referral, self.attempts_at_least, self.any_of]
+        kinds += [self.referral, self.attempts_at_least, self.notice, self.any_of]
         if sum(kind is not None for kind in kinds) != 1:
             raise ValueError(
                 "set exactly one of designation, condition, conference, plan, referral, attempts_at_least,"
-                " any_of"
+                " notice, any_of"
             )
         return self
 

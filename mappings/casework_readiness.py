@@ -115,6 +115,9 @@ def _met(
         if made:
             return True, "; ".join(f"{r.service} ({r.status}) {r.made_on.isoformat()}" for r in made)
         return False, "no referral on record"
+    if requirement.notice is not None:
+        sent = file.notices_sent.get(requirement.notice)
+        return (True, f"sent {sent.isoformat()}") if sent else (False, "not sent this school year")
     if requirement.any_of is not None:
         results = [_met(option, case, file, progress, signatures) for option in requirement.any_of]
         met = [evidence for ok, evidence in results if ok]

@@ -7,6 +7,7 @@ words (what was agreed, the plan's goals), which go only into the SIS and the pa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -85,6 +86,9 @@ class CaseFile:
     plans: tuple[Plan, ...] = ()
     referrals: tuple[Referral, ...] = ()
     exceptions: tuple[RecordedException, ...] = ()
+    notices_sent: Mapping[str, date] = field(default_factory=dict)
+    """Notice type -> the day a letter of it went to the family this school year (from the store:
+    the daemon sent it)."""
 
     def attempts(self) -> list[tuple[Conference, Attempt]]:
         return sorted(((c, a) for c in self.conferences for a in c.attempts), key=lambda pair: pair[1].on)
