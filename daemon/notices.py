@@ -18,7 +18,6 @@ and logging is repaired by the next cycle's diff, without sending again.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import re
@@ -30,7 +29,6 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
-from pypdf import PdfWriter
 from sqlalchemy import Engine, and_, delete, insert, select, update
 
 from truancy.connector.smtp import SmtpError, SmtpServer
@@ -39,7 +37,9 @@ from truancy.daemon.files import private_dir, write_private
 from truancy.daemon.notices_schema import guardian_contacts, notice_deliveries, notices
 from truancy.daemon.notices_settings import NoticeSettings
 from truancy.daemon.officer import OfficerWork
+from truancy.daemon.print_batch import rebuild_print_batch
 from truancy.daemon.schema import attendance, students
+from truancy.daemon.translation_tasks import translation_task
 from truancy.documents.catalogs import Catalog, load_catalogs
 from truancy.documents.letters import (
     SOURCE_LANGUAGE,
@@ -437,8 +437,7 @@ class NoticeCycle:
             return 0
         folder = private_dir(self._path(self.settings.output_dir))
         batch_id = f"print-{today.isoformat()}"
-        printed: list[tuple[str, str, bytes]] = []
-        sent = 0
+        printed, sent = False, 0
         for row in approved:
             pdf = self.pdf_for(row)
             name = f"{row['notice_type']}-{row['notice_id'][:12]}.pdf"
@@ -451,7 +450,7 @@ class NoticeCycle:
                 )
                 continue
             if not emailed:
-                printed.append((row["school_id"] or "", row["notice_id"], pdf))
+                printed = True
                 self._journal(row, "print", "household", state="sent", batch_id=batch_id)
             with self.engine.begin() as connection:
                 connection.execute(
@@ -461,7 +460,7 @@ class NoticeCycle:
                 )
             sent += 1
         if printed:
-            print_batch(folder, batch_id, printed)
+            rebuild_print_batch(self.engine, folder, batch_id, self._path)
         return sent
 
     def pdf_for(self, row: Row) -> bytes:
@@ -620,24 +619,15 @@ class NoticeCycle:
         )
 
     def _translation_write(self, row: Row) -> DesiredWrite:
-        fields = {
-            "task_type": "notice_translation",
-            "title": f"Translation needed: send the letter in {row['wanted_language']} too",
-            "due_date": row["trigger_on"].isoformat(),
-            "status": "open",
-            "citation": "Cal. Educ. Code § 48985" if self.pack.state == "CA" else "",
-            "detail": "No reviewed catalog for the family's language: the letter went in English. "
-            "Have a reviewed translation sent (statutory text is never machine-translated).",
-            "outcome_options": json.dumps(
-                [{"code": "done", "label": "Done", "closes": True}], separators=(",", ":")
-            ),
-        }
-        return DesiredWrite.build(
-            WriteKind.TASK,
+        return translation_task(
             row["student_id"],
             row["school_year"],
             f"notice-translation:{row['notice_id']}",
-            fields,
+            state=self.pack.state,
+            title=f"Translation needed: send the letter in {row['wanted_language']} too",
+            due=row["trigger_on"],
+            detail="No reviewed catalog for the family's language: the letter went in English. "
+            "Have a reviewed translation sent (statutory text is never machine-translated).",
         )
 
     def _sent_note(self, row: Row, deliveries: list[Row]) -> DesiredWrite:
@@ -711,17 +701,3 @@ def _facts_from_json(data: Mapping[str, Any]) -> LetterFacts:
         contact_email=data["contact_email"],
         extra=dict(data["extra"]),
     )
-
-
-def print_batch(folder: Path, batch_id: str, printed: list[tuple[str, str, bytes]]) -> None:
-    """One PDF of the day's printed letters, sorted by school, and its mailing manifest."""
-    writer = PdfWriter()
-    manifest = ["school_id,notice,pages"]
-    for school, key, pdf in sorted(printed):
-        before = len(writer.pages)
-        writer.append(io.BytesIO(pdf))
-        manifest.append(f"{school},{key[:12]},{len(writer.pages) - before}")
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    write_private(folder / f"{batch_id}.pdf", buffer.getvalue())
-    write_private(folder / f"{batch_id}-manifest.csv", "\n".join(manifest) + "\n")

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from truancy.daemon.access_log import record_access
 from truancy.daemon.cli_errors import fail
 from truancy.daemon.files import private_dir, write_private
-from truancy.daemon.notices import NoticeCycle, print_batch
+from truancy.daemon.notices import NoticeCycle
 from truancy.daemon.notices_runtime import notice_cycle
-from truancy.daemon.notices_schema import notice_deliveries, notices
+from truancy.daemon.print_batch import rebuild_print_batch
 from truancy.daemon.runtime import Runtime, runtime
 from truancy.daemon.schema import students
 from truancy.daemon.settings import load_settings, resolve_path
@@ -80,28 +80,17 @@ def batch_command(
     ] = None,
     secrets_dir: SecretsOption = None,
 ) -> None:
-    """Rebuild one day's print batch (letters sorted by school) and its mailing manifest."""
+    """Rebuild one day's print batch (letters and conference invitations sorted by school) and its
+    mailing manifest."""
     settings = load_settings(config, secrets_dir=secrets_dir)
     day = date.fromisoformat(on) if on else date.today()
     batch_id = f"print-{day.isoformat()}"
-    with runtime(settings) as rt, rt.engine.connect() as connection:
-        rows = connection.execute(
-            select(notices.c.school_id, notices.c.notice_id, notices.c.pdf_path)
-            .join(notice_deliveries, notice_deliveries.c.notice_id == notices.c.notice_id)
-            .where(notice_deliveries.c.batch_id == batch_id)
-        ).all()
+    with runtime(settings) as rt:
         folder = private_dir(resolve_path(settings, settings.notices.output_dir))
-        letters = [
-            (school or "", key, resolve_path(settings, Path(path)).read_bytes()) for school, key, path in rows
-        ]
-        if letters:
-            print_batch(folder, batch_id, letters)
-            record_access(rt.engine, "notices batch", students=len(letters))
-    out.print(
-        f"{len(letters)} letter(s) in {folder / (batch_id + '.pdf')}"
-        if letters
-        else f"no letters printed on {day}"
-    )
+        count = rebuild_print_batch(rt.engine, folder, batch_id, lambda path: resolve_path(settings, path))
+        if count:
+            record_access(rt.engine, "notices batch", students=count)
+    out.print(f"{count} item(s) in {folder / (batch_id + '.pdf')}" if count else f"nothing printed on {day}")
 
 
 @notices_app.command("languages")

@@ -305,6 +305,8 @@ class SyncPipeline:
                 self.notices.schedule(evaluation, today)
                 summary.errors.extend(self.notices.errors)
             desired = {**desired, **self._assigned(self.notices.writes())}
+        if self.invitations is not None:
+            desired = {**desired, **self._assigned(self.invitations.writes())}
         plan = plan_writes(stamped(desired, own), remote, self.plugin)
         summary.planned = {op: dict(kinds) for op, kinds in plan.counts_by_kind().items()}
         held_back = self.guard.check(plan, remote, self.plugin, expected=evaluation.year_closed)
@@ -326,10 +328,12 @@ class SyncPipeline:
                 desired = {**desired, **self._assigned(self.notices.writes())}
                 plan = plan_writes(stamped(desired, own), remote, self.plugin)
             summary.errors.extend(self.notices.delivery_errors)
-        summary.writes = outbox.apply(plan)
         if self.invitations is not None:
-            self.invitations.run(today)
+            if self.invitations.run(today):  # a translation task for an invitation just sent
+                desired = {**desired, **self._assigned(self.invitations.writes())}
+                plan = plan_writes(stamped(desired, own), remote, self.plugin)
             summary.errors.extend(self.invitations.errors)
+        summary.writes = outbox.apply(plan)
         if self.progress is not None:
             self.progress.run(today)
         if self.packets is not None:  # after this cycle's case changes, so the packet shows them

@@ -1,7 +1,8 @@
 """Translation catalogs (gettext ``.po`` read with Babel), each carrying who reviewed it and when.
 
-A catalog is a folder ``<dir>/<language>/`` holding ``letters.po`` and ``review.yaml``
-(``reviewed_by``, ``reviewed_on``, ``statutory_reviewed``). Only a catalog a named person reviewed
+A catalog is a folder ``<dir>/<language>/`` holding one ``.po`` file per kind of document (its
+domain: ``letters.po``, ``invitations.po``) and ``review.yaml`` (``reviewed_by``, ``reviewed_on``,
+``statutory_reviewed``), which covers every file in the folder. Only a catalog a named person reviewed
 may carry a letter; its statutory strings count only when ``statutory_reviewed`` is true and the
 entry is not marked fuzzy (gettext's "needs review"). Statutory text is never machine-translated:
 an unreviewed string is simply absent, and the letter falls back to English.
@@ -46,8 +47,8 @@ class Catalog:
         return self.messages.get(key) or None
 
 
-def load_catalog(folder: Path) -> Catalog:
-    review_path, po_path = folder / "review.yaml", folder / "letters.po"
+def load_catalog(folder: Path, domain: str = "letters") -> Catalog:
+    review_path, po_path = folder / "review.yaml", folder / f"{domain}.po"
     try:
         review = yaml.safe_load(review_path.read_text(encoding="utf-8")) or {}
         with po_path.open("rb") as handle:
@@ -73,10 +74,10 @@ def load_catalog(folder: Path) -> Catalog:
     )
 
 
-def load_catalogs(*folders: Path) -> dict[str, Catalog]:
-    """The shipped catalogs, then each folder's (a district's own replace the shipped ones)."""
+def load_catalogs(*folders: Path, domain: str = "letters") -> dict[str, Catalog]:
+    """The shipped catalogs of ``domain``, then each folder's (a district's own replace the shipped ones)."""
     found: dict[str, Catalog] = {}
     for root in (SHIPPED, *folders):
-        for folder in sorted(p for p in root.iterdir() if (p / "letters.po").is_file()):
-            found[folder.name] = load_catalog(folder)
+        for folder in sorted(p for p in root.iterdir() if (p / f"{domain}.po").is_file()):
+            found[folder.name] = load_catalog(folder, domain)
     return found

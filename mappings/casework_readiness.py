@@ -88,7 +88,10 @@ def _met(
         return (True, f"recorded {on.isoformat()}") if on else (False, "not recorded")
     if requirement.attempts_at_least is not None:
         attempts = file.attempts()
-        evidence = "; ".join(f"{a.on.isoformat()} {a.purpose} by {a.channel}" for _, a in attempts)
+        evidence = "; ".join(
+            f"{a.on.isoformat()} {a.purpose} by {a.channel}" + (f" ({a.reference})" if a.reference else "")
+            for _, a in attempts
+        )
         return len(attempts) >= requirement.attempts_at_least, evidence or "no attempt logged"
     if requirement.conference is not None:
         wanted = requirement.conference

@@ -27,6 +27,9 @@ class Attempt:
     on: date
     channel: str
     purpose: str = "invitation"
+    reference: str = ""
+    """Where the attempt can be checked: the print batch it went in (``print-YYYY-MM-DD``) or the
+    email's Message-ID."""
 
 
 @dataclass(frozen=True, slots=True)

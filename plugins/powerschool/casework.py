@@ -42,19 +42,29 @@ def _day(value: str | None) -> date | None:
 
 
 def attempts_of(text: str | None) -> tuple[Attempt, ...]:
-    """The ``attempts`` column: ``[{"on": "YYYY-MM-DD", "channel": "email", "purpose": "invitation"}]``."""
+    """The ``attempts`` column: ``[{"on": "YYYY-MM-DD", "channel": "email", "purpose": "invitation",
+    "ref": "<message id or print batch>"}]`` (``ref`` is absent where none was recorded)."""
     if not text:
         return ()
     items: Any = json.loads(text)
     return tuple(
-        Attempt(date.fromisoformat(i["on"]), str(i["channel"]), str(i.get("purpose", "invitation")))
+        Attempt(
+            date.fromisoformat(i["on"]),
+            str(i["channel"]),
+            str(i.get("purpose", "invitation")),
+            str(i.get("ref", "")),
+        )
         for i in items
     )
 
 
 def attempts_text(attempts: tuple[Attempt, ...]) -> str:
     return json.dumps(
-        [{"on": a.on.isoformat(), "channel": a.channel, "purpose": a.purpose} for a in attempts],
+        [
+            {"on": a.on.isoformat(), "channel": a.channel, "purpose": a.purpose}
+            | ({"ref": a.reference} if a.reference else {})
+            for a in attempts
+        ],
         separators=(",", ":"),
     )
 

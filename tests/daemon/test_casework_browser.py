@@ -15,7 +15,7 @@ import pytest
 from tests.daemon.browser import chromium, new_tab, require_playwright, screenshot
 from tests.daemon.notice_support import notice_settings, smtp_server
 from tests.daemon.sandbox_sync import District, sandbox_district
-from tests.daemon.test_casework_invitations import _cycle, _student_with_guardian_email
+from tests.daemon.test_casework_invitations import _cycle, _families, _pick
 from tests.sandbox_year import PINNED_AS_OF
 from truancy.daemon.packets import packet_cycle
 from truancy.daemon.runtime import runtime
@@ -42,10 +42,9 @@ def test_propose_a_conference_see_the_invitation_and_get_the_packet(
     tmp_path: Path, district: District
 ) -> None:
     with smtp_server(tmp_path) as (mailbox, port, ca), chromium(sync_api) as browser:
-        email = notice_settings(tmp_path, port, ca).email
-        assert email is not None
+        settings = notice_settings(tmp_path, port, ca)
         assert district.sync().ok
-        dcid, _guardians = _student_with_guardian_email(district)
+        dcid = _pick(_families(district), "en", email=True).dcid
         tab = _page(browser, district, dcid)
         section = tab.locator("#truancy-sync-casework .truancy-sync-conferences")
         section.locator("input[name=day]").fill("2026-06-09")
@@ -59,7 +58,7 @@ def test_propose_a_conference_see_the_invitation_and_get_the_packet(
         assert row["starts_at"] == "2026-06-09T15:30"
         assert row["recorded_by"]
 
-        _cycle(district, email, PINNED_AS_OF)
+        assert _cycle(district, settings, PINNED_AS_OF).ok
         assert len(mailbox.messages) == 1
         tab.reload()
         tab.locator("#truancy-sync-casework .truancy-sync-status").wait_for(state="hidden")

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, insert, select
 
 from truancy.daemon.files import private_dir, write_private
+from truancy.daemon.invitations_schema import invitation_deliveries
 from truancy.daemon.notices_schema import guardian_contacts, notice_deliveries, notices
 from truancy.daemon.purge import purge
 from truancy.daemon.schema import cases
@@ -74,3 +75,34 @@ def test_old_notices_go_with_their_pdf_and_evidence_and_open_cases_keep_theirs(t
             "c" * 40,
         }
         assert connection.execute(select(func.count()).select_from(guardian_contacts)).scalar_one() == 2
+
+
+def test_old_conference_invitations_go_with_their_printed_letter_after_the_notices_period(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade(engine)
+    folder = private_dir(tmp_path / "letters")
+    old = datetime(2025, 9, 1, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(cases).values(
+                student_id="open", school_year="2026-27", status="open", tier=None, state={}, updated_cycle=1
+            )
+        )
+        for student in ("gone", "open"):
+            write_private(folder / f"invitation-{student}.pdf", b"%PDF-1.7")
+            connection.execute(
+                insert(invitation_deliveries).values(
+                    record_id=f"row-{student}", purpose="invitation", channel="print", household="g1",
+                    student_id=student, sis_ref="1", school_id="100", school_year="2025-26", state="sent",
+                    sent_on=old.date(), language="en", wanted_language="en", batch_id="print-2025-09-01",
+                    pdf_path=f"letters/invitation-{student}.pdf", created_at=old,
+                )
+            )  # fmt: skip
+    report = purge(engine, RetentionSettings(notices_days=365), today=TODAY, config_dir=tmp_path)
+    (notices_kind,) = [k for k in report.kinds if k.kind == "notices"]
+    assert (notices_kind.records, notices_kind.files) == (1, 1)
+    assert [p.name for p in folder.iterdir()] == ["invitation-open.pdf"]
+    with engine.connect() as connection:
+        assert list(connection.execute(select(invitation_deliveries.c.student_id)).scalars()) == ["open"]
