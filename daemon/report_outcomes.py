@@ -47,6 +47,7 @@ from truancy.mappings.facts import (
     canonical_grade,
 )
 from truancy.mappings.policy import Policy
+from truancy.mappings.task_outcomes import PETITIONS
 
 TRUANT = "truant"
 CHRONICALLY_ABSENT = "chronically_absent"
@@ -59,6 +60,7 @@ the cycle last read it from the SIS: :mod:`plan_starts`)."""
 LANGUAGE_NOT_RECORDED = "not recorded"
 ALL_LANGUAGES = "all"
 GRADE_ORDER = ("K", *(str(n) for n in range(1, 13)))
+PETITION_TITLES = {outcome.code: outcome.label for outcome in PETITIONS}
 
 
 @dataclass
@@ -446,16 +448,22 @@ def t_critical(df: int) -> float:
 
 def _sarb_counts(stored: list[CaseState], policy: CasePolicy, as_of: date) -> dict[str, Any]:
     """Cal. Educ. Code § 48273: the number and types of referrals to the SARB, and of requests for
-    petitions to the juvenile court under § 48263 (not recorded by officers yet: null)."""
-    referral_tasks = {
-        task.id: task.title for tier in policy.tiers for task in tier.tasks if task.type == "referral"
-    }
+    petitions under § 48263, as officers recorded the board's determination (a task whose template
+    ``records_petitions``: its outcome names the petition, :data:`task_outcomes.PETITIONS`)."""
+    templates = [task for tier in policy.tiers for task in tier.tasks]
+    referral_tasks = {task.id: task.title for task in templates if task.type == "referral"}
+    determinations = {task.id for task in templates if task.records_petitions}
     made: Counter[str] = Counter()
     declined: Counter[str] = Counter()
+    petitions: Counter[str] = Counter()
     for case in stored:
         for task_id, done in case.completed_tasks.items():
-            if task_id in referral_tasks and done.on <= as_of:
+            if done.on > as_of:
+                continue
+            if task_id in referral_tasks:
                 (declined if done.outcome == "declined" else made)[task_id] += 1
+            elif task_id in determinations and done.outcome in PETITION_TITLES:
+                petitions[done.outcome] += 1
     return {
         "citation": "Cal. Educ. Code § 48273",
         "referrals": [
@@ -467,8 +475,13 @@ def _sarb_counts(stored: list[CaseState], policy: CasePolicy, as_of: date) -> di
             }
             for task_id, title in sorted(referral_tasks.items())
         ],
-        "petitions_requested": None,
-        "petitions_note": "requests for petitions to the juvenile court (§ 48263) are not recorded yet",
+        "petitions_requested": sum(petitions.values()),
+        "petitions": [
+            {"type": code, "title": title, "requested": petitions.get(code, 0)}
+            for code, title in PETITION_TITLES.items()
+        ]
+        if determinations
+        else [],
     }
 
 
@@ -517,6 +530,8 @@ def publish(figures: Figures, *, district_name: str, policy: Policy) -> dict[str
         {**r, "made": cell(r["made"]), "declined": cell(r["declined"])}
         for r in figures.sarb.get("referrals", [])
     ]
+    sarb["petitions"] = [{**p, "requested": cell(p["requested"])} for p in figures.sarb.get("petitions", [])]
+    sarb["petitions_requested"] = cell(figures.sarb.get("petitions_requested", 0))
     return {
         "district_name": district_name,
         "year": figures.year,

@@ -674,7 +674,7 @@ def _task(
         "status": "open" if done is None else "done",
         "citation": task.citation,
         "detail": " ".join(parts),
-        "outcome_options": options_json(task.type),
+        "outcome_options": options_json(task.type, petitions=task.records_petitions),
     }
     if done is not None:
         fields["completed_date"] = done.on.isoformat()

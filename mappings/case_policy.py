@@ -63,10 +63,13 @@ class TaskTemplate(_Strict):
     checklist: tuple[str, ...] = ()
     satisfies: str | None = Field(default=None, pattern=_ID)
     type: TaskType = "task"
+    records_petitions: bool = False
+    """The task also offers the petition outcomes (:data:`~truancy.mappings.task_outcomes.PETITIONS`):
+    where a SARB's determination is recorded, so § 48273's petition counts can be made."""
 
     def outcome(self, code: str | None) -> Outcome | None:
         """The outcome ``code`` names for this task; None for none or one its type does not offer."""
-        return outcome_of(self.type, code)
+        return outcome_of(self.type, code, petitions=self.records_petitions)
 
 
 class Tier(_Strict):

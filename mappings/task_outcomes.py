@@ -57,18 +57,37 @@ TASK_OUTCOMES: Mapping[TaskType, tuple[Outcome, ...]] = {
     "task": (Outcome("done", "Done"),),
 }
 
+PETITIONS: tuple[Outcome, ...] = (
+    Outcome("petition_juvenile_court", "SARB requested a petition to the juvenile court (§ 48263)"),
+    Outcome("petition_district_attorney", "SARB referred the parent to the district attorney (§ 48291)"),
+)
+"""What a SARB may decide that Cal. Educ. Code § 48273 has the district count as a request for a
+petition: under § 48263, when community services cannot resolve the truancy or the pupil and parents
+fail to respond to its directives, the board may have a petition filed in the juvenile court (Welf.
+& Inst. Code § 601) or refer the parent for prosecution (§ 48291). Offered, beside the review's own
+outcomes, by a task template with ``records_petitions`` (the CA SARB determination). Which of the
+two a board used is the pack's reading of § 48273's "types"."""
+
 KEEPS_OPEN: frozenset[str] = frozenset(
     outcome.code for outcomes in TASK_OUTCOMES.values() for outcome in outcomes if not outcome.closes
 )
 """Outcome codes that record work on a task without closing it (a rescheduled conference)."""
 
 
-def outcome_of(task_type: TaskType, code: str | None) -> Outcome | None:
+def outcomes_for(task_type: TaskType, *, petitions: bool = False) -> tuple[Outcome, ...]:
+    """The choices of this kind of task, with the petition outcomes when the task records them."""
+    return TASK_OUTCOMES[task_type] + (PETITIONS if petitions else ())
+
+
+def outcome_of(task_type: TaskType, code: str | None, *, petitions: bool = False) -> Outcome | None:
     """The outcome ``code`` names for this kind of task; None for none or one the list lacks."""
-    return next((o for o in TASK_OUTCOMES[task_type] if o.code == code), None)
+    return next((o for o in outcomes_for(task_type, petitions=petitions) if o.code == code), None)
 
 
-def options_json(task_type: TaskType) -> str:
+def options_json(task_type: TaskType, *, petitions: bool = False) -> str:
     """The choices as the SIS page reads them: ``[{"code", "label", "closes"}, ...]``, compact."""
-    options = [{"code": o.code, "label": o.label, "closes": o.closes} for o in TASK_OUTCOMES[task_type]]
+    options = [
+        {"code": o.code, "label": o.label, "closes": o.closes}
+        for o in outcomes_for(task_type, petitions=petitions)
+    ]
     return json.dumps(options, ensure_ascii=False, separators=(",", ":"))

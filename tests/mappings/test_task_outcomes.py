@@ -179,3 +179,21 @@ def test_a_deadline_that_starts_after_the_last_school_day_counts_from_its_start(
     assert CALENDAR.add_school_days(date(2026, 6, 22), 10) == date(2026, 7, 6)
     assert CALENDAR.add_school_days(date(2026, 6, 10), 3) == date(2026, 6, 15)
     assert CALENDAR.add_school_days(date(2026, 6, 11), 3) == date(2026, 6, 16)
+
+
+def test_only_the_sarb_determination_offers_the_petition_outcomes_and_they_record_it() -> None:
+    """Cal. Educ. Code § 48273 counts requests for petitions (§ 48263): the CA pack lets the officer
+    record them where the board's determination is recorded, and nowhere else."""
+    case = load_policy("CA").case
+    assert case is not None
+    tasks = {task.id: task for tier in case.tiers for task in tier.tasks}
+    assert [task_id for task_id, task in tasks.items() if task.records_petitions] == ["sarb_determination"]
+    determination_task = tasks["sarb_determination"]
+    offered = [o["code"] for o in json.loads(options_json("review", petitions=True))]
+    assert offered == ["completed", "not_needed", "petition_juvenile_court", "petition_district_attorney"]
+    for code in ("petition_juvenile_court", "petition_district_attorney"):
+        outcome = determination_task.outcome(code)
+        assert outcome is not None
+        assert outcome.fulfils
+        assert tasks["chronic_truancy_review"].outcome(code) is None
+    assert "petition" not in options_json("review")
