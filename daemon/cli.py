@@ -19,6 +19,7 @@ from truancy.connector.errors import ConnectorError
 from truancy.daemon.casework_invitations import invitation_cycle
 from truancy.daemon.casework_progress import progress_cycle
 from truancy.daemon.cli_errors import fail
+from truancy.daemon.family_notices_cli import approve_command
 from truancy.daemon.lock import DistrictLock, LockHeldError
 from truancy.daemon.logs import bind_context, configure_logging
 from truancy.daemon.mappings_commands import mappings_app
@@ -60,6 +61,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(report_app, name="report")
 app.add_typer(packet_app, name="packet")
 app.add_typer(notices_app, name="notices")
+notices_app.command("approve")(approve_command)
 
 ConfigOption = Annotated[
     Path | None,

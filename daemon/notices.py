@@ -34,6 +34,7 @@ from sqlalchemy import Engine, and_, delete, insert, select, update
 from truancy.connector.smtp import SmtpError, SmtpServer
 from truancy.daemon.evaluate import Evaluation, Target, school_year_of
 from truancy.daemon.files import private_dir, write_private
+from truancy.daemon.notice_languages import kept_shares, measure, record
 from truancy.daemon.notices_schema import guardian_contacts, notice_deliveries, notices
 from truancy.daemon.notices_settings import NoticeSettings
 from truancy.daemon.officer import OfficerWork
@@ -51,6 +52,7 @@ from truancy.documents.letters import (
     RenderedLetter,
     render_letter,
     to_pdf,
+    to_pdf_all,
 )
 from truancy.mappings.case import OfficerAction
 from truancy.mappings.codemap import CodeEntry
@@ -122,6 +124,8 @@ class NoticeCycle:
         )
         self.errors: list[str] = []
         self.delivery_errors: list[str] = []
+        self._shares: dict[tuple[str, str], float] | None = None
+        """Each school's language shares (Cal. Educ. Code § 48985), read once a cycle when needed."""
 
     def _path(self, path: Path) -> Path:
         return path if path.is_absolute() else self.config_dir / path
@@ -292,6 +296,7 @@ class NoticeCycle:
         facts = self._facts(student_id, recipients, evaluation.as_of, evaluation.school_year, today)
         try:
             letter = render_letter(notice, facts, catalog, self.district, template_dirs=self.template_dirs)
+            english = self._also_english(notice, facts, student_id, catalog, evaluation.school_year)
         except LetterError as exc:
             self.errors.append(f"data: a {notice.id} letter was not generated ({exc})")
             return
@@ -319,6 +324,7 @@ class NoticeCycle:
             ],
             "words": letter.words,
             "grade_level": letter.grade_level,
+            "languages": [SOURCE_LANGUAGE, catalog.language] if english else [catalog.language],
         }
         with self.engine.begin() as connection:
             connection.execute(
@@ -334,7 +340,7 @@ class NoticeCycle:
                     wanted_language=wanted_language,
                     status=status,
                     facts=frozen,
-                    letter_text=letter.text,
+                    letter_text=f"{english.text}\n\n{letter.text}" if english else letter.text,
                     created_at=self.clock(),
                     note=note,
                 )
@@ -389,6 +395,28 @@ class NoticeCycle:
         absences = [e for e in entries if e is not None and e.category.value in ("excused", "unexcused")]
         illness = [e for e in absences if e.category.value == "excused" and ILLNESS.search(e.description)]
         return len(illness) * 2 > len(absences)
+
+    def _also_english(
+        self, notice: Notice, facts: LetterFacts, student_id: str, catalog: Catalog, school_year: str
+    ) -> RenderedLetter | None:
+        """Cal. Educ. Code § 48985: a letter in a language 15 percent or more of the pupil's school
+        speak goes in English as well, in the same PDF (English first)."""
+        share = self.pack.primary_language_share
+        if share is None or catalog.language == SOURCE_LANGUAGE:
+            return None
+        if self._shares is None:
+            self._shares = kept_shares(self.engine, school_year)
+        if self._shares is None and self.contacts is not None:  # the year's first need: measure once
+            record(self.engine, school_year, measure(self.engine, self.contacts), self.clock().date())
+            self._shares = kept_shares(self.engine, school_year) or {}
+        with self.engine.connect() as connection:
+            school = connection.execute(
+                select(students.c.school_id).where(students.c.student_id == student_id)
+            ).scalar_one_or_none()
+        if (self._shares or {}).get((school or "", catalog.language), 0.0) < share:
+            return None
+        english = self.catalogs[SOURCE_LANGUAGE]
+        return render_letter(notice, facts, english, self.district, template_dirs=self.template_dirs)
 
     def _catalog(self, language: str) -> Catalog:
         catalog = self.catalogs.get(language)
@@ -467,9 +495,17 @@ class NoticeCycle:
         """The PDF of a stored notice, from its frozen facts."""
         notice = self.pack.notice(row["notice_type"])
         facts = _facts_from_json(row["facts"]["letter"])
-        catalog = self.catalogs.get(row["language"]) or self.catalogs[SOURCE_LANGUAGE]
-        letter = render_letter(notice, facts, catalog, self.district, template_dirs=self.template_dirs)
-        return to_pdf(letter.html)
+        htmls = [
+            render_letter(
+                notice,
+                facts,
+                self.catalogs.get(language) or self.catalogs[SOURCE_LANGUAGE],
+                self.district,
+                template_dirs=self.template_dirs,
+            ).html
+            for language in row["facts"].get("languages", [row["language"]])
+        ]
+        return to_pdf_all(htmls)[0] if len(htmls) > 1 else to_pdf(htmls[0])
 
     def _email(self, row: Row, pdf: bytes, filename: str) -> bool:
         email = self.settings.email

@@ -4,7 +4,6 @@ print batch, and report each school's primary languages against Cal. Educ. Code 
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,16 +11,15 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 
 from truancy.daemon.access_log import record_access
 from truancy.daemon.cli_errors import fail
 from truancy.daemon.files import private_dir, write_private
+from truancy.daemon.notice_languages import measure
 from truancy.daemon.notices import NoticeCycle
 from truancy.daemon.notices_runtime import notice_cycle
 from truancy.daemon.print_batch import rebuild_print_batch
 from truancy.daemon.runtime import Runtime, runtime
-from truancy.daemon.schema import students
 from truancy.daemon.settings import load_settings, resolve_path
 
 notices_app = typer.Typer(
@@ -101,23 +99,13 @@ def languages_command(
 ) -> None:
     """Per school, the primary languages other than English at or over the § 48985 share (15%), and
     which of them lack a reviewed catalog. Languages are the guardians' preferred language as the SIS
-    records it (the first guardian of each student), read for this report and not stored."""
+    records it (the first guardian of each student), read for this report and not stored (the
+    cycle measures the same once a school year, and sends a letter in such a language with English
+    beside it in one PDF)."""
     settings = load_settings(config, secrets_dir=secrets_dir)
     with runtime(settings) as rt:
         cycle = _cycle(rt, secrets_dir)
-        with rt.engine.connect() as connection:
-            school_of = dict(
-                connection.execute(
-                    select(students.c.student_id, students.c.school_id).where(~students.c.deleted)
-                ).all()
-            )
-        counts: dict[str, Counter[str]] = defaultdict(Counter)
-        seen: set[str] = set()
-        if cycle.contacts is not None:
-            for contact in cycle.contacts(sorted(school_of)):
-                if contact.student_id not in seen:
-                    seen.add(contact.student_id)
-                    counts[school_of[contact.student_id] or ""][contact.language] += 1
+        counts = measure(rt.engine, cycle.contacts) if cycle.contacts is not None else {}
         share = cycle.pack.primary_language_share or 1.0
         report: list[dict[str, Any]] = []
         for school, languages in sorted(counts.items()):
@@ -149,7 +137,7 @@ def languages_command(
     )
     for row in report:
         missing = "[red]no: letters go in English with a translation task[/]"
-        reviewed_text = "yes" if row["reviewed_catalog"] else missing
+        reviewed_text = "yes: letters go in this language and English" if row["reviewed_catalog"] else missing
         table.add_row(
             row["school_id"], row["language"], str(row["students"]), f"{row['share']:.0%}", reviewed_text
         )
