@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 from truancy.daemon.officer import OfficerWork
+from truancy.daemon.settings import Settings, resolve_path
 from truancy.mappings.case import CaseState
-from truancy.mappings.casework import CaseworkPack
+from truancy.mappings.casework import CaseworkPack, casework_pack, load_casework
 from truancy.mappings.casework_readiness import escalation_blockers
 from truancy.mappings.casework_records import CaseFile
 from truancy.mappings.casework_reviews import Completion, plan_review_writes
@@ -88,3 +89,12 @@ def casework_gate(
     if pack is None or not (pack.escalations or pack.plan.review) or read is None:
         return None
     return CaseworkGate(pack, read(), today, officer)
+
+
+def district_casework(settings: Settings) -> CaseworkPack | None:
+    """The district's own casework pack (``[casework] pack``) or else its state's shipped one (None:
+    the state has none yet), so the cycle's gates, invitations and packets read the same law."""
+    own = settings.casework.pack
+    if own is not None:
+        return load_casework(resolve_path(settings, own))
+    return casework_pack(settings.district.state)

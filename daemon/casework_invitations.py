@@ -35,6 +35,7 @@ from sqlalchemy import Engine, and_, delete, insert, select, update
 
 from truancy.connector.errors import ConnectorError
 from truancy.connector.smtp import SmtpError, SmtpServer
+from truancy.daemon.casework import district_casework
 from truancy.daemon.evaluate import Target, school_year_of
 from truancy.daemon.files import private_dir, write_private
 from truancy.daemon.invitations_schema import delivery_key, invitation_deliveries
@@ -53,7 +54,7 @@ from truancy.documents.invitation_text import (
     render_invitation,
 )
 from truancy.documents.letters import SOURCE_LANGUAGE, District, to_pdf
-from truancy.mappings.casework import CaseworkPack, casework_pack
+from truancy.mappings.casework import CaseworkPack
 from truancy.mappings.casework_records import Attempt, CaseFile, Conference
 from truancy.mappings.notices_contacts import GuardianContact
 from truancy.mappings.writes import DesiredWrite
@@ -488,7 +489,7 @@ def invitation_cycle(rt: Runtime, *, secrets_dir: Path | None = None) -> Invitat
     that reads no casework, guardians or attempts. Without ``[notices.email]`` every invitation
     goes by post."""
     settings = rt.settings
-    pack = casework_pack(settings.district.state)
+    pack = district_casework(settings)
     contacts: ContactSource | None = getattr(rt.plugin, "guardian_contacts", None)
     read = getattr(rt.plugin, "casework_files", None)
     record = getattr(rt.plugin, "record_conference_attempts", None)

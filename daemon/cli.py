@@ -16,6 +16,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from truancy.connector.errors import ConnectorError
+from truancy.daemon.casework import district_casework
 from truancy.daemon.casework_invitations import invitation_cycle
 from truancy.daemon.casework_progress import progress_cycle
 from truancy.daemon.cli_errors import fail
@@ -213,6 +214,7 @@ def sync(
                 invitations=invitation_cycle(rt, secrets_dir=secrets_dir),
                 packets=packet_cycle(rt),
                 progress=progress_cycle(rt),
+                casework=district_casework(rt.settings),
                 notices=notice_cycle(rt, secrets_dir=secrets_dir),
             )
             summary = pipeline.run_cycle(full=full)

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, MetaData, Table, and_, delete, insert, inspect, select
 
 from truancy.daemon.access_log import record_access
+from truancy.daemon.casework import district_casework
 from truancy.daemon.files import Privacy, private_dir, write_private
 from truancy.daemon.packets_schema import packets
 from truancy.daemon.runtime import Runtime, privacy
@@ -42,7 +43,7 @@ from truancy.documents.packet import (
     build_packet,
 )
 from truancy.mappings.case import CaseState, case_from_dict
-from truancy.mappings.casework import CaseworkPack, PacketKind, casework_pack
+from truancy.mappings.casework import CaseworkPack, PacketKind
 from truancy.mappings.casework_directory import load_directory
 from truancy.mappings.casework_readiness import (
     PlanProgress,
@@ -392,7 +393,7 @@ class PacketCycle:
 def packet_cycle(rt: Runtime) -> PacketCycle | None:
     """The cycle's packet builds, or None: no casework pack for the state, or a plugin without requests."""
     settings = rt.settings
-    pack = casework_pack(settings.district.state)
+    pack = district_casework(settings)
     requests = getattr(rt.plugin, "packet_requests", None)
     answer = getattr(rt.plugin, "record_packet", None)
     if pack is None or requests is None or answer is None:

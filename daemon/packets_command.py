@@ -11,13 +11,13 @@ import typer
 from rich.console import Console
 
 from truancy.connector.errors import ConnectorError
+from truancy.daemon.casework import district_casework
 from truancy.daemon.cli_errors import fail
 from truancy.daemon.files import FileAccessError
 from truancy.daemon.packets import PacketError, build_student_packet, partner_names
 from truancy.daemon.runtime import privacy, runtime
 from truancy.daemon.settings import SettingsError, load_settings, resolve_path
 from truancy.daemon.store import StoreError
-from truancy.mappings.casework import load_casework
 from truancy.mappings.codemap import MappingFileError
 
 packet_app = typer.Typer(
@@ -42,8 +42,10 @@ def packet_build(
     """Build the packet for a student with a case, complete or not: its checklist names what is missing."""
     try:
         settings = load_settings(config, secrets_dir=secrets_dir)
-        pack_source = settings.casework.pack
-        pack = load_casework(resolve_path(settings, pack_source) if pack_source else settings.district.state)
+        pack = district_casework(settings)
+        if pack is None:
+            state = settings.district.state
+            raise PacketError(f"no casework pack for {state} yet: name the district's own in [casework] pack")
         today = datetime.now(settings.district.zone).date()  # the district's today, as the law counts
         with runtime(settings) as rt:
             target = (

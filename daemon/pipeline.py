@@ -17,7 +17,6 @@ from truancy.daemon.casework_invitations import InvitationCycle
 from truancy.daemon.casework_progress import PlanProgressCycle
 from truancy.daemon.dry_run import plan_by_student
 from truancy.daemon.evaluate import Evaluation, Evaluator, Target, commit_cases, discard_cases
-from truancy.daemon.family_notices import family_cycle
 from truancy.daemon.guard import RetractionGuard
 from truancy.daemon.held import record_held_rows
 from truancy.daemon.holdout import OutcomesSettings, holdable_tasks, without_holdout
@@ -31,7 +30,7 @@ from truancy.daemon.progress import Reporter, SilentReporter
 from truancy.daemon.schema import attendance, cycles, mapping_files, quarantine, students
 from truancy.daemon.store import upsert, utcnow
 from truancy.daemon.write_pool import DEFAULT_WRITE_CONCURRENCY
-from truancy.mappings.casework import casework_pack
+from truancy.mappings.casework import CaseworkPack, casework_pack
 from truancy.mappings.policy import Policy
 from truancy.plugins.base import SisPlugin
 
@@ -181,10 +180,12 @@ class SyncPipeline:
         invitations: InvitationCycle | None = None,
         packets: PacketCycle | None = None,
         progress: PlanProgressCycle | None = None,
+        casework: CaseworkPack | None = None,
         write_concurrency: int = DEFAULT_WRITE_CONCURRENCY,
     ) -> None:
         """``guard`` limits what one cycle may withdraw (default: 25 rows or 2% of open ones);
-        ``caseloads`` names each case's officer on its rows (default: no officer)."""
+        ``caseloads`` names each case's officer on its rows (default: no officer); ``casework`` is
+        the district's casework pack (default: the state's shipped one)."""
         self.guard = guard or RetractionGuard()
         self.caseloads = caseloads or CaseloadSettings()
         self.outcomes = outcomes or OutcomesSettings()
@@ -194,6 +195,7 @@ class SyncPipeline:
         self.invitations = invitations
         self.packets = packets
         self.progress = progress
+        self.casework = casework if casework is not None else casework_pack(policy.id)
         self.timezone = timezone
         self.reconcile_every = reconcile_every
         self.write_concurrency = write_concurrency
@@ -262,7 +264,7 @@ class SyncPipeline:
             own = instance_id(connection)
             refuse_foreign(foreign_writers(remote, self.plugin, own, adopted(connection)))
         officer = OfficerWork.from_rows(remote, self.plugin, today=today)
-        gate = casework_gate(self.plugin, casework_pack(self.policy.id), today, officer)
+        gate = casework_gate(self.plugin, self.casework, today, officer)
         if self.notices is not None and not self.dry_run:
             self.notices.before_evaluation(officer, today)
         summary.officer_actions = officer.action_count
@@ -306,13 +308,6 @@ class SyncPipeline:
                 self.notices.schedule(evaluation, today)
                 summary.errors.extend(self.notices.errors)
             desired = {**desired, **self._assigned(self.notices.writes())}
-        family = family_cycle(self.notices) if self.notices is not None else None
-        cased = {target.write.student_id for target in evaluation.desired.values()}
-        if family is not None:  # letters to every family once a school year (TX § 25.095(a))
-            if not self.dry_run:
-                family.schedule(today)
-                summary.errors.extend(family.errors)
-            desired = {**desired, **self._assigned(family.writes(cased))}
         if self.invitations is not None:
             desired = {**desired, **self._assigned(self.invitations.writes())}
         plan = plan_writes(stamped(desired, own), remote, self.plugin)
@@ -336,9 +331,6 @@ class SyncPipeline:
                 desired = {**desired, **self._assigned(self.notices.writes())}
                 plan = plan_writes(stamped(desired, own), remote, self.plugin)
             summary.errors.extend(self.notices.delivery_errors)
-        if family is not None and family.deliver(today):
-            desired = {**desired, **self._assigned(family.writes(cased))}
-            plan = plan_writes(stamped(desired, own), remote, self.plugin)
         if self.invitations is not None:
             if self.invitations.run(today):  # a translation task for an invitation just sent
                 desired = {**desired, **self._assigned(self.invitations.writes())}

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from truancy.connector.errors import ConnectorError, FailureType
 from truancy.connector.http import DEFAULT_USER_AGENT, HttpStats
+from truancy.daemon.casework import district_casework
 from truancy.daemon.casework_invitations import invitation_cycle
 from truancy.daemon.casework_progress import progress_cycle
 from truancy.daemon.exposure import refuse_exposed
@@ -236,6 +237,7 @@ class SyncService:
             invitations=invitation_cycle(rt, secrets_dir=self.options.secrets_dir),
             packets=packet_cycle(rt),
             progress=progress_cycle(rt),
+            casework=district_casework(rt.settings),
             notices=notice_cycle(rt, secrets_dir=self.options.secrets_dir),
         )
         try:

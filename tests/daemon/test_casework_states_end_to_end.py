@@ -26,7 +26,7 @@ from truancy.daemon.cli import app
 from truancy.daemon.runtime import runtime
 from truancy.daemon.schema import cases, students
 from truancy.mappings.case import case_from_dict
-from truancy.mappings.casework import load_casework
+from truancy.mappings.casework import CASEWORK_DIR, load_casework
 
 pytestmark = pytest.mark.slow
 TODAY = PINNED_AS_OF.isoformat()
@@ -97,6 +97,11 @@ def _court_packet(district: District, dcid: str, out: Path) -> dict[str, object]
     assert result.exit_code == 0, result.output
     report: dict[str, object] = json.loads(result.output)
     return report
+
+
+def _sync_once(district: District) -> None:
+    result = CliRunner().invoke(app, ["sync", "--once", "-c", str(district.config), "--json"])
+    assert result.exit_code == 0, result.output
 
 
 def _record(district: District, dcid: str, path: StatePath, *, leave_out: tuple[str, ...] = ()) -> None:
@@ -201,3 +206,32 @@ def test_tx_a_recorded_homelessness_bars_the_court_referral_even_with_measures(t
         cover = " ".join(PdfReader(io.BytesIO(out.read_bytes())).pages[0].extract_text().split())
         assert f"homelessness recorded {TODAY}" in cover
         assert "Tex. Educ. Code § 25.0915(a-1), (a-3), (c)" in cover
+
+
+def test_the_districts_own_casework_pack_is_the_one_the_cycle_gates_by(tmp_path: Path) -> None:
+    """[casework] pack: an IL district that also wants the conference held before a hearing
+    referral; the plan and the service on record are then not enough, the conference opens it.
+    The cycles after the first run as `truancy sync --once`, the command a district schedules."""
+    path = PATHS[2]
+    shipped = (CASEWORK_DIR / "il.yaml").read_text(encoding="utf-8")
+    anchor = "  - task: truancy_hearing_referral\n    citation: 105 ILCS 5/26-12(a)\n    requires:\n"
+    own = anchor + (
+        "      - id: conference_held\n"
+        "        label: Truancy intervention conference held (district policy)\n"
+        "        citation: 105 ILCS 5/26-13 (district policy)\n"
+        "        conference: {meeting: truancy_conference, outcomes: [held]}\n"
+    )
+    (tmp_path / "casework.yaml").write_text(shipped.replace(anchor, own), encoding="utf-8")
+    with sandbox_district(
+        tmp_path, state="IL", extra_toml='\n[casework]\npack = "casework.yaml"\n'
+    ) as district:
+        assert district.sync().ok
+        dcid = _designated(district, path.designation)
+        _record(district, dcid, path)  # the conference is a no-show: the shipped pack would open the step
+        _sync_once(district)
+        assert path.escalation_task not in _task_types(district, dcid)
+        with district.powerschool() as sis:
+            held = {"studentsdcid": dcid, "meeting": path.meeting, "outcome": "held", "held_date": TODAY}
+            sis.insert_row("U_TRUANCY_CONFERENCES", held)
+        _sync_once(district)
+        assert path.escalation_task in _task_types(district, dcid)
