@@ -17,6 +17,7 @@ from truancy.daemon.casework_invitations import InvitationCycle
 from truancy.daemon.casework_progress import PlanProgressCycle
 from truancy.daemon.dry_run import plan_by_student
 from truancy.daemon.evaluate import Evaluation, Evaluator, Target, commit_cases, discard_cases
+from truancy.daemon.family_notices import family_cycle
 from truancy.daemon.guard import RetractionGuard
 from truancy.daemon.held import record_held_rows
 from truancy.daemon.holdout import OutcomesSettings, holdable_tasks, without_holdout
@@ -308,6 +309,13 @@ class SyncPipeline:
                 self.notices.schedule(evaluation, today)
                 summary.errors.extend(self.notices.errors)
             desired = {**desired, **self._assigned(self.notices.writes())}
+        family = family_cycle(self.notices) if self.notices is not None else None
+        cased = {target.write.student_id for target in evaluation.desired.values()}
+        if family is not None:  # letters to every family once a school year (TX § 25.095(a))
+            if not self.dry_run:
+                family.schedule(today)
+                summary.errors.extend(family.errors)
+            desired = {**desired, **self._assigned(family.writes(cased))}
         if self.invitations is not None:
             desired = {**desired, **self._assigned(self.invitations.writes())}
         plan = plan_writes(stamped(desired, own), remote, self.plugin)
@@ -331,6 +339,9 @@ class SyncPipeline:
                 desired = {**desired, **self._assigned(self.notices.writes())}
                 plan = plan_writes(stamped(desired, own), remote, self.plugin)
             summary.errors.extend(self.notices.delivery_errors)
+        if family is not None and family.deliver(today):
+            desired = {**desired, **self._assigned(family.writes(cased))}
+            plan = plan_writes(stamped(desired, own), remote, self.plugin)
         if self.invitations is not None:
             if self.invitations.run(today):  # a translation task for an invitation just sent
                 desired = {**desired, **self._assigned(self.invitations.writes())}
