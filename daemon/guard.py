@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from truancy.daemon.outbox import OURS, Plan
+from truancy.daemon.ownership import may_retract
 from truancy.daemon.settings import SyncSettings
 from truancy.mappings.writes import WriteKind
 from truancy.plugins.base import RemoteRow, SisPlugin
@@ -62,7 +63,7 @@ class RetractionGuard:
             if row.kind is not WriteKind.NOTE
             and row.sync_key is not None
             and OURS.match(row.sync_key)
-            and plugin.may_retract(row)
+            and may_retract(row, plugin)
         )
         retracting = Counter(row.kind.value for row in plan.retractions if row.sis_ref not in expected)
         total = sum(retracting.values())

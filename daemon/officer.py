@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from truancy.daemon.ownership import overridden
 from truancy.mappings.case import OfficerAction, Override
 from truancy.mappings.writes import DesiredWrite, is_sync_key
 from truancy.plugins.base import OfficerRowError, RemoteRow, SisPlugin
@@ -84,6 +85,6 @@ class OfficerWork:
         for write in writes:
             remote = self.rows.get(write.sync_key)
             if remote is not None:
-                fields = self.plugin.overrides(remote, write)
+                fields = overridden(remote, write, self.plugin)
                 found.extend(Override(write.sync_key, write.kind, name) for name in fields)
         return found

@@ -1,9 +1,10 @@
 """Apply the difference between desired and actual SIS state, through a durable journal.
 
 Every cycle reads the truancy rows back from the SIS and diffs them against the desired writes by
-``sync_key``: missing rows are created, changed rows updated, rows no longer wanted retracted
-(where the field map allows), duplicates removed. The journal records each planned write before it
-is sent and marks it done only after the SIS confirms. A crash anywhere leaves at worst some
+``sync_key`` and the plugin's field ownership (``daemon/ownership.py``): missing rows are created,
+rows whose daemon-owned fields changed updated, rows no longer wanted retracted (while the
+declaration allows), duplicates removed. The journal records each planned write before it is sent
+and marks it done only after the SIS confirms. A crash anywhere leaves at worst some
 ``pending`` entries; the next cycle supersedes them and its read-back diff repairs the SIS, so
 re-running never duplicates and never loses a write.
 """
@@ -24,11 +25,12 @@ from truancy.connector.errors import FailureType, HttpStatusError, ProtocolError
 from truancy.connector.gate import RequestGate
 from truancy.connector.http import HttpSession
 from truancy.daemon.evaluate import Target
+from truancy.daemon.ownership import differs, may_retract, needs_update
 from truancy.daemon.progress import Reporter
 from truancy.daemon.schema import outbox
 from truancy.daemon.store import utcnow
 from truancy.daemon.write_pool import DEFAULT_WRITE_CONCURRENCY, run_groups
-from truancy.mappings.writes import DesiredWrite, WriteKind
+from truancy.mappings.writes import WriteKind
 from truancy.plugins.base import RemoteRow, SisPlugin
 
 log = logging.getLogger("truancy.daemon.outbox")
@@ -103,7 +105,7 @@ def plan_writes(desired: dict[str, Target], remote_rows: Iterable[RemoteRow], pl
             continue
         keeper, duplicates = existing[0], existing[1:]
         plan.deletes.extend(duplicates)
-        if target.write.kind is not WriteKind.NOTE and plugin.needs_update(keeper, target.write):
+        if target.write.kind is not WriteKind.NOTE and needs_update(keeper, target.write, plugin):
             plan.updates.append((keeper, target))
         else:
             plan.unchanged += 1
@@ -120,7 +122,7 @@ def plan_writes(desired: dict[str, Target], remote_rows: Iterable[RemoteRow], pl
         notes_left[target.sis_ref].remove(same)
         plan.unchanged += 1
     for rows in by_key.values():
-        retracted = [row for row in rows if plugin.may_retract(row)]
+        retracted = [row for row in rows if may_retract(row, plugin)]
         plan.deletes.extend(retracted)
         plan.retractions.extend(row for row in retracted if row.kind is not WriteKind.NOTE)
     return plan
@@ -128,16 +130,9 @@ def plan_writes(desired: dict[str, Target], remote_rows: Iterable[RemoteRow], pl
 
 def _same_note(target: Target, candidates: list[RemoteRow], plugin: SisPlugin) -> RemoteRow | None:
     """A note row the SIS already holds with exactly this note's content, if the target is a note."""
-    write = target.write
-    if write.kind is not WriteKind.NOTE:
+    if target.write.kind is not WriteKind.NOTE:
         return None
-    content = DesiredWrite(
-        write.kind,
-        write.sync_key,
-        write.student_id,
-        {f: write.fields[f] for f in NOTE_CONTENT if f in write.fields},
-    )
-    return next((row for row in candidates if not plugin.needs_update(row, content)), None)
+    return next((row for row in candidates if not differs(row, target.write, plugin, NOTE_CONTENT)), None)
 
 
 def _by_student(

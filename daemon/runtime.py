@@ -13,7 +13,7 @@ from truancy.daemon.files import Privacy
 from truancy.daemon.settings import Settings, SettingsError, resolve_path
 from truancy.daemon.store import create_store_engine, upgrade
 from truancy.mappings.policy import Policy, load_policy
-from truancy.plugins.base import SisPlugin, load_plugin
+from truancy.plugins.base import PluginConfigError, SisPlugin, check_contract, load_plugin
 
 
 @dataclass
@@ -47,7 +47,14 @@ def build_plugin(settings: Settings) -> SisPlugin:
                 "the map a sync counts with is the one you read"
             )
         raw["code_map"] = str(resolve_path(settings, settings.mappings.code_map))
-    return factory(raw, options=settings.http.connection_options(), config_dir=settings.config_dir)
+    plugin = factory(raw, options=settings.http.connection_options(), config_dir=settings.config_dir)
+    # Its ownership may come from the district's field map: checked once built, before any sync.
+    try:
+        check_contract(plugin, f"plugin {settings.sis.plugin!r}")
+    except PluginConfigError:
+        plugin.close()
+        raise
+    return plugin
 
 
 SQLITE_PREFIX = "sqlite:///"

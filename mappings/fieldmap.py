@@ -21,10 +21,12 @@ class FieldMapError(MappingFileError):
 
 
 class TableMap(BaseModel):
-    """How one kind of write lands in one SIS table.
+    """How one kind of write lands in one SIS table, and who owns its columns.
 
     ``officer_columns`` are set when the row is created and then belong to the officer: the
-    daemon never overwrites them (an officer's "done" or "dismissed" wins).
+    daemon never overwrites them (an officer's "done" or "dismissed" wins). ``retract: delete``
+    lets a row no longer wanted go only while each ``deletable_when`` column holds its value;
+    ``keep`` never. The PowerSchool plugin declares its field ownership from these.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -45,22 +47,9 @@ class TableMap(BaseModel):
             raise ValueError(f"columns {unknown} are not among the mapped columns")
         return self
 
-    def may_retract(self, columns: Mapping[str, str]) -> bool:
-        """Whether a daemon-written row that is no longer desired may be deleted.
-
-        Notes are a case log and stay; a task an officer has closed stays as the officer left it.
-        """
-        if self.retract == "keep":
-            return False
-        return all(columns.get(column, "") == value for column, value in self.deletable_when.items())
-
     def to_columns(self, fields: Mapping[str, str]) -> dict[str, str]:
         """The SIS columns for a write's canonical fields (fields the map omits are not written)."""
         return {column: fields[name] for name, column in self.columns.items() if name in fields}
-
-    def daemon_columns(self, fields: Mapping[str, str]) -> dict[str, str]:
-        """The columns the daemon keeps in step with its desired state on every cycle."""
-        return {k: v for k, v in self.to_columns(fields).items() if k not in self.officer_columns}
 
 
 class FieldMap(BaseModel):

@@ -16,8 +16,14 @@ What a new plugin writes (the members of :class:`SisPlugin` and :class:`PluginFa
   retires what a full read did not see; a sorted stream's pages are checkpoints), ``calendars()``,
   ``discover_codes()``, ``categorize(code)`` (through its :class:`~truancy.mappings.codemap.CodeMap`:
   one lookup for the sync, ``mappings check`` and ``impact``) and ``mapping_sources``;
-- a write target: ``read_back()`` as :class:`RemoteRow`, ``officer_action``, ``overrides``,
-  ``needs_update``, ``may_retract``, ``writer_of``, and ``create``/``update``/``delete``;
+- a write target: ``ownership`` (an :class:`Ownership` per kind, as data: the fields the daemon
+  owns and keeps in step, the fields the officer owns and the daemon never overwrites, and when
+  a row no longer wanted may be retracted); ``read_back()`` yielding :class:`RemoteRow` in
+  canonical fields (SIS column names stay in the plugin); ``stored_fields(write)``, a write as
+  ``read_back`` will show it; ``officer_action`` (what an officer's edit means for the case);
+  ``writer_of``; and ``create``/``update``/``delete``, where ``update`` writes only what the
+  daemon owns. The daemon does the diff (what to create, update, retract, and what the officer
+  overrode) from the declaration; ``check_contract`` refuses an inconsistent one at start-up;
 - optionally, guardian contacts (:class:`GuardianSource`): ``guardian_contacts(student_ids)`` yields
   a :class:`~truancy.mappings.notices_contacts.GuardianContact` per guardian of the students asked
   for (only those: the daemon asks for students with a notice or a meeting due), never logged;
@@ -25,7 +31,8 @@ What a new plugin writes (the members of :class:`SisPlugin` and :class:`PluginFa
 - failures as ``truancy.connector.errors``: a ``ConfigurationError`` or ``TransientError`` stops
   the cycle with its :class:`~truancy.connector.errors.FailureType`; a ``RowError`` refuses one row,
   which is counted while the others are written;
-- ``check_field_map(path)`` and ``capabilities()`` (:class:`Capabilities`: sandbox settings, an
+- ``check_field_map(path)`` (a field map's problems, its ownership included, by file and line) and
+  ``capabilities()`` (:class:`Capabilities`: sandbox settings, an
   in-SIS bundle, a student page link), so no daemon command names a product;
 - ``close()``.
 
@@ -38,7 +45,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
@@ -198,13 +205,97 @@ class AttendancePage:
 
 @dataclass(frozen=True, slots=True)
 class RemoteRow:
-    """A truancy row as it stands in the SIS, read back each cycle."""
+    """A truancy row as it stands in the SIS, read back each cycle, in canonical fields.
+
+    ``columns`` holds the row's canonical field values (``status``, ``label``, ``note_text``…, the
+    names of :class:`~truancy.mappings.writes.DesiredWrite`), never the SIS's own column names:
+    the daemon diffs them against the desired writes by the plugin's :class:`Ownership`.
+    ``saved_on`` is the day the SIS last saved the row, where it records one (the date of an
+    officer's action when the officer left that date blank).
+    """
 
     kind: WriteKind
     remote_id: str
     sync_key: str | None
     sis_ref: str
     columns: Mapping[str, str]
+    saved_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ownership:
+    """Who owns each canonical field of one kind of row: the daemon diffs by this, no plugin code.
+
+    ``daemon``: the fields the daemon writes and keeps in step (a difference is an update).
+    ``officer``: the fields the officer owns; written at most once, when the row is created, then
+    never overwritten; a value differing from the desired one is the officer's stand, logged on
+    the case. ``retract_while``: when a row the daemon no longer wants may be deleted: ``None``
+    never (a case log), else only while each named officer-owned field still holds its value (a
+    task still ``open``: one an officer worked on stays).
+    """
+
+    daemon: frozenset[str]
+    officer: frozenset[str] = frozenset()
+    retract_while: Mapping[str, str] | None = None
+
+
+FieldOwnership = Mapping[WriteKind, Ownership]
+"""A plugin's ownership declaration, per kind of row it writes."""
+REQUIRED_KINDS = (WriteKind.FLAG, WriteKind.NOTE, WriteKind.TASK)
+"""The kinds every write target holds (a plugin may declare more)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OwnershipProblem:
+    """One inconsistency in an ownership declaration; ``part`` is the :class:`Ownership` member."""
+
+    kind: WriteKind
+    field: str
+    part: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value} field {self.field!r}: {self.problem}" if self.field else self.problem
+
+
+def ownership_problems(ownership: object) -> list[OwnershipProblem]:
+    """Every inconsistency of a declaration: a kind left out, a field owned by both, a retraction
+    condition on a field the officer does not own, rows the officer worked left retractable."""
+    if not isinstance(ownership, Mapping):
+        return [OwnershipProblem(WriteKind.FLAG, "", "ownership", "ownership is not declared per kind")]
+    problems = [
+        OwnershipProblem(kind, "", "ownership", f"no ownership is declared for {kind.value} rows")
+        for kind in REQUIRED_KINDS
+        if kind not in ownership
+    ]
+    for kind, declared in ownership.items():
+        problems.extend(_problems_of(kind, declared))
+    return problems
+
+
+def _problems_of(kind: WriteKind, declared: Ownership) -> Iterator[OwnershipProblem]:
+    for name in sorted(declared.daemon & declared.officer):
+        yield OwnershipProblem(kind, name, "officer", "owned by both the daemon and the officer")
+    if declared.retract_while is None:
+        return
+    for name in sorted(declared.retract_while):
+        if name not in declared.officer:
+            where = "a daemon-owned field" if name in declared.daemon else "not a field of the declaration"
+            yield OwnershipProblem(
+                kind,
+                name,
+                "retract_while",
+                f"a retraction condition must name an officer-owned field; this is {where}",
+            )
+    if declared.officer and not declared.retract_while:
+        first = sorted(declared.officer)[0]
+        yield OwnershipProblem(
+            kind,
+            first,
+            "retract_while",
+            "rows an officer has worked would be retracted: retract only while an officer-owned field "
+            "is untouched (e.g. status), or never",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,28 +355,38 @@ class SisPlugin(Protocol):
         """
         ...
 
-    def read_back(self) -> Iterator[RemoteRow]: ...
+    @property
+    def ownership(self) -> FieldOwnership:
+        """Which fields the daemon owns, which the officer owns, and when a row may be retracted."""
+        ...
+
+    def read_back(self) -> Iterator[RemoteRow]:
+        """Every truancy row in the SIS, in canonical fields (see :class:`RemoteRow`)."""
+        ...
+
+    def stored_fields(self, write: DesiredWrite) -> Mapping[str, str]:
+        """``write``'s canonical fields as ``read_back`` returns them once written: only the fields
+        the SIS keeps, as it keeps them (clipped to its lengths, say), so the daemon's diff of a
+        value the SIS shortens does not rewrite it every cycle."""
+        ...
 
     def officer_action(self, remote: RemoteRow) -> OfficerAction | None:
         """What an officer recorded in a row read back (a task done, a flag dismissed, a note of
         their own), or None. Raises ``OfficerRowError`` when the row cannot be understood."""
         ...
 
-    def overrides(self, remote: RemoteRow, write: DesiredWrite) -> tuple[str, ...]:
-        """Canonical fields of ``write`` the officer owns in ``remote`` and holds a different value for."""
-        ...
-
-    def needs_update(self, remote: RemoteRow, write: DesiredWrite) -> bool: ...
-
-    def may_retract(self, remote: RemoteRow) -> bool: ...
-
     def writer_of(self, remote: RemoteRow) -> str | None:
         """The instance id of the state store that wrote ``remote`` (None: not recorded)."""
         ...
 
-    def create(self, write: DesiredWrite, sis_ref: str) -> str: ...
+    def create(self, write: DesiredWrite, sis_ref: str) -> str:
+        """Write a new row with every field of ``write`` the SIS keeps; return its ``remote_id``."""
+        ...
 
-    def update(self, remote: RemoteRow, write: DesiredWrite) -> None: ...
+    def update(self, remote: RemoteRow, write: DesiredWrite) -> None:
+        """Bring the daemon-owned fields of ``remote`` to ``write``'s, leaving the officer-owned ones
+        as the SIS holds them."""
+        ...
 
     def delete(self, remote: RemoteRow) -> None: ...
 
@@ -370,7 +471,11 @@ def load_plugin(name: str) -> PluginFactory:
 
 
 def check_contract(factory: object, plugin: str) -> None:
-    """Refuse, at start-up and naming each one, a plugin that lacks a member of the contract."""
+    """Refuse, at start-up and naming each one, a plugin that lacks a member of the contract or
+    whose ownership declaration is inconsistent.
+
+    A class is checked when it is loaded (its ownership too when the class declares it); a built
+    plugin again, since its ownership may come from the district's field map."""
     missing = sorted(
         member
         for protocol in (SisPlugin, PluginFactory)
@@ -379,6 +484,13 @@ def check_contract(factory: object, plugin: str) -> None:
     )
     if missing:
         raise PluginConfigError(f"{plugin} lacks {', '.join(missing)} (see truancy.plugins.base.SisPlugin)")
+    declared = getattr(factory, "ownership", None)
+    if isinstance(declared, property):
+        return
+    problems = ownership_problems(declared)
+    if problems:
+        found = "; ".join(str(problem) for problem in problems)
+        raise PluginConfigError(f"{plugin} declares an inconsistent field ownership: {found}")
 
 
 def _members(protocol: type) -> set[str]:

@@ -35,6 +35,7 @@ from truancy.plugins.base import (
     FieldMapFindings,
     MappingSource,
     OfficerRowError,
+    Ownership,
     Rejected,
     RemoteRow,
     RosterPage,
@@ -46,7 +47,7 @@ from truancy.plugins.edfi.config import EdFiConfig
 from truancy.plugins.edfi.fieldmap import load_edfi_field_map
 from truancy.plugins.edfi.guardians import contact_resources, guardian_contacts
 from truancy.plugins.edfi.keys import enrollment_key, enrollment_tombstone_key, event_key, tombstone_key
-from truancy.plugins.edfi.writeback import EdFiWriteBack
+from truancy.plugins.edfi.writeback import OWNERSHIP, EdFiWriteBack
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CODE_MAP = HERE / "codes.yaml"
@@ -64,15 +65,6 @@ GRADES = {
     "eighth grade": "08", "ninth grade": "09", "tenth grade": "10", "eleventh grade": "11",
     "twelfth grade": "12",
 }  # fmt: skip
-# What the daemon keeps in step per kind; the rest of a row belongs to the officer.
-_DAEMON_FIELDS = {
-    WriteKind.FLAG: ("label", "since_date", "writer"),
-    WriteKind.NOTE: ("note_text", "category", "note_date", "author"),
-}
-_OFFICER_FIELDS = {
-    WriteKind.FLAG: ("status", "dismissed_date"),
-    WriteKind.TASK: ("status", "completed_date", "outcome"),
-}
 
 
 def code_value(descriptor: str) -> str:
@@ -84,6 +76,7 @@ class EdFiPlugin:
     """Glue between an Ed-Fi ODS/API and canonical facts and writes."""
 
     name = "edfi"
+    ownership: Mapping[WriteKind, Ownership] = OWNERSHIP
     streams: Mapping[str, StreamSpec] = {
         "roster": StreamSpec("Enrollments (Ed-Fi)"),
         "attendance": StreamSpec("Attendance events (Ed-Fi)"),
@@ -352,33 +345,8 @@ class EdFiPlugin:
             )
         return None
 
-    def overrides(self, remote: RemoteRow, write: DesiredWrite) -> tuple[str, ...]:
-        return tuple(
-            name
-            for name in _OFFICER_FIELDS.get(write.kind, ())
-            if name in write.fields and remote.columns.get(name, "") not in ("", write.fields[name])
-        )
-
-    def needs_update(self, remote: RemoteRow, write: DesiredWrite) -> bool:
-        if write.kind is WriteKind.TASK:
-            return remote.columns.get("diagnosticStatement", "") != self.writes.statement(write)
-        wanted = self.writes.indicator(write)
-        rendered = {
-            "label": wanted["indicatorGroup"],
-            "note_text": wanted["indicatorGroup"],
-            "since_date": wanted["periods"][0]["beginDate"],
-            "note_date": wanted["periods"][0]["beginDate"],
-            "category": wanted["indicator"],
-            "author": wanted["designatedBy"],
-            "writer": write.fields.get("writer", ""),
-        }
-        return any(remote.columns.get(name, "") != rendered[name] for name in _DAEMON_FIELDS[write.kind])
-
-    def may_retract(self, remote: RemoteRow) -> bool:
-        if remote.kind is WriteKind.NOTE:
-            return False
-        open_value = "open" if remote.kind is WriteKind.TASK else "active"
-        return remote.columns.get("status", "") == open_value
+    def stored_fields(self, write: DesiredWrite) -> Mapping[str, str]:
+        return self.writes.stored_fields(write)
 
     def writer_of(self, remote: RemoteRow) -> str | None:
         """The instance id in a flag's ``designatedBy`` or a task's statement tag; notes carry none."""

@@ -23,7 +23,7 @@ from typing import Any
 from truancy.connector.edfi import EdFiClient, StaleEtagError
 from truancy.mappings.task_outcomes import KEEPS_OPEN, TASK_OUTCOMES
 from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind
-from truancy.plugins.base import RemoteRow
+from truancy.plugins.base import Ownership, RemoteRow
 from truancy.plugins.edfi.fieldmap import EdFiFieldMap
 
 SEOA = "ed-fi/studentEducationOrganizationAssociations"
@@ -32,6 +32,7 @@ SIA = "ed-fi/studentInterventionAssociations"
 SIAE = "ed-fi/studentInterventionAttendanceEvents"
 MERGE_ATTEMPTS = 3
 _KEY_IN_STATEMENT = re.compile(r"^\[truancy-sync ([0-9a-f]{40})(?: w:([0-9a-f]+))?\] ")
+_TASK_IN_STATEMENT = re.compile(r"^(?P<title>.*), due (?P<due_date>\S*)\.(?: (?P<detail>.*))?$", re.DOTALL)
 _WRITER_IN_DESIGNATED_BY = re.compile(r" w:([0-9a-f]+)$")
 """Ed-Fi records have no field of ours: the store's instance id rides in the text the daemon owns
 (a task's statement tag, a flag's ``designatedBy``), so a second store is detected as on PowerSchool."""
@@ -40,6 +41,24 @@ _LIMITS = {"indicatorGroup": 200, "indicator": 60, "designatedBy": 60, "diagnost
 Replacement = Callable[[Mapping[str, Any] | None], dict[str, Any] | None]
 _OUTCOME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _CODE_OF_LABEL = {o.label.lower(): o.code for outcomes in TASK_OUTCOMES.values() for o in outcomes}
+
+
+OWNERSHIP: Mapping[WriteKind, Ownership] = {
+    WriteKind.FLAG: Ownership(
+        daemon=frozenset({"label", "since_date", "writer"}),
+        officer=frozenset({"status", "dismissed_date"}),
+        retract_while={"status": "active"},
+    ),
+    WriteKind.NOTE: Ownership(daemon=frozenset({"note_text", "category", "note_date", "author"})),
+    WriteKind.TASK: Ownership(
+        daemon=frozenset({"title", "due_date", "detail", "writer"}),
+        officer=frozenset({"status", "completed_date", "outcome"}),
+        retract_while={"status": "open"},
+    ),
+}
+"""Who owns what in the ODS: the officer sets a flag indicator's value and its period's end, and
+closes a task by an attendance event; the daemon owns the rest of what it writes. A task's citation
+and detail share its statement, so they read back together as ``detail``."""
 
 
 def clip(field: str, value: str) -> str:
@@ -103,6 +122,12 @@ class EdFiWriteBack:
                 text += f" {extra}"
         return clip("diagnosticStatement", text)
 
+    def stored_fields(self, write: DesiredWrite) -> dict[str, str]:
+        """The write as ``read_back`` shows it: rendered as the ODS keeps it, then read back."""
+        if write.kind is WriteKind.TASK:
+            return _statement_fields(self.statement(write))
+        return _indicator_columns(write.kind, self.indicator(write))
+
     def intervention_code(self, task_type: str) -> str:
         return (self.field_map.task.intervention_code_prefix + task_type.upper())[:60]
 
@@ -157,10 +182,8 @@ class EdFiWriteBack:
         event = done.get((code, student))
         outcome = _outcome(event) if event is not None else ""
         columns = {
-            "diagnosticStatement": statement,
+            **_statement_fields(statement),
             "status": "open" if event is None or outcome in KEEPS_OPEN else "done",
-            "_etag": str(association.get("_etag", "")),
-            "writer": (found.group(2) or "") if found else "",
         }
         if event is not None:
             columns["completed_date"] = str(event.get("eventDate", ""))
@@ -291,6 +314,18 @@ def _designated_by(writer: str | None) -> str:
 def _writer_in(designated_by: str) -> str:
     found = _WRITER_IN_DESIGNATED_BY.search(designated_by)
     return found.group(1) if found else ""
+
+
+def _statement_fields(statement: str) -> dict[str, str]:
+    """A task's statement in canonical fields: ``[truancy-sync KEY w:WRITER] title, due date. detail``."""
+    found = _KEY_IN_STATEMENT.match(statement)
+    writer = (found.group(2) or "") if found else ""
+    rest = statement[found.end() :] if found else statement
+    task = _TASK_IN_STATEMENT.match(rest)
+    if task is None:
+        return {"title": rest, "writer": writer}
+    parts = {"title": task["title"], "due_date": task["due_date"], "detail": task["detail"] or ""}
+    return {**parts, "writer": writer}
 
 
 def _indicator_columns(kind: WriteKind, indicator: Mapping[str, Any]) -> dict[str, str]:

@@ -20,7 +20,7 @@ from truancy.mappings.facts import AttendanceEvent, SchoolCalendar
 from truancy.mappings.fieldmap import FieldMap, TableMap, load_field_map, undefined_tables_and_columns
 from truancy.mappings.notices_contacts import GuardianContact
 from truancy.mappings.writes import DesiredWrite, WriteKind, is_sync_key
-from truancy.mappings.yaml_source import MappingFileError
+from truancy.mappings.yaml_source import MappingFileError, parse_yaml
 from truancy.plugins.base import (
     AttendanceChange,
     AttendancePage,
@@ -30,12 +30,14 @@ from truancy.plugins.base import (
     FieldMapFindings,
     MappingSource,
     OfficerRowError,
+    Ownership,
     Rejected,
     RemoteRow,
     RosterPage,
     SandboxFacts,
     StreamSpec,
     StudentResolver,
+    ownership_problems,
 )
 from truancy.plugins.oneroster import OneRosterRoster, open_roster_source
 from truancy.plugins.powerschool.build import PowerSchoolBundle, read_extension_tables
@@ -78,6 +80,7 @@ class PowerSchoolPlugin:
         self.field_map: FieldMap = load_field_map(self.config.field_map or DEFAULT_FIELD_MAP)
         self._field_map_path = self.config.field_map or DEFAULT_FIELD_MAP
         self._tables = {kind: self.field_map.for_kind(kind) for kind in WriteKind}
+        self._ownership = {kind: table_ownership(table_map) for kind, table_map in self._tables.items()}
         retry = RetryPolicy(max_attempts=options.max_attempts)
         timeout = (options.connect_timeout, options.read_timeout)
         self.roster_source = open_roster_source(self.config.oneroster, options)
@@ -104,15 +107,23 @@ class PowerSchoolPlugin:
             MappingSource("field_map", str(self._field_map_path.resolve()), field_map_digest),
         )
 
+    @property
+    def ownership(self) -> Mapping[WriteKind, Ownership]:
+        """As the field map says: ``officer_columns`` are the officer's, ``retract``/``deletable_when``."""
+        return self._ownership
+
     @classmethod
     def check_field_map(cls, path: Path) -> FieldMapFindings:
-        """The map's schema, and its tables and columns against the extension tables the bundle installs."""
+        """The map's schema, its tables and columns against the extension tables the bundle installs,
+        and the ownership it declares."""
         tables = {
             table.name: frozenset(name.lower() for name in ("id", *table.column_names))
             for table in read_extension_tables()
         }
         try:
-            return FieldMapFindings(True, list(undefined_tables_and_columns(path, tables)))
+            return FieldMapFindings(
+                True, [*undefined_tables_and_columns(path, tables), *ownership_errors(path)]
+            )
         except MappingFileError as exc:
             return FieldMapFindings(False, [exc])
 
@@ -271,51 +282,42 @@ class PowerSchoolPlugin:
                         remote_id=row["id"],
                         sync_key=row.get(table_map.sync_key_column) or None,
                         sis_ref=row.get(table_map.student_column, ""),
-                        columns=row,
+                        columns={
+                            name: row[column] for name, column in table_map.columns.items() if column in row
+                        },
+                        saved_on=_day(row.get("whenmodified", "")),
                     )
 
+    def stored_fields(self, write: DesiredWrite) -> Mapping[str, str]:
+        """The fields the map places, as written: PowerSchool keeps the text it is given."""
+        mapped = self._tables[write.kind].columns
+        return {name: value for name, value in write.fields.items() if name in mapped}
+
     def officer_action(self, remote: RemoteRow) -> OfficerAction | None:
-        table_map = self._tables[remote.kind]
+        table = self._tables[remote.kind].table
         if remote.kind is WriteKind.NOTE:
             if is_sync_key(remote.sync_key):
                 return None
-            on = _action_date(remote, table_map, "note_date")
+            on = _action_date(remote, table, "note_date")
             return OfficerAction("note_added", on, sync_key=f"officer-note-{remote.remote_id}")
         if not is_sync_key(remote.sync_key):
             return None
-        status = _value(remote, table_map, "status")
+        status = _value(remote, "status")
         if remote.kind is WriteKind.TASK and status == "done":
-            outcome = _value(remote, table_map, "outcome")
+            outcome = _value(remote, "outcome")
             return OfficerAction(
                 "task_done",
-                _action_date(remote, table_map, "completed_date"),
+                _action_date(remote, table, "completed_date"),
                 outcome=outcome if OUTCOME_CODE.match(outcome) else "other" if outcome else None,
                 sync_key=remote.sync_key,
             )
         if remote.kind is WriteKind.FLAG and status == "dismissed":
-            on = _action_date(remote, table_map, "dismissed_date")
+            on = _action_date(remote, table, "dismissed_date")
             return OfficerAction("flag_dismissed", on, sync_key=remote.sync_key)
         return None
 
-    def overrides(self, remote: RemoteRow, write: DesiredWrite) -> tuple[str, ...]:
-        table_map = self._tables[write.kind]
-        return tuple(
-            name
-            for name, column in table_map.columns.items()
-            if column in table_map.officer_columns
-            and name in write.fields
-            and remote.columns.get(column, "") != write.fields[name]
-        )
-
-    def needs_update(self, remote: RemoteRow, write: DesiredWrite) -> bool:
-        wanted = self._tables[write.kind].daemon_columns(write.fields)
-        return any(remote.columns.get(column, "") != value for column, value in wanted.items())
-
-    def may_retract(self, remote: RemoteRow) -> bool:
-        return self._tables[remote.kind].may_retract(remote.columns)
-
     def writer_of(self, remote: RemoteRow) -> str | None:
-        return _value(remote, self._tables[remote.kind], "writer") or None
+        return _value(remote, "writer") or None
 
     def create(self, write: DesiredWrite, sis_ref: str) -> str:
         table_map = self._tables[write.kind]
@@ -325,8 +327,9 @@ class PowerSchoolPlugin:
         return str(self.powerschool.insert_row(table_map.table, columns))
 
     def update(self, remote: RemoteRow, write: DesiredWrite) -> None:
-        table_map = self._tables[write.kind]
-        self.powerschool.update_row(table_map.table, remote.remote_id, table_map.daemon_columns(write.fields))
+        table_map, owned = self._tables[write.kind], self._ownership[write.kind].daemon
+        columns = table_map.to_columns({name: v for name, v in write.fields.items() if name in owned})
+        self.powerschool.update_row(table_map.table, remote.remote_id, columns)
 
     def delete(self, remote: RemoteRow) -> None:
         self.powerschool.delete_row(self._tables[remote.kind].table, remote.remote_id)
@@ -345,22 +348,53 @@ def _sandbox_settings(facts: SandboxFacts) -> dict[str, Any]:
     }
 
 
-def _value(remote: RemoteRow, table_map: TableMap, field: str) -> str:
-    column = table_map.columns.get(field)
-    return remote.columns.get(column, "").strip() if column is not None else ""
+def table_ownership(table_map: TableMap) -> Ownership:
+    """The ownership one table of the field map declares, in canonical fields."""
+    field_of = {column: name for name, column in table_map.columns.items()}
+    officer = frozenset(
+        name for name, column in table_map.columns.items() if column in table_map.officer_columns
+    )
+    retract_while = None
+    if table_map.retract == "delete":
+        retract_while = {field_of[column]: value for column, value in table_map.deletable_when.items()}
+    return Ownership(frozenset(table_map.columns) - officer, officer, retract_while)
 
 
-def _action_date(remote: RemoteRow, table_map: TableMap, field: str) -> date:
+def ownership_errors(path: Path) -> list[MappingFileError]:
+    """Each inconsistency of the ownership a field map declares, at its line."""
+    document = parse_yaml(path.read_text(encoding="utf-8"), path.name)
+    field_map = load_field_map(path)
+    declared = {kind: table_ownership(field_map.for_kind(kind)) for kind in field_map.tables().values()}
+    keys = {"officer": "officer_columns", "retract_while": "deletable_when", "ownership": "table"}
+    return [
+        document.error((problem.kind.value, keys[problem.part]), str(problem))
+        for problem in ownership_problems(declared)
+    ]
+
+
+def _value(remote: RemoteRow, field: str) -> str:
+    return remote.columns.get(field, "").strip()
+
+
+def _action_date(remote: RemoteRow, table: str, field: str) -> date:
     """The date the officer gave, else the day PowerSchool last saved the row."""
-    for text in (_value(remote, table_map, field), remote.columns.get("whenmodified", "")[:10]):
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            continue
+    try:
+        return date.fromisoformat(_value(remote, field))
+    except ValueError:
+        if remote.saved_on is not None:
+            return remote.saved_on
     raise OfficerRowError(
-        f"{table_map.table} row {remote.remote_id}: {field} is not a YYYY-MM-DD date and the row has no "
+        f"{table} row {remote.remote_id}: {field} is not a YYYY-MM-DD date and the row has no "
         "whenmodified; set the date in PowerSchool and the next sync applies it"
     )
+
+
+def _day(timestamp: str) -> date | None:
+    """The date of PowerSchool's ``whenmodified`` (None when absent or garbled)."""
+    try:
+        return date.fromisoformat(timestamp[:10])
+    except ValueError:
+        return None
 
 
 def _cursor(watermark: datetime | None, read_at: datetime | None) -> str | None:

@@ -116,6 +116,13 @@ def line_of(text: str, needle: str) -> int:
         ),
         (
             "fieldmap.yaml",
+            FIELD_MAP.replace("deletable_when: {status: open}", "deletable_when: {title: open}"),
+            "deletable_when: {title: open}",
+            "task.deletable_when",
+            "task field 'title': a retraction condition must name an officer-owned field",
+        ),
+        (
+            "fieldmap.yaml",
             FIELD_MAP.replace("label: label", "label: labl"),
             "label: labl",
             "flag.columns.label",

@@ -7,20 +7,17 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
+from tests.daemon.fake_plugin import FakeWriteTarget
 from tests.daemon.test_hold_property import POLICIES, SCHOOL_DAYS, STUDENTS, code_map, cycle, store
 from truancy.daemon.guard import RetractionGuard
 from truancy.daemon.outbox import Plan
 from truancy.daemon.schema import cases
 from truancy.mappings.case import case_from_dict, case_to_dict
 from truancy.mappings.writes import WriteKind
-from truancy.plugins.base import RemoteRow
+from truancy.plugins.base import Ownership, RemoteRow
 
-
-class Retractable:
-    """The one plugin answer the guard needs: every row the daemon wrote may be withdrawn."""
-
-    def may_retract(self, remote: RemoteRow) -> bool:
-        return True
+RETRACTABLE = {kind: Ownership(daemon=frozenset(), retract_while={}) for kind in WriteKind}
+"""The one declaration the guard needs: every row the daemon wrote may be withdrawn."""
 
 
 def rows(count: int, kind: WriteKind = WriteKind.TASK, sis_ref: str = "1") -> list[RemoteRow]:
@@ -34,7 +31,7 @@ def test_the_limit_is_25_rows_or_2_percent_whichever_is_larger(open_rows: int, l
 
 def test_more_than_the_limit_is_held_unless_allowed() -> None:
     remote = rows(100)
-    plugin = Retractable()
+    plugin = FakeWriteTarget(RETRACTABLE)
     assert RetractionGuard().check(Plan(retractions=remote[:25]), remote, plugin) is None  # type: ignore[arg-type]
     held = RetractionGuard().check(Plan(retractions=remote[:26]), remote, plugin)  # type: ignore[arg-type]
     assert held is not None
@@ -44,7 +41,7 @@ def test_more_than_the_limit_is_held_unless_allowed() -> None:
 
 
 def test_notes_are_not_open_rows_and_closings_by_a_new_year_are_not_weighed() -> None:
-    plugin = Retractable()
+    plugin = FakeWriteTarget(RETRACTABLE)
     remote = rows(40, sis_ref="7") + rows(500, WriteKind.NOTE)
     plan = Plan(retractions=remote[:40])
     held = RetractionGuard().check(plan, remote, plugin)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ through the plugin contract alone.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -31,7 +31,7 @@ from truancy.daemon.sandbox_sis import SandboxSis
 from truancy.daemon.settings import Settings, load_settings
 from truancy.daemon.store import read_bookmark
 from truancy.mappings.writes import WriteKind
-from truancy.plugins.base import Cursor, RemoteRow
+from truancy.plugins.base import Cursor, FieldOwnership, RemoteRow
 from truancy.sandbox.model import District
 from truancy.sandbox.server import SandboxServer, sandbox_facts, write_daemon_config
 
@@ -51,6 +51,8 @@ class SisUnderTest:
     """The sandbox student behind one of the plugin's SIS keys."""
     close_task: Callable[[SandboxServer, RemoteRow, date], None]
     """Mark a task done as an officer does in that SIS."""
+    edit_flag: Callable[[SandboxServer, RemoteRow, Mapping[str, str]], None]
+    """Change a flag's canonical fields where that SIS shows them, as an officer editing it does."""
 
 
 class Kit:
@@ -81,6 +83,13 @@ class Kit:
         """The SIS's truancy rows as the plugin reads them back."""
         with runtime(self.settings) as rt:
             return list(rt.plugin.read_back())
+
+    def row(self, sync_key: str | None) -> RemoteRow | None:
+        return next((row for row in self.rows() if row.sync_key == sync_key), None)
+
+    def ownership(self) -> FieldOwnership:
+        with runtime(self.settings) as rt:
+            return rt.plugin.ownership
 
     def officer_done(self, row: RemoteRow) -> bool:
         with runtime(self.settings) as rt:
@@ -126,14 +135,40 @@ def _close_powerschool_task(server: SandboxServer, row: RemoteRow, on: date) -> 
         )
 
 
-def _close_edfi_task(server: SandboxServer, row: RemoteRow, on: date) -> None:
+def _edit_powerschool_flag(server: SandboxServer, row: RemoteRow, changes: Mapping[str, str]) -> None:
+    """The shipped field map names each column as its canonical field."""
+    with HttpSession(server.url, auth=powerschool_auth(server.url, "sandbox", "sandbox")) as session:
+        PowerSchoolClient(session).update_row("U_TRUANCY_FLAGS", row.remote_id, changes)
+
+
+def _edfi_headers(server: SandboxServer) -> dict[str, str]:
     token = requests.post(
         f"{server.url}/edfi/oauth/token",
         data={"grant_type": "client_credentials"},
         auth=("sandbox", "sandbox"),
         timeout=10,
     ).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _edit_edfi_flag(server: SandboxServer, row: RemoteRow, changes: Mapping[str, str]) -> None:
+    """A flag is a student indicator: label its group, status its value, dismissed_date its period's end."""
+    headers = _edfi_headers(server)
+    association_id, name = row.remote_id.split("/", 1)
+    url = f"{server.url}/edfi/data/v3/ed-fi/studentEducationOrganizationAssociations/{association_id}"
+    association = requests.get(url, headers=headers, timeout=10).json()
+    indicator = next(item for item in association["studentIndicators"] if item["indicatorName"] == name)
+    for field, value in changes.items():
+        if field == "dismissed_date":
+            indicator["periods"][0]["endDate"] = value
+        else:
+            indicator[{"label": "indicatorGroup", "status": "indicator"}[field]] = value
+    body = {key: value for key, value in association.items() if key not in ("id", "_etag")}
+    requests.put(url, json=body, headers=headers, timeout=10).raise_for_status()
+
+
+def _close_edfi_task(server: SandboxServer, row: RemoteRow, on: date) -> None:
+    headers = _edfi_headers(server)
     data = f"{server.url}/edfi/data/v3/ed-fi"
     association = requests.get(
         f"{data}/studentInterventionAssociations/{row.remote_id}", headers=headers, timeout=10
@@ -163,12 +198,14 @@ PLUGINS = (
         create_path="/ws/schema/table/u_truancy_tasks",
         dcid_of=lambda _district, dcid: int(dcid),
         close_task=_close_powerschool_task,
+        edit_flag=_edit_powerschool_flag,
     ),
     SisUnderTest(
         name="edfi",
         create_path="/edfi/data/v3/ed-fi/studentInterventionAssociations",
         dcid_of=_edfi_dcid,
         close_task=_close_edfi_task,
+        edit_flag=_edit_edfi_flag,
     ),
 )
 

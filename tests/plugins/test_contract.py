@@ -74,6 +74,42 @@ def test_an_officers_edit_is_read_back_and_survives_the_next_cycles(
 
 @pytest.mark.slow
 @each_plugin
+def test_an_officer_owned_field_is_never_overwritten_and_a_row_the_officer_worked_is_not_retracted(
+    sis: SisUnderTest, tmp_path: Path
+) -> None:
+    with kit(sis, tmp_path) as k:
+        declared = k.ownership()[WriteKind.FLAG]
+        assert {"status", "dismissed_date"} <= declared.officer
+        assert "label" in declared.daemon
+        assert declared.retract_while == {"status": "active"}
+        assert k.sync().ok
+        flag = open_flags(k.rows())[0]
+        on = PINNED_AS_OF.isoformat()
+        # The officer dismisses the flag, and retitles it too: the daemon must rewrite the row it owns
+        # a field of, and keep what the officer owns.
+        sis.edit_flag(k.server, flag, {"status": "dismissed", "dismissed_date": on, "label": "Edited"})
+        edited = k.sync()
+        assert edited.ok, edited.errors
+        assert edited.officer_actions >= 1
+        assert edited.writes.updated >= 1
+        kept = k.row(flag.sync_key)
+        assert kept is not None
+        assert kept.columns["label"] == flag.columns["label"]
+        assert (kept.columns.get("status"), kept.columns.get("dismissed_date")) == ("dismissed", on)
+
+        dcid = sis.dcid_of(k.server.district, flag.sis_ref)
+        for row in k.server.district.attendance_of(dcid):
+            if row.att_code in UNEXCUSED:  # the designation no longer holds: the flag is not wanted
+                k.control("POST", "attendance/correct", {"dcid": row.dcid, "att_code": "EX"})
+        corrected = k.sync()
+        assert corrected.ok, corrected.errors
+        worked = k.row(flag.sync_key)
+        assert worked is not None
+        assert (worked.columns.get("status"), worked.columns.get("dismissed_date")) == ("dismissed", on)
+
+
+@pytest.mark.slow
+@each_plugin
 def test_a_refused_row_is_counted_and_the_other_rows_are_written(sis: SisUnderTest, tmp_path: Path) -> None:
     with kit(sis, tmp_path) as k:
         k.control(

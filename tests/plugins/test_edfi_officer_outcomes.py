@@ -11,6 +11,7 @@ import requests
 
 from tests.plugins.test_edfi_plugin import EDFI_CODES, IN_ATTENDANCE, LEA, TASK_FIELDS, make_plugin, token
 from tests.sandbox_year import PINNED_AS_OF
+from truancy.daemon.ownership import overridden
 from truancy.mappings.writes import DesiredWrite, WriteKind
 from truancy.plugins.base import RemoteRow
 from truancy.plugins.edfi import EdFiPlugin
@@ -82,5 +83,5 @@ def test_a_rescheduled_conference_leaves_the_task_open(server: SandboxServer) ->
     assert row.columns["status"] == "open"
     assert row.columns["outcome"] == "rescheduled"
     assert plugin.officer_action(row) is None
-    assert plugin.overrides(row, task) == ()
+    assert overridden(row, task, plugin) == ()
     plugin.close()

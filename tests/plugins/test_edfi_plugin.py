@@ -17,6 +17,7 @@ import requests
 
 from tests.sandbox_year import PINNED_AS_OF
 from truancy.connector.errors import FailureType, RowError
+from truancy.daemon.ownership import may_retract, needs_update, overridden
 from truancy.mappings.codemap import load_code_map
 from truancy.mappings.facts import Category
 from truancy.mappings.writes import DesiredWrite, WriteKind
@@ -266,9 +267,9 @@ def test_write_back_merges_indicators_and_reads_officer_work(
     assert {kind: row.sync_key for kind, row in rows.items()} == {
         WriteKind.FLAG: flag.sync_key, WriteKind.TASK: task.sync_key, WriteKind.NOTE: note.sync_key,
     }  # fmt: skip
-    assert not any(plugin.needs_update(rows[write.kind], write) for write in (flag, task, note))
-    assert plugin.may_retract(rows[WriteKind.TASK])
-    assert not plugin.may_retract(rows[WriteKind.NOTE])
+    assert not any(needs_update(rows[write.kind], write, plugin) for write in (flag, task, note))
+    assert may_retract(rows[WriteKind.TASK], plugin)
+    assert not may_retract(rows[WriteKind.NOTE], plugin)
 
     # The officer dismisses the flag in the SIS and records the conference as held.
     association = seoa(server, student, headers)
@@ -305,14 +306,14 @@ def test_write_back_merges_indicators_and_reads_officer_work(
     assert (dismissed.kind, dismissed.on) == ("flag_dismissed", date(2025, 10, 9))
     assert done is not None
     assert (done.kind, done.on, done.outcome) == ("task_done", date(2025, 10, 14), "held")
-    assert plugin.overrides(rows[WriteKind.FLAG], flag) == ("status",)
-    assert not plugin.may_retract(rows[WriteKind.FLAG])
+    assert overridden(rows[WriteKind.FLAG], flag, plugin) == ("status",)
+    assert not may_retract(rows[WriteKind.FLAG], plugin)
 
     # A new label is written; the officer's dismissal and the SIS's own indicator stay.
     relabelled = DesiredWrite(
         WriteKind.FLAG, flag.sync_key, student, {**FLAG_FIELDS, "label": "Habitual truant"}
     )
-    assert plugin.needs_update(rows[WriteKind.FLAG], relabelled)
+    assert needs_update(rows[WriteKind.FLAG], relabelled, plugin)
     plugin.update(rows[WriteKind.FLAG], relabelled)
     indicators = {item["indicatorName"]: item for item in seoa(server, student, headers)["studentIndicators"]}
     ours = indicators[f"truancy-sync flag {flag.sync_key}"]
