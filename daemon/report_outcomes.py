@@ -135,10 +135,24 @@ def month_ends(first: date, as_of: date) -> list[date]:
 
 
 def student_years(engine: Engine, year: str, as_of: date, lookup: CodeLookup) -> Iterator[StudentYear]:
-    """Every student with an enrolled instructional day in ``year`` up to ``as_of``, one at a time."""
+    """Every student with an enrolled instructional day in ``year`` up to ``as_of``, one at a time.
+
+    The year's attendance is streamed in the store's student order, one student's rows in memory
+    at a time; students the store holds no rows for (no absence recorded) follow at the end.
+    """
     first, last = school_year_bounds(year)
     calendars = load_calendars(engine)
     windows = enrollment_windows(engine)
+
+    def student_year(student_id: str, grade: str | None, marks: list[Any]) -> StudentYear | None:
+        enrolled = enrolled_school_days(windows.get(student_id, []), calendars, as_of)
+        days = enrolled[bisect_left(enrolled, first) :]
+        if not days:
+            return None
+        school = max(windows[student_id], key=lambda w: w[1])[0]
+        events = tuple(_events(marks, lookup))
+        return StudentYear(student_id, school, canonical_grade(grade), days, events)
+
     with engine.connect() as connection:
         roster = {
             student_id: grade
@@ -158,15 +172,15 @@ def student_years(engine: Engine, year: str, as_of: date, lookup: CodeLookup) ->
             .where(attendance.c.day >= first, attendance.c.day <= min(last, as_of))
             .order_by(attendance.c.student_id, attendance.c.day)
         )
-        marks = {student_id: list(group) for student_id, group in groupby(rows, key=lambda r: r[0])}
-    for student_id in sorted(roster):
-        enrolled = enrolled_school_days(windows.get(student_id, []), calendars, as_of)
-        days = enrolled[bisect_left(enrolled, first) :]
-        if not days:
-            continue
-        school = max(windows[student_id], key=lambda w: w[1])[0]
-        events = tuple(_events(marks.get(student_id, []), lookup))
-        yield StudentYear(student_id, school, canonical_grade(roster[student_id]), days, events)
+        for student_id, marks in groupby(rows, key=lambda r: r[0]):
+            if student_id in roster:
+                found = student_year(student_id, roster.pop(student_id), list(marks))
+                if found is not None:
+                    yield found
+    for student_id, grade in sorted(roster.items()):
+        found = student_year(student_id, grade, [])
+        if found is not None:
+            yield found
 
 
 def _events(rows: list[Any], lookup: CodeLookup) -> Iterator[AttendanceEvent]:
@@ -200,9 +214,12 @@ def count_figures(
     groups["grade"] = defaultdict(Counter)
     ends = month_ends(first, as_of)
     monthly: list[Counter[str]] = [Counter() for _ in ends]
-    attendance_of: dict[str, StudentYear] = {}
+    stored = list(_stored_cases(engine, year))
+    with_case = {case.student_id for case in stored}
+    attendance_of: dict[str, StudentYear] = {}  # students with a case only: the case figures' need
     for student in student_years(engine, year, as_of, lookup):
-        attendance_of[student.student_id] = student
+        if student.student_id in with_case:
+            attendance_of[student.student_id] = student
         facts = StudentAttendance(student.student_id, student.days, student.events, student.grade)
         now = {d.id for d in evaluate(policy, facts, as_of).designations}
         for breakdown, key in (
@@ -221,7 +238,6 @@ def count_figures(
             monthly[index]["students"] += 1
             monthly[index][TRUANT] += TRUANT in held
             monthly[index][CHRONICALLY_ABSENT] += CHRONICALLY_ABSENT in held
-    stored = list(_stored_cases(engine, year))
     for case in stored:
         placed = attendance_of.get(case.student_id)
         if placed is None:
