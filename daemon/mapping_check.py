@@ -109,11 +109,12 @@ def file_kind(path: Path) -> FileKind:
     return FileKind.CODE_MAP
 
 
-def check_notices(path: Path, report: CheckReport) -> None:
-    """Validate a district's notice pack (its own letters' triggers, elements and citations)."""
-    report.checked.append((path.name, FileKind.NOTICES))
+def check_loads(path: Path, report: CheckReport, kind: FileKind, load: Callable[[Path], object]) -> None:
+    """Validate a file its own loader checks whole: a district's notice pack (its letters' triggers,
+    elements and citations) or partner directory (services, languages, ages, contact, consent)."""
+    report.checked.append((path.name, kind))
     try:
-        load_notices(path)
+        load(path)
     except MappingFileError as exc:
         report.error(exc)
 
@@ -136,15 +137,6 @@ def check_casework(path: Path, report: CheckReport, state: str | None) -> None:
             f"the pack is for {pack.state} but the district is in {state.upper()}: "
             "its gates and checklists would be another state's law",
         )
-
-
-def check_directory(path: Path, report: CheckReport) -> None:
-    """Validate the district's partner directory (services, languages, ages, contact, consent)."""
-    report.checked.append((path.name, FileKind.DIRECTORY))
-    try:
-        load_directory(path)
-    except MappingFileError as exc:
-        report.error(exc)
 
 
 def check_code_map(path: Path, report: CheckReport, observed: Sequence[ObservedCode] | None = None) -> None:
@@ -291,10 +283,10 @@ def check_paths(
         elif kind is FileKind.POLICY_OVERRIDE:
             check_policy_override(path, report, state)
         elif kind is FileKind.NOTICES:
-            check_notices(path, report)
+            check_loads(path, report, kind, load_notices)
         elif kind is FileKind.CASEWORK:
             check_casework(path, report, state)
         elif kind is FileKind.DIRECTORY:
-            check_directory(path, report)
+            check_loads(path, report, kind, load_directory)
         else:
             check_code_map(path, report, observed)

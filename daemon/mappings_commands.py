@@ -20,11 +20,12 @@ from truancy.daemon.impact import Impact, preview_impact
 from truancy.daemon.mapping_check import (
     CheckReport,
     FieldMapCheck,
+    FileKind,
     check_casework,
     check_code_map,
     check_code_usage,
-    check_directory,
     check_field_map,
+    check_loads,
     check_paths,
     check_policy_override,
 )
@@ -33,6 +34,7 @@ from truancy.daemon.runtime import build_plugin, build_policy
 from truancy.daemon.schema import cycles, mapping_files
 from truancy.daemon.settings import Settings, SettingsError, load_settings, resolve_path
 from truancy.daemon.store import StoreError
+from truancy.mappings.casework_directory import load_directory
 from truancy.mappings.codemap import CodeEntry, CodeMap, load_code_map
 from truancy.mappings.discover import (
     MapDifference,
@@ -246,7 +248,8 @@ def _check_settings_files(
     if settings.casework.pack is not None:
         check_casework(resolve_path(settings, settings.casework.pack), report, settings.district.state)
     if settings.casework.directory is not None:
-        check_directory(resolve_path(settings, settings.casework.directory), report)
+        directory = resolve_path(settings, settings.casework.directory)
+        check_loads(directory, report, FileKind.DIRECTORY, load_directory)
     if report.errors or offline:
         return
     plugin = build_plugin(settings)
