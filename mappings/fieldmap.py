@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from truancy.mappings.report_figures import FigureTableMap
 from truancy.mappings.writes import WriteKind
 from truancy.mappings.yaml_source import MappingFileError, YamlDocument, parse_yaml, validation_error
 
@@ -59,6 +60,10 @@ class FieldMap(BaseModel):
     flag: TableMap
     note: TableMap
     task: TableMap
+
+    figure: FigureTableMap | None = None
+    """Where the outcomes report's published figures go (``report outcomes --to-sis``); a map
+    without one leaves the plugin's shipped entry in force."""
 
     def for_kind(self, kind: WriteKind) -> TableMap:
         table_map: TableMap = getattr(self, kind.value)

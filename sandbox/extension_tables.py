@@ -46,7 +46,16 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "studentsdcid", "kind", "requested_date", "requested_by", "status", "file_name", "built_date",
         "detail",
     ),
+    # an independent table, PowerSchool's "Independent table (not linked to a PowerSchool table)"
+    # (ps.powerschool-docs.com/pssis-admin/latest/database-extensions): no parent, no STUDENTSDCID.
+    # It holds the district's published outcome figures.
+    "u_truancy_figures": (
+        "sync_key", "school_year", "as_of", "section", "subject", "detail", "measure", "figure_value",
+        "writer",
+    ),
 }  # fmt: skip
+STANDALONE_TABLES = frozenset({"u_truancy_figures"})
+"""Independent tables: PowerSchool ties their rows to no core table, so no student is checked."""
 AUDIT_COLUMNS = ("id", "whencreated", "whenmodified", "whocreated", "whomodified")
 MAX_TEXT_LENGTH = 4000
 _ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {
@@ -134,7 +143,7 @@ class ExtensionTables:
             return dict(self._rows[table][row_id])
 
     def insert(self, table: str, columns: Mapping[str, Any], who: str) -> int:
-        values = self._validated(table, columns, require_student=True)
+        values = self._validated(table, columns, require_student=table not in STANDALONE_TABLES)
         now = _now()
         with self._lock:
             row_id = self._next_id

@@ -19,6 +19,7 @@ from truancy.mappings.discover import ObservedCode
 from truancy.mappings.facts import AttendanceEvent, SchoolCalendar
 from truancy.mappings.fieldmap import FieldMap, TableMap, load_field_map, undefined_tables_and_columns
 from truancy.mappings.notices_contacts import GuardianContact
+from truancy.mappings.report_figures import FigureTableMap
 from truancy.mappings.writes import DesiredWrite, WriteKind, is_sync_key
 from truancy.mappings.yaml_source import MappingFileError, parse_yaml
 from truancy.plugins.base import (
@@ -31,6 +32,7 @@ from truancy.plugins.base import (
     MappingSource,
     OfficerRowError,
     Ownership,
+    PluginConfigError,
     Rejected,
     RemoteRow,
     RosterPage,
@@ -50,6 +52,7 @@ from truancy.plugins.powerschool.casework import (
     write_plan_progress,
 )
 from truancy.plugins.powerschool.config import PowerSchoolConfig
+from truancy.plugins.powerschool.figures import PowerSchoolFigures
 from truancy.plugins.powerschool.guardians import guardian_contacts
 
 HERE = Path(__file__).resolve().parent
@@ -65,7 +68,7 @@ CODES_QUERY = "com.truancysync.attendance.codes.table"
 SECOND = timedelta(seconds=1)
 
 
-class PowerSchoolPlugin:
+class PowerSchoolPlugin(PowerSchoolFigures):
     """Glue between PowerSchool's APIs and canonical facts and writes."""
 
     name = "powerschool"
@@ -79,6 +82,7 @@ class PowerSchoolPlugin:
         self.code_map: CodeMap = load_code_map(self.config.code_map or DEFAULT_CODE_MAP)
         self.field_map: FieldMap = load_field_map(self.config.field_map or DEFAULT_FIELD_MAP)
         self._field_map_path = self.config.field_map or DEFAULT_FIELD_MAP
+        self.figure_map = self.field_map.figure or _shipped_figure_map()
         self._tables = {kind: self.field_map.for_kind(kind) for kind in WriteKind}
         self._ownership = {kind: table_ownership(table_map) for kind, table_map in self._tables.items()}
         retry = RetryPolicy(max_attempts=options.max_attempts)
@@ -333,6 +337,14 @@ class PowerSchoolPlugin:
 
     def delete(self, remote: RemoteRow) -> None:
         self.powerschool.delete_row(self._tables[remote.kind].table, remote.remote_id)
+
+
+def _shipped_figure_map() -> FigureTableMap:
+    """The shipped field map's figure table, for a district map written before it existed."""
+    shipped = load_field_map(DEFAULT_FIELD_MAP).figure
+    if shipped is None:
+        raise PluginConfigError(f"{DEFAULT_FIELD_MAP.name} has no figure table")
+    return shipped
 
 
 def _sandbox_settings(facts: SandboxFacts) -> dict[str, Any]:

@@ -108,6 +108,11 @@ CONTRACT_TABLES = {
         "studentsdcid", "kind", "requested_date", "requested_by", "status", "file_name", "built_date",
         "detail",
     ],
+    # the outcomes report's published figures (issue 16): an independent table, no student column
+    "U_TRUANCY_FIGURES": [
+        "sync_key", "school_year", "as_of", "section", "subject", "detail", "measure", "figure_value",
+        "writer",
+    ],
 }  # fmt: skip
 POWERSCHOOL_ROOT_ENTRIES = {
     "plugin.xml",
@@ -331,6 +336,8 @@ def test_extension_tables_declare_exactly_the_contract_columns() -> None:
 
 def test_extension_tables_extend_students_and_hold_real_note_text() -> None:
     tables = {table.name: table for table in read_extension_tables()}
+    figures = tables.pop("U_TRUANCY_FIGURES")
+    assert figures.parent_table is None  # the district's figures: no row belongs to a student
     assert {table.parent_table for table in tables.values()} == {"STUDENTS"}
     lengths = {field.name: field.length for field in tables["U_TRUANCY_NOTES"].fields}
     assert lengths["note_text"] == 4000
@@ -410,6 +417,7 @@ WEB_FILES = (
     "web_root/admin/home.truancy_sync.content.footer.txt",
     "web_root/scripts/truancy_sync/truancy_sync.js",
     "web_root/admin/students/home.truancy_casework.content.footer.txt",
+    "web_root/scripts/truancy_sync/truancy_outcomes.js",
 )
 STYLE_FILE = "web_root/scripts/truancy_sync/truancy_sync.css"
 _WRITE_CALL = re.compile(r'\.(?:update|insert)\("(\w+)"[^{]*\{([^}]*)\}', re.DOTALL)
