@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 
 from truancy.connector.edfi import EdFiClient, StaleEtagError
-from truancy.mappings.task_outcomes import KEEPS_OPEN, TASK_OUTCOMES
+from truancy.mappings.task_outcomes import KEEPS_OPEN, PETITIONS, TASK_OUTCOMES
 from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind
 from truancy.plugins.base import Ownership, RemoteRow
 from truancy.plugins.edfi.fieldmap import EdFiFieldMap
@@ -40,7 +40,9 @@ _WRITER_IN_DESIGNATED_BY = re.compile(r" w:([0-9a-f]+)$")
 _LIMITS = {"indicatorGroup": 200, "indicator": 60, "designatedBy": 60, "diagnosticStatement": 1024}
 Replacement = Callable[[Mapping[str, Any] | None], dict[str, Any] | None]
 _OUTCOME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_CODE_OF_LABEL = {o.label.lower(): o.code for outcomes in TASK_OUTCOMES.values() for o in outcomes}
+_CODE_OF_LABEL = {
+    o.label.lower(): o.code for outcomes in (*TASK_OUTCOMES.values(), PETITIONS) for o in outcomes
+}
 
 
 OWNERSHIP: Mapping[WriteKind, Ownership] = {

@@ -53,6 +53,7 @@ def _task_row(plugin: EdFiPlugin, write: DesiredWrite) -> RemoteRow:
         (0, "Conference held", "held"),
         (1, "  parent/guardian did NOT attend ", "no_show"),
         (2, "no_show", "no_show"),
+        (5, "SARB requested a petition to the juvenile court (§ 48263)", "petition_juvenile_court"),
     ],
 )
 def test_a_label_or_a_code_reads_back_as_the_outcome_code(
