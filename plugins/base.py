@@ -28,6 +28,9 @@ What a new plugin writes (the members of :class:`SisPlugin` and :class:`PluginFa
   a :class:`~truancy.mappings.notices_contacts.GuardianContact` per guardian of the students asked
   for (only those: the daemon asks for students with a notice or a meeting due), never logged;
   without it a notice finds no guardian to go to and no meeting invitation is sent;
+- optionally, district figures (:class:`truancy.plugins.figures.FigureTarget`): read, create, update
+  and delete the outcomes report's published figures, rows that belong to no student; without it
+  ``truancy report outcomes --to-sis`` says the plugin cannot hold them;
 - failures as ``truancy.connector.errors``: a ``ConfigurationError`` or ``TransientError`` stops
   the cycle with its :class:`~truancy.connector.errors.FailureType`; a ``RowError`` refuses one row,
   which is counted while the others are written;
