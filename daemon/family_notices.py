@@ -316,7 +316,7 @@ class FamilyNoticeCycle:
                             family_notices.c.notice_id.in_([row["notice_id"] for row in chunk]),
                             family_notices.c.status == "approved",
                         )
-                        .values(status="sent", sent_on=today, print_file=f"{name}.pdf")
+                        .values(status="sent", sent_on=today, print_file=str(folder / f"{name}.pdf"))
                     )
                 printed += len(chunk)
         return printed
@@ -369,7 +369,7 @@ class FamilyNoticeCycle:
             on = row["sent_on"]
             text = (
                 f"{notice.title} ({notice.citation}) sent to the family on {on.isoformat()} by post, "
-                f"print file {row['print_file']}."
+                f"print file {Path(row['print_file']).name}."
             )
         else:
             on = row["created_at"].date()

@@ -162,7 +162,7 @@ def _notices(engine: Engine, student_id: str) -> list[NoticeRecord]:
             found.append(NoticeRecord(title, "", row.status, sent, channels, evidence or "no delivery yet"))
         for row in _family_rows(connection, student_id):
             sent = row.sent_on.isoformat() if row.sent_on else ""
-            evidence = f"print file {row.print_file}" if row.print_file else "not printed yet"
+            evidence = f"print file {Path(row.print_file).name}" if row.print_file else "not printed yet"
             title = f"{row.notice_type.replace('_', ' ')} (family letter)"
             found.append(NoticeRecord(title, "", row.status, sent, "print", evidence))
         return found

@@ -427,6 +427,7 @@ def print_purge(report: PurgeReport, console: Console) -> None:
 
 # Kinds that live beside the records they purge register themselves on import.
 from truancy.daemon import (  # noqa: E402 - the kinds register on import, after this module's names
+    family_notices_retention,  # noqa: F401 - registers family letters
     notices_retention,  # noqa: F401 - registers notices and contacts
     packets_schema,  # noqa: F401 - registers packets
 )

@@ -119,6 +119,9 @@ class RetentionSettings(BaseModel):
     packets_days: int | None = Field(default=None, ge=0, description="SARB/court/SAIC packets")
     contacts_days: int | None = Field(default=None, ge=0, description="guardian contacts")
     write_journal_days: int | None = Field(default=None, ge=0, description="the outbox journal")
+    family_notices_days: int | None = Field(
+        default=None, ge=0, description="family letters (TX start-of-year) and the students each covers"
+    )
 
     def days(self, kind: str) -> int | None:
         value: int | None = getattr(self, f"{kind}_days", None)
