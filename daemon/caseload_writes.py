@@ -19,9 +19,14 @@ from truancy.mappings.case_policy import CasePolicy
 from truancy.mappings.facts import canonical_grade
 from truancy.mappings.writes import DesiredWrite, WriteKind
 
-NOTICE_TASK_KINDS = {"notice_review": "approval", "notice_translation": "translation", "plan_review": "plan"}
-"""The tasks outside the case's tiers: a letter awaiting the officer's approval, a translation
-(daemon.notices), a plan's review (mappings.casework_reviews)."""
+NOTICE_TASK_KINDS = {
+    "notice_review": "approval",
+    "notice_delivery_check": "approval",
+    "notice_translation": "translation",
+    "plan_review": "plan",
+}
+"""The tasks outside the case's tiers: a letter awaiting the officer's approval or a check of its
+delivery, a translation (daemon.notices), a plan's review (mappings.casework_reviews)."""
 
 
 def task_kinds(policy: CasePolicy) -> dict[str, str]:

@@ -89,6 +89,9 @@ class Evaluation:
     year_closed: set[str] = field(default_factory=set)
     """SIS keys of students whose open case closed this evaluation because a new school year began:
     their rows leave the SIS by design, which the retraction guard does not count."""
+    amounts: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    """(student id, designation) → (days in its evidence, its count): what a letter states, e.g.
+    the days missed and the percent of enrolled days of a chronic-absence notice."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +289,8 @@ class Evaluator:
             case = end_enrollment(case, exit_on, self.case_policy)
         if not withdrawn(case):
             result.designations.update(d.id for d in determination.designations)
+            for d in determination.designations:
+                result.amounts[(student_id, d.id)] = (len({e.date for e in d.evidence}), d.count)
         result.open_cases += case.status == "open"
         writes = desired_writes(
             case, determination, case_policy=self.case_policy, calendar=calendar, hold=hold

@@ -10,9 +10,13 @@ cancelled with a note. Once the cycle's writes are allowed, approved notices are
 Sent once: a delivery row (state ``sending`` and the Message-ID it will carry) is committed before
 the message goes to the SMTP server and marked ``sent`` after it was accepted. A row still
 ``sending`` at the next cycle means a crash in between: the letter may or may not have left, so it
-is never re-sent automatically; the notice is held with a note for the officer. The SIS log (a
-note with the letter and its delivery evidence) is a desired write, so a crash between sending
-and logging is repaired by the next cycle's diff, without sending again.
+is never re-sent automatically; the notice is held with a note for the officer. The SIS log is a
+desired write, so a crash between sending and logging is repaired by the next cycle's diff,
+without sending again: one row of the SIS's notices table per notice where the plugin has one
+(PowerSchool's U_TRUANCY_NOTICES: status, dates, the letter and its delivery evidence), written
+when the letter is generated; else a note when it is sent or cancelled (Ed-Fi). Notice notes an
+earlier version wrote stay as the case log; a notice the SIS already logs is never generated
+again, even by a store rebuilt from nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -58,10 +62,22 @@ from truancy.mappings.case import OfficerAction
 from truancy.mappings.codemap import CodeEntry
 from truancy.mappings.notices import Notice, NoticePack
 from truancy.mappings.notices_contacts import GuardianContact
-from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind
+from truancy.mappings.task_outcomes import outcome_of
+from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind, sync_key
 
 log = logging.getLogger("truancy.daemon.notices")
 
+REVIEW_CODES = ("approve", "hold", "cancel")
+CHECK_CODES = ("arrived", "resend", "cancel")
+CHECK_OUTCOMES = json.dumps(
+    [
+        {"code": "arrived", "label": "The family got it: log it as sent", "closes": True},
+        {"code": "resend", "label": "It did not arrive: send it again", "closes": True},
+        {"code": "cancel", "label": "Cancel this letter", "closes": True},
+    ],
+    separators=(",", ":"),
+)
+"""A delivery that may have been accepted: what the officer found out from the family."""
 REVIEW_OUTCOMES = json.dumps(
     [
         {"code": "approve", "label": "Approve and send", "closes": True},
@@ -71,6 +87,10 @@ REVIEW_OUTCOMES = json.dumps(
     separators=(",", ":"),
 )
 OPEN = ("pending", "approved", "held")
+STUDENT_FACTS = ("days_missed", "percent_missed")
+"""Values a letter may name that the cycle supplies from the student's own designation."""
+LOG_STATUS = {"pending": "awaiting_approval"}
+"""A notice's status as its SIS log shows it (the others read as they are stored)."""
 ILLNESS = re.compile(r"\b(ill|illness|sick|medical|health|doctor|hospital)", re.IGNORECASE)
 NOTE_LIMIT = 4000
 Row = Mapping[Any, Any]
@@ -103,8 +123,17 @@ class NoticeCycle:
         categorize: Callable[[str], CodeEntry | None],
         secrets_dir: Path | None = None,
         clock: Callable[[], datetime] = _now,
+        log_table: bool = False,
+        task_types: Mapping[str, str] | None = None,
     ) -> None:
+        """``log_table``: the SIS has a table for notices (PowerSchool's U_TRUANCY_NOTICES), so each
+        letter is logged as one NOTICE row; without one it is logged as notes (Ed-Fi).
+        ``task_types``: the case pack's task id → type; a notice whose trigger is a referral task
+        announces a referral made, so it is due once the officer records the referral, not before."""
         self.engine = engine
+        self.log_table = log_table
+        self.task_types = dict(task_types or {})
+        self.in_sis: frozenset[str] = frozenset()
         self.pack = pack
         self.settings = settings
         self.config_dir = config_dir
@@ -135,12 +164,19 @@ class NoticeCycle:
     def before_evaluation(self, officer: OfficerWork, today: date) -> None:
         """Read the officer's decisions back, settle interrupted deliveries, and report sent
         letters to the case as their task done."""
+        self.in_sis = frozenset(officer.rows)
         self._settle_interrupted()
         with self.engine.begin() as connection:
             rows = connection.execute(select(notices)).mappings().all()
+            uncertain = self._uncertain(connection)
             for row in rows:
-                if row["status"] in ("pending", "held"):
-                    decision = self._decision(officer, row)
+                if row["notice_id"] in uncertain:  # the officer answers the delivery check, not the review
+                    if row["status"] == "held":
+                        check = self._decision(officer, self._check_write(row), CHECK_CODES)
+                        if check is not None:
+                            self._settle_check(connection, row, check, uncertain[row["notice_id"]])
+                elif row["status"] in ("pending", "held"):
+                    decision = self._decision(officer, self._review_write(row), REVIEW_CODES)
                     if decision is not None:
                         self._decide(connection, row, decision, today)
         with self.engine.connect() as connection:
@@ -148,25 +184,71 @@ class NoticeCycle:
             channels = self._channels(connection)
         for row in sent:
             notice = self._notice(row["notice_type"])
-            if notice is None:
-                continue
+            if notice is None or self._announces_referral(notice):
+                continue  # the referral is the officer's act, recorded by the officer
             outcome = "sent_email" if "email" in channels.get(row["notice_id"], set()) else "sent_mail"
             officer.actions[row["sis_ref"]].append(
                 OfficerAction("task_done", row["sent_on"], task_id=notice.trigger.task, outcome=outcome)
             )
 
-    def _decision(self, officer: OfficerWork, row: Row) -> tuple[str, date] | None:
-        remote = officer.rows.get(self._review_write(row).sync_key)
+    def _decision(
+        self, officer: OfficerWork, task: DesiredWrite, codes: tuple[str, ...]
+    ) -> tuple[str, date] | None:
+        """The outcome the officer recorded on one of the notice's tasks, and its date."""
+        remote = officer.rows.get(task.sync_key)
         if remote is None:
             return None
         action = officer.plugin.officer_action(remote)
-        if (
-            action is None
-            or action.kind != "task_done"
-            or action.outcome not in ("approve", "hold", "cancel")
-        ):
+        if action is None or action.kind != "task_done" or action.outcome not in codes:
             return None
         return action.outcome, action.on
+
+    def _uncertain(self, connection: Any) -> dict[str, list[str]]:
+        """Notices with a delivery the mail server may or may not have taken, and those messages' ids."""
+        found: dict[str, list[str]] = {}
+        for key, message_id in connection.execute(
+            select(notice_deliveries.c.notice_id, notice_deliveries.c.message_id).where(
+                notice_deliveries.c.state == "unknown"
+            )
+        ):
+            found.setdefault(key, []).append(message_id or "")
+        return found
+
+    def _settle_check(
+        self, connection: Any, row: Row, decision: tuple[str, date], message_ids: list[str]
+    ) -> None:
+        """What the officer found out about a delivery that may have been accepted: the family got
+        it (logged as sent on the day it was handed over), send it again, or cancel it."""
+        outcome, on = decision
+        ids = ", ".join(message_ids)
+        if outcome == "arrived":
+            values = {
+                "status": "sent",
+                "sent_on": row["sent_on"] or on,
+                "note": f"The officer confirmed on {on.isoformat()} that the family received it "
+                f"(message id {ids}).",
+            }
+        elif outcome == "resend":
+            connection.execute(
+                delete(notice_deliveries).where(
+                    notice_deliveries.c.notice_id == row["notice_id"], notice_deliveries.c.state == "unknown"
+                )
+            )
+            values = {
+                "status": "approved",
+                "sent_on": None,
+                "note": f"Sent again at the officer's request of {on.isoformat()}; the first attempt "
+                f"(message id {ids}) may also have arrived.",
+            }
+        else:
+            values = {
+                "status": "cancelled",
+                "note": f"Cancelled by the officer on {on.isoformat()} after an interrupted delivery "
+                f"(message id {ids}, which the family may have received).",
+            }
+        connection.execute(
+            update(notices).where(notices.c.notice_id == row["notice_id"]).values(decided_on=on, **values)
+        )
 
     def _decide(self, connection: Any, row: Row, decision: tuple[str, date], today: date) -> None:
         outcome, on = decision
@@ -184,29 +266,35 @@ class NoticeCycle:
 
     def _settle_interrupted(self) -> None:
         """A delivery left ``sending`` by a crash: it may have left, so hold it for the officer."""
-        with self.engine.begin() as connection:
+        with self.engine.connect() as connection:
             stuck = connection.execute(
                 select(notice_deliveries.c.notice_id).where(notice_deliveries.c.state == "sending").distinct()
             ).scalars()
-            for stuck_id in list(stuck):
-                connection.execute(
-                    update(notices)
-                    .where(and_(notices.c.notice_id == stuck_id, notices.c.status == "approved"))
-                    .values(
-                        status="held",
-                        note="Delivery was interrupted: check with the family whether the email arrived "
-                        "before approving again.",
-                    )
+            stuck_ids = list(stuck)
+        for stuck_id in stuck_ids:
+            self._hold_uncertain(stuck_id, None)
+
+    def _hold_uncertain(self, key: str, handed_over: date | None) -> None:
+        """A message the mail server may have accepted (the connection was lost before it answered,
+        or the daemon stopped before recording the answer): never sent again on its own; the notice
+        is held and a "check delivery" task asks the officer what happened (RFC 1047)."""
+        when = f" on {handed_over.isoformat()}" if handed_over else ""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(notices)
+                .where(and_(notices.c.notice_id == key, notices.c.status == "approved"))
+                .values(
+                    status="held",
+                    sent_on=handed_over,
+                    note=f"Delivery{when} was interrupted: the mail server may have taken the letter. "
+                    "It is not sent again until an officer checks with the family.",
                 )
-                connection.execute(
-                    update(notice_deliveries)
-                    .where(
-                        and_(
-                            notice_deliveries.c.notice_id == stuck_id, notice_deliveries.c.state == "sending"
-                        )
-                    )
-                    .values(state="unknown")
-                )
+            )
+            connection.execute(
+                update(notice_deliveries)
+                .where(and_(notice_deliveries.c.notice_id == key, notice_deliveries.c.state == "sending"))
+                .values(state="unknown")
+            )
 
     # -- after evaluation ----------------------------------------------------------------------
 
@@ -218,9 +306,9 @@ class NoticeCycle:
             write = target.write
             if write.kind is WriteKind.FLAG and write.fields.get("status") == "active":
                 basis.add((write.student_id, write.fields.get("flag_type", "")))
-            if write.kind is WriteKind.TASK and write.fields.get("status") == "open":
+            if write.kind is WriteKind.TASK:
                 notice = self.pack.for_task(write.fields.get("task_type", ""))
-                if notice is not None and set(notice.needs) <= set(self.settings.values):
+                if notice is not None and self._renderable(notice) and self._due(notice, write.fields):
                     due[(write.student_id, notice.id)] = target
         with self.engine.begin() as connection:
             existing = {
@@ -247,7 +335,9 @@ class NoticeCycle:
         wanted = {
             key: target
             for key, target in due.items()
-            if key not in existing and (key[0], self.pack.notice(key[1]).trigger.designation) in basis
+            if key not in existing
+            and (key[0], self.pack.notice(key[1]).trigger.designation) in basis
+            and not self._logged_in_sis(key[0], evaluation.school_year, key[1])
         }
         if not wanted:
             return
@@ -261,6 +351,31 @@ class NoticeCycle:
                 evaluation,
                 today,
             )
+
+    def _renderable(self, notice: Notice) -> bool:
+        """Every value the letter names is at hand: the district's, or a fact of the student's own."""
+        return set(notice.needs) <= set(self.settings.values) | set(STUDENT_FACTS)
+
+    def _announces_referral(self, notice: Notice) -> bool:
+        return self.task_types.get(notice.trigger.task) == "referral"
+
+    def _due(self, notice: Notice, task: Mapping[str, str]) -> bool:
+        """A notice is due while its task is open; one announcing a referral (§ 48263: "the school
+        official ... referring the pupil shall notify") once the officer recorded the referral made."""
+        if not self._announces_referral(notice):
+            return task.get("status") == "open"
+        made = outcome_of("referral", task.get("outcome") or None)
+        return task.get("status") == "done" and (made is None or made.fulfils)
+
+    def _logged_in_sis(self, student_id: str, school_year: str, notice_type: str) -> bool:
+        """The SIS logs this notice already (a store lost or restored from an older backup): it is
+        never generated, hence never sent, a second time."""
+        key = notice_id(student_id, school_year, notice_type)
+        logs = (
+            sync_key(WriteKind.NOTICE, student_id, school_year, f"notice:{key}"),
+            sync_key(WriteKind.NOTE, student_id, school_year, f"notice-sent:{key}"),
+        )
+        return any(log_key in self.in_sis for log_key in logs)
 
     def _read_contacts(self, student_ids: set[str]) -> dict[str, list[GuardianContact]]:
         found: dict[str, list[GuardianContact]] = {}
@@ -294,6 +409,10 @@ class NoticeCycle:
         wanted_language = recipients[0].language if recipients else SOURCE_LANGUAGE
         catalog = self._catalog(wanted_language)
         facts = self._facts(student_id, recipients, evaluation.as_of, evaluation.school_year, today)
+        days, count = evaluation.amounts.get((student_id, notice.trigger.designation), (0, 0.0))
+        facts = replace(
+            facts, extra={**facts.extra, "days_missed": str(days), "percent_missed": f"{count:.1f}"}
+        )
         try:
             letter = render_letter(notice, facts, catalog, self.district, template_dirs=self.template_dirs)
             english = self._also_english(notice, facts, student_id, catalog, evaluation.school_year)
@@ -450,7 +569,8 @@ class NoticeCycle:
     # -- delivery ------------------------------------------------------------------------------
 
     def deliver(self, today: date) -> int:
-        """Send every approved notice; returns how many were sent."""
+        """Send every approved notice; returns how many changed (sent, or held after a delivery the
+        mail server may have taken), so the cycle logs them in the SIS at once."""
         with self.engine.connect() as connection:
             approved = (
                 connection.execute(
@@ -473,9 +593,17 @@ class NoticeCycle:
             try:
                 emailed = self._email(row, pdf, name)
             except SmtpError as exc:
-                self.delivery_errors.append(
-                    f"transient: a letter was not emailed ({exc}); the next cycle retries"
-                )
+                if exc.accepted_unknown:
+                    self._hold_uncertain(row["notice_id"], today)
+                    sent += 1
+                    self.delivery_errors.append(
+                        f"transient: the mail server may have taken a letter before the connection was "
+                        f"lost ({exc}); it is held for the officer to check, not sent again"
+                    )
+                else:
+                    self.delivery_errors.append(
+                        f"transient: a letter was not emailed ({exc}); the next cycle retries"
+                    )
                 continue
             if not emailed:
                 printed = True
@@ -603,7 +731,7 @@ class NoticeCycle:
         found: dict[str, set[str]] = {}
         for key, channel in connection.execute(
             select(notice_deliveries.c.notice_id, notice_deliveries.c.channel).where(
-                notice_deliveries.c.state == "sent"
+                notice_deliveries.c.state.in_(("sent", "unknown"))  # unknown: the officer said it arrived
             )
         ):
             found.setdefault(key, set()).add(channel)
@@ -612,7 +740,8 @@ class NoticeCycle:
     # -- SIS rows ------------------------------------------------------------------------------
 
     def writes(self) -> dict[str, Target]:
-        """The SIS rows the notices call for: review tasks, translation tasks, sent and cancelled notes."""
+        """The SIS rows the notices call for: review tasks, translation tasks, and each notice's log
+        (its notices-table row, or notes when sent or cancelled)."""
         found: dict[str, Target] = {}
         with self.engine.connect() as connection:
             rows = connection.execute(select(notices)).mappings().all()
@@ -621,13 +750,18 @@ class NoticeCycle:
                 deliveries.setdefault(delivery["notice_id"], []).append(delivery)
         for row in rows:
             writes: list[DesiredWrite] = []
-            if self.settings.approval == "officer" or row["status"] == "held":
+            uncertain = any(d["state"] == "unknown" for d in deliveries.get(row["notice_id"], []))
+            if self.settings.approval == "officer" or (row["status"] == "held" and not uncertain):
                 writes.append(self._review_write(row))
+            if uncertain:
+                writes.append(self._check_write(row))
             if row["language"] != row["wanted_language"]:
                 writes.append(self._translation_write(row))
-            if row["status"] == "sent":
+            if self.log_table:
+                writes.append(self._log_write(row, deliveries.get(row["notice_id"], [])))
+            elif row["status"] == "sent":
                 writes.append(self._sent_note(row, deliveries.get(row["notice_id"], [])))
-            if row["status"] == "cancelled" and row["note"]:
+            elif row["status"] == "cancelled" and row["note"]:
                 writes.append(
                     self._note(row, "notice-cancelled", row["decided_on"] or row["trigger_on"], row["note"])
                 )
@@ -654,6 +788,25 @@ class NoticeCycle:
             WriteKind.TASK, row["student_id"], row["school_year"], f"notice-review:{row['notice_id']}", fields
         )
 
+    def _check_write(self, row: Row) -> DesiredWrite:
+        """Asks the officer whether a letter the mail server may have taken reached the family."""
+        notice = self._notice(row["notice_type"])
+        title = notice.title if notice else row["notice_type"]
+        fields = {
+            "task_type": "notice_delivery_check",
+            "title": f"Check delivery with the family: {title}"[:200],
+            "due_date": (row["sent_on"] or row["trigger_on"]).isoformat(),
+            "status": "open",
+            "citation": notice.citation if notice else "",
+            "detail": "The connection to the mail server was lost while it was taking this letter, so it "
+            "may or may not have arrived; it is not sent again on its own. Ask the family, then record "
+            "what you found.",
+            "outcome_options": CHECK_OUTCOMES,
+        }
+        return DesiredWrite.build(
+            WriteKind.TASK, row["student_id"], row["school_year"], f"notice-check:{row['notice_id']}", fields
+        )
+
     def _translation_write(self, row: Row) -> DesiredWrite:
         return translation_task(
             row["student_id"],
@@ -667,23 +820,40 @@ class NoticeCycle:
         )
 
     def _sent_note(self, row: Row, deliveries: list[Row]) -> DesiredWrite:
-        evidence = []
-        for delivery in sorted(deliveries, key=lambda d: (d["channel"], d["recipient"])):
-            if delivery["state"] != "sent":
-                continue
-            accepted = delivery["accepted_at"]
-            when = accepted.isoformat(timespec="seconds") if accepted else ""
-            if delivery["channel"] == "email":
-                evidence.append(f"email accepted {when}, message id {delivery['message_id']}")
-            else:
-                evidence.append(f"print batch {delivery['batch_id']}")
         text = (
             f"Letter sent on {row['sent_on'].isoformat()} ({row['notice_type']}, {row['language']}): "
-            + "; ".join(evidence)
+            + "; ".join(_evidence(deliveries, ("sent",)))
             + ".\n\n"
             + row["letter_text"]
         )
         return self._note(row, "notice-sent", row["sent_on"], text)
+
+    def _log_write(self, row: Row, deliveries: list[Row]) -> DesiredWrite:
+        """The notice's row in the SIS's notices table: written when generated, kept in step while
+        it waits, and after sending or cancelling never changed again (its facts are frozen)."""
+        notice = self._notice(row["notice_type"])
+        sent = sorted({d["channel"] for d in deliveries if d["state"] in ("sent", "unknown")})
+        trigger = (
+            f"{notice.trigger.task} task of the case ({notice.trigger.designation.replace('_', ' ')})"
+            if notice
+            else ""
+        )
+        fields = {
+            "notice_type": row["notice_type"],
+            "citation": notice.citation if notice else "",
+            "trigger": trigger[:200],
+            "languages": ",".join(row["facts"].get("languages") or [row["language"]]),
+            "generated_date": row["trigger_on"].isoformat(),
+            "sent_date": row["sent_on"].isoformat() if row["sent_on"] else "",
+            "channel": "+".join(sent),
+            "evidence": "; ".join(_evidence(deliveries, ("sent", "unknown")))[:1000],
+            "status": LOG_STATUS.get(row["status"], row["status"]),
+            "status_reason": (row["note"] or "")[:1000],
+            "letter_text": _clip(row["letter_text"]),
+        }
+        return DesiredWrite.build(
+            WriteKind.NOTICE, row["student_id"], row["school_year"], f"notice:{row['notice_id']}", fields
+        )
 
     def _note(self, row: Row, kind: str, on: date, text: str) -> DesiredWrite:
         fields = {
@@ -701,6 +871,24 @@ class NoticeCycle:
             return self.pack.notice(notice_type)
         except KeyError:
             return None
+
+
+def _evidence(deliveries: Iterable[Row], states: tuple[str, ...]) -> list[str]:
+    """What proves each delivery: the message id and when the server accepted it, or the print
+    batch; a delivery a crash or a dropped connection left unknown says so. Never an address."""
+    found = []
+    for delivery in sorted(deliveries, key=lambda d: (d["channel"], d["recipient"])):
+        if delivery["state"] not in states:
+            continue
+        accepted = delivery["accepted_at"]
+        when = accepted.isoformat(timespec="seconds") if accepted else ""
+        if delivery["state"] == "unknown":
+            found.append(f"email may have been accepted (interrupted), message id {delivery['message_id']}")
+        elif delivery["channel"] == "email":
+            found.append(f"email accepted {when}, message id {delivery['message_id']}")
+        else:
+            found.append(f"print batch {delivery['batch_id']}")
+    return found
 
 
 def _clip(text: str) -> str:

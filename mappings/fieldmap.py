@@ -60,17 +60,26 @@ class FieldMap(BaseModel):
     flag: TableMap
     note: TableMap
     task: TableMap
+    notice: TableMap | None = None
+    """The log of family letters; a district's own map written before it existed has none, and
+    the plugin then uses its shipped one (the table comes with the plugin bundle)."""
 
     figure: FigureTableMap | None = None
     """Where the outcomes report's published figures go (``report outcomes --to-sis``); a map
     without one leaves the plugin's shipped entry in force."""
 
     def for_kind(self, kind: WriteKind) -> TableMap:
-        table_map: TableMap = getattr(self, kind.value)
+        table_map: TableMap | None = getattr(self, kind.value)
+        if table_map is None:
+            raise KeyError(f"the field map has no {kind.value!r} table")
         return table_map
 
+    def kinds(self) -> tuple[WriteKind, ...]:
+        """The kinds of write this map places."""
+        return tuple(kind for kind in WriteKind if getattr(self, kind.value) is not None)
+
     def tables(self) -> dict[str, WriteKind]:
-        return {self.for_kind(kind).table.lower(): kind for kind in WriteKind}
+        return {self.for_kind(kind).table.lower(): kind for kind in self.kinds()}
 
 
 def load_field_map(path: Path) -> FieldMap:
@@ -101,7 +110,7 @@ def undefined_tables_and_columns(path: Path, defined: Mapping[str, frozenset[str
     """
     field_map, document = _parse(path)
     problems: list[FieldMapError] = []
-    for kind in WriteKind:
+    for kind in field_map.kinds():
         table_map = field_map.for_kind(kind)
         columns = defined.get(table_map.table.upper())
         if columns is None:

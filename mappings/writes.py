@@ -23,6 +23,7 @@ class WriteKind(StrEnum):
     FLAG = "flag"
     NOTE = "note"
     TASK = "task"
+    NOTICE = "notice"
 
 
 def is_sync_key(value: str | None) -> bool:
@@ -47,7 +48,10 @@ class DesiredWrite:
     flag: flag_type, label, citation, status, since_date, detail, tier (the case's tier label);
     note: note_date, category, author, note_text;
     task: task_type, title, due_date, status, citation, detail, outcome_options (the outcomes the
-    officer picks from, as JSON) and, once done, completed_date and outcome.
+    officer picks from, as JSON) and, once done, completed_date and outcome;
+    notice (the log of one family letter): notice_type, citation, trigger, languages,
+    generated_date, sent_date, channel, evidence (message or batch ids, never an address), status
+    (awaiting_approval, approved, held, sent or cancelled), status_reason, letter_text.
     """
 
     kind: WriteKind

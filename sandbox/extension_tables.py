@@ -29,6 +29,13 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "completed_date", "completed_by", "outcome_options", "citation", "detail", "writer", "officer",
         "task_kind",
     ),
+    # the log of family letters: a one-to-many child of Students like the others (keyed by
+    # STUDENTSDCID, String columns of at most 4000 characters, as every table here)
+    "u_truancy_notices": (
+        "studentsdcid", "sync_key", "notice_type", "citation", "trigger_event", "languages",
+        "generated_date", "sent_date", "channel", "evidence", "status", "status_reason", "letter_text",
+        "writer", "officer",
+    ),
     "u_truancy_conferences": (
         "studentsdcid", "meeting", "starts_at", "place", "outcome", "held_date", "attendees",
         "interpreter", "agreed", "attempts", "recorded_by",

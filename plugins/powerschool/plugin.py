@@ -72,6 +72,8 @@ class PowerSchoolPlugin(PowerSchoolFigures):
     """Glue between PowerSchool's APIs and canonical facts and writes."""
 
     name = "powerschool"
+    logs_notices = True
+    """Family letters are logged as rows of U_TRUANCY_NOTICES (WriteKind.NOTICE), not as notes."""
     streams: Mapping[str, StreamSpec] = {
         "roster": StreamSpec("Rosters (OneRoster)"),
         "attendance": StreamSpec("Attendance (PowerQuery)", sorted=True),
@@ -83,7 +85,9 @@ class PowerSchoolPlugin(PowerSchoolFigures):
         self.field_map: FieldMap = load_field_map(self.config.field_map or DEFAULT_FIELD_MAP)
         self._field_map_path = self.config.field_map or DEFAULT_FIELD_MAP
         self.figure_map = self.field_map.figure or _shipped_figure_map()
-        self._tables = {kind: self.field_map.for_kind(kind) for kind in WriteKind}
+        self._tables = {kind: self.field_map.for_kind(kind) for kind in self.field_map.kinds()}
+        if WriteKind.NOTICE not in self._tables:  # a district map older than the notices table
+            self._tables[WriteKind.NOTICE] = load_field_map(DEFAULT_FIELD_MAP).for_kind(WriteKind.NOTICE)
         self._ownership = {kind: table_ownership(table_map) for kind, table_map in self._tables.items()}
         retry = RetryPolicy(max_attempts=options.max_attempts)
         timeout = (options.connect_timeout, options.read_timeout)

@@ -20,6 +20,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.daemon.sandbox_sync import District
 from truancy.daemon.notices import NoticeCycle
+from truancy.daemon.notices_runtime import task_types
 from truancy.daemon.notices_settings import NoticeSettings
 from truancy.daemon.pipeline import CycleSummary, SyncPipeline
 from truancy.daemon.runtime import runtime
@@ -77,12 +78,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_server(folder: Path) -> Iterator[tuple[Mailbox, int, Path]]:
-    """(mailbox, port, CA bundle) of a server that refuses mail before STARTTLS and a login."""
+def smtp_server(folder: Path, mailbox: Mailbox | None = None) -> Iterator[tuple[Mailbox, int, Path]]:
+    """(mailbox, port, CA bundle) of a server that refuses mail before STARTTLS and a login;
+    ``mailbox``: a handler of the test's own (one that misbehaves)."""
     ca, cert, key = certificates(folder)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    mailbox = Mailbox()
+    mailbox = mailbox or Mailbox()
     port = free_port()
     controller = Controller(
         mailbox,
@@ -125,8 +127,9 @@ def notice_settings(tmp_path: Path, port: int, ca: Path, **changes: Any) -> Noti
     return NoticeSettings.model_validate(body)
 
 
-def notice_cycle(district: District, settings: NoticeSettings) -> CycleSummary:
-    """One sync cycle with notices, as the service runs it."""
+def notice_cycle(district: District, settings: NoticeSettings, *, log_table: bool = True) -> CycleSummary:
+    """One sync cycle with notices, as the service runs it (``log_table=False``: as a version before
+    the notices table logged letters as notes)."""
     with runtime(district.settings) as rt:
         notices = NoticeCycle(
             rt.engine,
@@ -136,6 +139,8 @@ def notice_cycle(district: District, settings: NoticeSettings) -> CycleSummary:
             config_dir=district.config.parent,
             contacts=rt.plugin.guardian_contacts,  # type: ignore[attr-defined]
             categorize=rt.plugin.categorize,
+            log_table=log_table,
+            task_types=task_types(rt.policy),
         )
         pipeline = SyncPipeline(
             rt.engine, rt.plugin, rt.policy, caseloads=district.settings.caseloads, notices=notices

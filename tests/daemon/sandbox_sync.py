@@ -69,6 +69,11 @@ class District:
         with self.powerschool() as client:
             return {table: [row for page in client.iter_table(table) for row in page] for table in TABLES}
 
+    def notice_logs(self) -> list[dict[str, str]]:
+        """Every row of U_TRUANCY_NOTICES (the family letters' log), through the SIS's own API."""
+        with self.powerschool() as client:
+            return [row for page in client.iter_table("U_TRUANCY_NOTICES") for row in page]
+
     def case_of(self, studentsdcid: str) -> CaseState:
         """The daemon's stored case for the student with this PowerSchool DCID (the latest year's)."""
         with runtime(self.settings) as rt, rt.engine.connect() as connection:

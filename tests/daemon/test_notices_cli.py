@@ -105,7 +105,7 @@ verify_tls = "{ca}"
         assert {m["To"] for m in mailbox.messages} == addresses
         assert all(len(list(m.iter_attachments())) == 1 for m in mailbox.messages)
         letters = tmp_path / "letters"
-        assert len(list(letters.glob("*truancy_notification-*.pdf"))) == len(sent)
+        assert len(list(letters.glob("ca_*-*.pdf"))) == len(sent)  # every letter sent: § 48260.5, chronic
 
         day = sent[0]["sent_on"].isoformat()
         (letters / f"print-{day}.pdf").unlink()

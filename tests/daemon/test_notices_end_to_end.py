@@ -29,6 +29,8 @@ from truancy.mappings.notices import load_notices
 
 pytestmark = pytest.mark.slow
 UNEXCUSED = {"A", "UNX", "T", "T30", "UT", "ED"}
+TRUANCY = "ca_truancy_notification"
+"""The § 48260.5 letter; the cycle also sends chronic-absence letters (test_notices_sarb_chronic)."""
 
 
 def _notices(district: District) -> list[dict[str, Any]]:
@@ -38,7 +40,13 @@ def _notices(district: District) -> list[dict[str, Any]]:
 
 def _review_task(district: District, dcid: str) -> dict[str, str]:
     tasks = district.sis_rows()["U_TRUANCY_TASKS"]
-    return next(t for t in tasks if t["studentsdcid"] == dcid and t["task_type"] == "notice_review")
+    return next(
+        t
+        for t in tasks
+        if t["studentsdcid"] == dcid
+        and t["task_type"] == "notice_review"
+        and t["title"].endswith("First truancy notification")  # not the chronic-absence letter's
+    )
 
 
 def _decide(district: District, dcid: str, outcome: str) -> None:
@@ -53,7 +61,8 @@ def _pick(rows: list[dict[str, Any]], *, language: str, exclude: set[str]) -> di
     return next(
         row
         for row in rows
-        if row["wanted_language"] == language
+        if row["notice_type"] == TRUANCY
+        and row["wanted_language"] == language
         and row["sis_ref"] not in exclude
         and any(r["email"] for r in row["facts"]["recipients"])
     )
@@ -122,14 +131,38 @@ def test_one_letter_after_approval_sent_once_logged_and_cancelled_by_a_late_excu
         assert (tmp_path / "letters").is_dir()
         assert len(list((tmp_path / "letters").glob("ca_truancy_notification-*.pdf"))) == 1
 
-        notes = district.sis_rows()["U_TRUANCY_NOTES"]
-        [log] = [n for n in notes if n["studentsdcid"] == english["sis_ref"] and n["category"] == "notice"]
-        assert "Letter sent on" in log["note_text"]
-        assert mailbox.to(recipients[0]["email"])[0]["Message-ID"] in log["note_text"]
-        [cancel_note] = [
-            n for n in notes if n["studentsdcid"] == excused["sis_ref"] and n["category"] == "notice"
+        # each letter is logged in the SIS's notices table, not as a note
+        rows = district.sis_rows()
+        assert not [n for n in rows["U_TRUANCY_NOTES"] if n["category"] == "notice"]
+        [log] = [
+            n
+            for n in district.notice_logs()
+            if n["studentsdcid"] == english["sis_ref"] and n["notice_type"] == TRUANCY
         ]
-        assert "Cancelled before sending" in cancel_note["note_text"]
+        assert log["status"] == "sent"
+        assert log["sent_date"] == str(by_id[english["notice_id"]]["sent_on"])
+        assert log["generated_date"] == str(english["trigger_on"])
+        assert log["notice_type"] == "ca_truancy_notification"
+        assert log["citation"] == "Cal. Educ. Code § 48260.5"
+        assert log["channel"] == "email"
+        assert log["languages"] == "en"
+        assert log["letter_text"] == english["letter_text"]
+        for recipient in recipients:
+            assert mailbox.to(recipient["email"])[0]["Message-ID"] in log["evidence"]
+            assert recipient["email"] not in log["evidence"]
+        [cancelled] = [
+            n
+            for n in district.notice_logs()
+            if n["studentsdcid"] == excused["sis_ref"] and n["notice_type"] == TRUANCY
+        ]
+        assert cancelled["status"] == "cancelled"
+        assert "Cancelled before sending" in cancelled["status_reason"]
+        assert not cancelled.get("sent_date")
+        assert not cancelled.get("evidence")
+        waiting = [n for n in district.notice_logs() if n["status"] == "awaiting_approval"]
+        assert waiting
+        assert all(n["letter_text"] for n in waiting)
+        logged = {n["sync_key"]: n for n in district.notice_logs()}
 
         # approving the cancelled letter afterwards sends nothing; the next cycles send nothing more
         _decide(district, excused["sis_ref"], "approve")
@@ -138,6 +171,10 @@ def test_one_letter_after_approval_sent_once_logged_and_cancelled_by_a_late_excu
             again = notice_cycle(district, settings)
             assert again.ok, again.errors
         assert len(mailbox.messages) == sent_so_far
+        # the sent and cancelled logs are never changed again
+        after = {n["sync_key"]: n for n in district.notice_logs()}
+        for key in (log["sync_key"], cancelled["sync_key"]):
+            assert after[key] == logged[key]
         # the letter satisfies its task in the case, dated when it was sent (the SIS row's status
         # stays the officer's: the daemon never overwrites an officer-owned column)
         case = district.case_of(english["sis_ref"])
@@ -153,13 +190,14 @@ def test_a_failed_sis_log_after_sending_is_repaired_without_sending_again(tmp_pa
         assert notice_cycle(district, settings).ok
         chosen = _pick(_notices(district), language="en", exclude=set())
         _decide(district, chosen["sis_ref"], "approve")
-        # the SIS refuses every write of the cycle that sends: the letter leaves, its log does not land
+        # the SIS refuses every update of the letters' log in the cycle that sends: the letter
+        # leaves, its log does not say so
         district.control(
             "POST",
             "/faults",
             json={
-                "path_prefix": "/ws/schema/table/u_truancy_notes",
-                "method": "POST",
+                "path_prefix": "/ws/schema/table/u_truancy_notices",
+                "method": "PUT",
                 "status": 503,
                 "count": 1000,
             },
@@ -168,17 +206,20 @@ def test_a_failed_sis_log_after_sending_is_repaired_without_sending_again(tmp_pa
             notice_cycle(district, settings)
         sent = len(mailbox.messages)
         assert sent >= 1
-        notes = district.sis_rows()["U_TRUANCY_NOTES"]
-        assert not [n for n in notes if n["studentsdcid"] == chosen["sis_ref"] and n["category"] == "notice"]
+        logs = district.notice_logs()
+        assert [
+            n["status"]
+            for n in logs
+            if n["studentsdcid"] == chosen["sis_ref"] and n["notice_type"] == TRUANCY
+        ] == ["awaiting_approval"]
         district.control("DELETE", "/faults")
         repaired = notice_cycle(district, settings)
         assert repaired.ok, repaired.errors
         assert len(mailbox.messages) == sent
-        notes = district.sis_rows()["U_TRUANCY_NOTES"]
-        assert (
-            len([n for n in notes if n["studentsdcid"] == chosen["sis_ref"] and n["category"] == "notice"])
-            == 1
-        )
+        logs = district.notice_logs()
+        [log] = [n for n in logs if n["studentsdcid"] == chosen["sis_ref"] and n["notice_type"] == TRUANCY]
+        assert log["status"] == "sent"
+        assert log["evidence"].count("message id") == sent
 
 
 def _make_mostly_ill(district: District) -> str:
@@ -209,7 +250,7 @@ def test_auto_approval_emails_in_the_cycle_that_finds_the_notice_due(tmp_path: P
         first = notice_cycle(district, settings)
         assert first.ok, first.errors
         rows = _notices(district)
-        [held] = [row for row in rows if row["sis_ref"] == sick]
+        [held] = [row for row in rows if row["sis_ref"] == sick and row["notice_type"] == TRUANCY]
         assert held["status"] == "held"
         assert "illness" in held["note"]
         sent = [row for row in rows if row["status"] == "sent"]
@@ -217,9 +258,10 @@ def test_auto_approval_emails_in_the_cycle_that_finds_the_notice_due(tmp_path: P
         assert all(row["status"] in {"sent", "held"} for row in rows)
         addresses = {r["email"] for row in sent for r in row["facts"]["recipients"] if r["email"]}
         assert {m["To"] for m in mailbox.messages} == addresses
-        assert len(mailbox.messages) == len(addresses)
+        emails = sum(1 for row in sent for r in row["facts"]["recipients"] if r["email"])
+        assert len(mailbox.messages) == emails  # one per letter and guardian
         pdfs = list((tmp_path / "letters").glob("ca_truancy_notification-*.pdf"))
-        assert len(pdfs) == len(sent)
+        assert len(pdfs) == len([row for row in sent if row["notice_type"] == TRUANCY])
         assert all((pdf.stat().st_mode & 0o077) == 0 for pdf in pdfs)
         no_email = [row for row in sent if not any(r["email"] for r in row["facts"]["recipients"])]
         # families without an email get the letter in the day's print batch, sorted by school
@@ -237,7 +279,7 @@ def test_auto_approval_emails_in_the_cycle_that_finds_the_notice_due(tmp_path: P
         assert sick in reviewed
         again = notice_cycle(district, settings)
         assert again.ok, again.errors
-        assert len(mailbox.messages) == len(addresses)
+        assert len(mailbox.messages) == emails
 
 
 def _fixture_catalog(folder: Path, language: str) -> None:
@@ -271,7 +313,7 @@ def test_a_reviewed_district_catalog_carries_the_letter_in_the_family_language(t
         )
         assert notice_cycle(district, settings).ok
         rows = _notices(district)
-        vietnamese = [row for row in rows if row["wanted_language"] == "vi"]
+        vietnamese = [row for row in rows if row["wanted_language"] == "vi" and row["notice_type"] == TRUANCY]
         assert vietnamese, "the sandbox gives some families Vietnamese"
         assert all(row["language"] == "vi" for row in vietnamese)
         assert all(row["language"] == "en" for row in rows if row["wanted_language"] not in ("en", "vi"))
@@ -281,7 +323,12 @@ def test_a_reviewed_district_catalog_carries_the_letter_in_the_family_language(t
             if r["status"] == "sent" and any(c["email"] for c in r["facts"]["recipients"])
         )
         address = next(c["email"] for c in sent["facts"]["recipients"] if c["email"])
-        [attachment] = list(mailbox.to(address)[0].iter_attachments())
+        [attachment] = [
+            a
+            for m in mailbox.to(address)
+            for a in m.iter_attachments()
+            if (a.get_filename() or "").startswith(TRUANCY)
+        ]
         assert "[fixture] Under California law" in _pdf_text(attachment.get_content())
         tasks = district.sis_rows()["U_TRUANCY_TASKS"]
         translation = {t["studentsdcid"] for t in tasks if t["task_type"] == "notice_translation"}

@@ -91,6 +91,12 @@ CONTRACT_TABLES = {
         "officer",
         "task_kind",
     ],
+    # the family letters the daemon generated and sent (issue 14)
+    "U_TRUANCY_NOTICES": [
+        "studentsdcid", "sync_key", "notice_type", "citation", "trigger_event", "languages",
+        "generated_date", "sent_date", "channel", "evidence", "status", "status_reason", "letter_text",
+        "writer", "officer",
+    ],
     # casework the officer records (issue 15)
     "U_TRUANCY_CONFERENCES": [
         "studentsdcid", "meeting", "starts_at", "place", "outcome", "held_date", "attendees", "interpreter",
@@ -457,6 +463,8 @@ def test_the_student_tab_writes_officer_work_the_daemon_reads_back() -> None:
     assert writes["u_truancy_tasks"] == {"status", "completed_date", "outcome", "completed_by"}
     assert writes["u_truancy_flags"] == {"status", "dismissed_date", "dismissed_reason", "dismissed_by"}
     assert "sync_key" not in writes["u_truancy_notes"]
+    assert "u_truancy_notices" not in writes  # the letters' log is the daemon's: the page only shows it
+    assert "u_truancy_notices" in script
 
 
 def test_what_an_officer_records_carries_the_signed_in_user_never_a_fixed_author() -> None:
