@@ -95,22 +95,28 @@ def recount(district: District) -> dict[int, Recounted]:
     return found
 
 
-def sync(district: District, today: date) -> None:
-    """One cycle as of ``today`` with family letters on (sent without approval, by print)."""
+def sync(district: District, today: date, *, months_later: bool = False) -> None:
+    """One cycle as of ``today`` with family letters on (sent without approval, by print).
+
+    ``months_later``: the cycle follows the last by months, not a school day. Students flagged
+    chronically absent early in the year whose rate then fell below 10% of their enrolled days
+    (Cal. Educ. Code § 60901(c)(1)) lose the flag, its outreach task and any letter still waiting
+    on it all at once, past the retraction guard's one-cycle limit: withdrawals the attendance
+    supports, which a daily daemon makes a few at a time (the guard is tested on its own,
+    test_retraction_guard). Officers' work withdraws nothing, so the cycles after it keep the guard.
+    """
     with runtime(district.settings) as rt:
-        # The officers' work this fixture records all at once withdraws chronic-absence flags, and
-        # the letters still waiting on them with their review tasks, past the retraction guard's
-        # limit for one cycle; the guard is tested on its own (test_retraction_guard).
         pipeline = SyncPipeline(
             rt.engine,
             rt.plugin,
             rt.policy,
             notices=notice_cycle(rt),
             progress=progress_cycle(rt),
-            guard=RetractionGuard(allow=True),
+            guard=RetractionGuard(allow=months_later),
         )
         summary = pipeline.run_cycle(today=today)
     assert summary.ok, summary.errors
+    assert summary.blocked is None, summary.blocked
 
 
 def record_officer_work(district: District) -> dict[str, dict[str, date]]:
@@ -163,7 +169,7 @@ def year(
     tmp = tmp_path_factory.mktemp("outcomes")
     with sandbox_district(tmp, students=500, extra_toml=AUTO_LETTERS) as district:
         for day in LETTER_DAYS:  # the daemon through the year: letters go out as students qualify
-            sync(district, day)
+            sync(district, day, months_later=True)
         work = record_officer_work(district)
         sync(district, PINNED_AS_OF)
         more = record_officer_work(district)  # the referrals the conferences just made due
