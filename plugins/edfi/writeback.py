@@ -5,8 +5,12 @@ That association holds the SIS's own indicators too (and much else), so a write 
 merge, write: GET by id, replace only our indicator, PUT with ``If-Match``; a 412 means the SIS
 changed it meanwhile, and the merge starts again from a fresh read.
 
-Tasks are studentInterventionAssociations on one intervention per task type (upserted on first
-use); the association's ``diagnosticStatement`` carries the task and its sync key. An officer
+Tasks are studentInterventionAssociations, each on an intervention of its own (upserted when the
+task is created, deleted with it): the ODS keys an association, and the attendance events that close
+it, by intervention and student alone, so two tasks of one type for one student (two letters to
+approve) on a shared intervention would be one record, each write overwriting the other. The
+intervention's code is the task type and the start of the sync key; the association's
+``diagnosticStatement`` carries the task and its whole sync key. An officer
 closes a task by recording a studentInterventionAttendanceEvent for it: the event's date is the day
 the work happened, its reason the outcome (a code or label of :mod:`truancy.mappings.task_outcomes`,
 e.g. ``held`` or "Conference held"). A reason that keeps the task open (``rescheduled``) does not
@@ -21,6 +25,7 @@ from datetime import date
 from typing import Any
 
 from truancy.connector.edfi import EdFiClient, StaleEtagError
+from truancy.connector.errors import HttpStatusError
 from truancy.mappings.task_outcomes import KEEPS_OPEN, PETITIONS, TASK_OUTCOMES
 from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind
 from truancy.plugins.base import Ownership, RemoteRow
@@ -31,6 +36,9 @@ INTERVENTIONS = "ed-fi/interventions"
 SIA = "ed-fi/studentInterventionAssociations"
 SIAE = "ed-fi/studentInterventionAttendanceEvents"
 MERGE_ATTEMPTS = 3
+KEY_DIGITS_IN_CODE = 20
+"""80 bits of the sync key in an intervention's code: unique among a district's tasks, within DS 5.0's
+60 characters whatever the prefix (at most 20) and task type (clipped)."""
 _KEY_IN_STATEMENT = re.compile(r"^\[truancy-sync ([0-9a-f]{40})(?: w:([0-9a-f]+))?\] ")
 _TASK_IN_STATEMENT = re.compile(r"^(?P<title>.*), due (?P<due_date>\S*)\.(?: (?P<detail>.*))?$", re.DOTALL)
 _WRITER_IN_DESIGNATED_BY = re.compile(r" w:([0-9a-f]+)$")
@@ -76,7 +84,6 @@ class EdFiWriteBack:
         self.field_map = field_map
         self.org_id = education_organization_id
         self.begin_date = date(school_year - 1, 7, 1).isoformat()
-        self._interventions: set[str] = set()
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -130,8 +137,12 @@ class EdFiWriteBack:
             return _statement_fields(self.statement(write))
         return _indicator_columns(write.kind, self.indicator(write))
 
-    def intervention_code(self, task_type: str) -> str:
-        return (self.field_map.task.intervention_code_prefix + task_type.upper())[:60]
+    def intervention_code(self, write: DesiredWrite) -> str:
+        """The task's own intervention: ``PREFIX + TASK_TYPE`` (clipped) ``-`` the sync key's start."""
+        tag = "-" + write.sync_key[:KEY_DIGITS_IN_CODE]
+        task_type = str(write.fields.get("task_type", "task")).upper()
+        named = self.field_map.task.intervention_code_prefix + task_type
+        return named[: 60 - len(tag)] + tag
 
     # -- reading back --------------------------------------------------------------------------
 
@@ -198,7 +209,7 @@ class EdFiWriteBack:
 
     def create(self, write: DesiredWrite, student: str) -> str:
         if write.kind is WriteKind.TASK:
-            code = self._ensure_intervention(write.fields.get("task_type", "task"))
+            code = self._ensure_intervention(write)
             body = {
                 "interventionReference": {
                     "educationOrganizationId": self.org_id,
@@ -236,6 +247,7 @@ class EdFiWriteBack:
             current = self.client.get(SIA, remote.remote_id)
             if current is not None:
                 self.client.delete(SIA, remote.remote_id, current[1])
+                self._delete_own_intervention(current[0], remote.sync_key)
             return
         association_id, name = remote.remote_id.split("/", 1)
         self._merge(association_id, name, lambda _current: None)
@@ -276,22 +288,35 @@ class EdFiWriteBack:
             f"{self.client.name}: a studentEducationOrganizationAssociation kept changing while we wrote it"
         )
 
-    def _ensure_intervention(self, task_type: str) -> str:
-        code = self.intervention_code(task_type)
-        if code not in self._interventions:
-            task_map = self.field_map.task
-            self.client.post(
-                INTERVENTIONS,
-                {
-                    "interventionIdentificationCode": code,
-                    "educationOrganizationReference": {"educationOrganizationId": self.org_id},
-                    "deliveryMethodDescriptor": task_map.delivery_method_descriptor,
-                    "interventionClassDescriptor": task_map.intervention_class_descriptor,
-                    "beginDate": self.begin_date,
-                },
-            )
-            self._interventions.add(code)
+    def _ensure_intervention(self, write: DesiredWrite) -> str:
+        code = self.intervention_code(write)
+        task_map = self.field_map.task
+        self.client.post(
+            INTERVENTIONS,
+            {
+                "interventionIdentificationCode": code,
+                "educationOrganizationReference": {"educationOrganizationId": self.org_id},
+                "deliveryMethodDescriptor": task_map.delivery_method_descriptor,
+                "interventionClassDescriptor": task_map.intervention_class_descriptor,
+                "beginDate": self.begin_date,
+            },
+        )
         return code
+
+    def _delete_own_intervention(self, association: Mapping[str, Any], sync_key: str | None) -> None:
+        """Delete the task's own intervention after its association; one shared by a task type (as
+        written before each task had its own) stays, and so does one the officer's attendance events
+        still refer to (the ODS refuses with 409: their record is not ours to remove)."""
+        code = str(association.get("interventionReference", {}).get("interventionIdentificationCode", ""))
+        if not sync_key or not code.endswith("-" + sync_key[:KEY_DIGITS_IN_CODE]):
+            return
+        params = {"educationOrganizationId": str(self.org_id), "interventionIdentificationCode": code}
+        for intervention in self.client.find(INTERVENTIONS, params):
+            try:
+                self.client.delete(INTERVENTIONS, str(intervention["id"]))
+            except HttpStatusError as refused:
+                if refused.status != 409:
+                    raise
 
 
 def _outcome(event: Mapping[str, Any]) -> str:

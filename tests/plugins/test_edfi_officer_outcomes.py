@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-import requests
 
-from tests.plugins.test_edfi_plugin import EDFI_CODES, IN_ATTENDANCE, LEA, TASK_FIELDS, make_plugin, token
+from tests.plugins.test_edfi_plugin import EDFI_CODES, TASK_FIELDS, make_plugin, record_task_event
 from tests.sandbox_year import PINNED_AS_OF
 from truancy.daemon.ownership import overridden
 from truancy.mappings.writes import DesiredWrite, WriteKind
@@ -22,25 +21,6 @@ from truancy.sandbox.server import SandboxServer
 def server() -> Iterator[SandboxServer]:
     with SandboxServer(students=30, seed=6, as_of=PINNED_AS_OF) as running:
         yield running
-
-
-def _record(server: SandboxServer, student: str, reason: str, on: str) -> None:
-    posted = requests.post(
-        f"{server.url}/edfi/data/v3/ed-fi/studentInterventionAttendanceEvents",
-        json={
-            "attendanceEventCategoryDescriptor": IN_ATTENDANCE,
-            "eventDate": on,
-            "attendanceEventReason": reason,
-            "interventionReference": {
-                "educationOrganizationId": LEA,
-                "interventionIdentificationCode": "TRUANCY-CONFERENCE",
-            },
-            "studentReference": {"studentUniqueId": student},
-        },
-        headers=token(server),
-        timeout=10,
-    )
-    assert posted.status_code == 201, posted.text
 
 
 def _task_row(plugin: EdFiPlugin, write: DesiredWrite) -> RemoteRow:
@@ -63,7 +43,7 @@ def test_a_label_or_a_code_reads_back_as_the_outcome_code(
     plugin = make_plugin(server.url, EDFI_CODES)
     task = DesiredWrite.build(WriteKind.TASK, student, "2025-26", "conference", TASK_FIELDS)
     plugin.create(task, student)
-    _record(server, student, reason, "2026-06-10")
+    record_task_event(server, task, reason, "2026-06-10")
 
     action = plugin.officer_action(_task_row(plugin, task))
 
@@ -77,7 +57,7 @@ def test_a_rescheduled_conference_leaves_the_task_open(server: SandboxServer) ->
     plugin = make_plugin(server.url, EDFI_CODES)
     task = DesiredWrite.build(WriteKind.TASK, student, "2025-26", "conference", TASK_FIELDS)
     plugin.create(task, student)
-    _record(server, student, "Rescheduled (task stays open)", "2026-06-10")
+    record_task_event(server, task, "Rescheduled (task stays open)", "2026-06-10")
 
     row = _task_row(plugin, task)
 

@@ -210,6 +210,44 @@ def seoa(server: SandboxServer, student: str, headers: dict[str, str]) -> dict[s
     return record
 
 
+def task_intervention(server: SandboxServer, student: str, sync_key: str) -> str:
+    """The intervention of our task's association, as an officer finds it in the ODS to record an event."""
+    found = requests.get(
+        f"{server.url}/edfi/data/v3/ed-fi/studentInterventionAssociations",
+        params={"studentUniqueId": student, "educationOrganizationId": str(LEA)},
+        headers=token(server),
+        timeout=10,
+    ).json()
+    codes = [
+        str(record["interventionReference"]["interventionIdentificationCode"])
+        for record in found
+        if f"[truancy-sync {sync_key}" in str(record.get("diagnosticStatement"))
+    ]
+    assert len(codes) == 1
+    return codes[0]
+
+
+def record_task_event(server: SandboxServer, task: DesiredWrite, reason: str, on: str) -> None:
+    """An officer records an intervention attendance event for our task, as they close it in the ODS."""
+    student = task.student_id
+    posted = requests.post(
+        f"{server.url}/edfi/data/v3/ed-fi/studentInterventionAttendanceEvents",
+        json={
+            "attendanceEventCategoryDescriptor": IN_ATTENDANCE,
+            "eventDate": on,
+            "attendanceEventReason": reason,
+            "interventionReference": {
+                "educationOrganizationId": LEA,
+                "interventionIdentificationCode": task_intervention(server, student, task.sync_key),
+            },
+            "studentReference": {"studentUniqueId": student},
+        },
+        headers=token(server),
+        timeout=10,
+    )
+    assert posted.status_code == 201, posted.text
+
+
 def token(server: SandboxServer) -> dict[str, str]:
     response = requests.post(
         f"{server.url}/edfi/oauth/token",
@@ -283,22 +321,7 @@ def test_write_back_merges_indicators_and_reads_officer_work(
         json=body, headers=headers, timeout=10,
     )  # fmt: skip
     assert put.status_code == 204
-    held = requests.post(
-        f"{server.url}/edfi/data/v3/ed-fi/studentInterventionAttendanceEvents",
-        json={
-            "attendanceEventCategoryDescriptor": IN_ATTENDANCE,
-            "eventDate": "2025-10-14",
-            "attendanceEventReason": "held",
-            "interventionReference": {
-                "educationOrganizationId": LEA,
-                "interventionIdentificationCode": "TRUANCY-CONFERENCE",
-            },
-            "studentReference": {"studentUniqueId": student},
-        },
-        headers=headers,
-        timeout=10,
-    )
-    assert held.status_code == 201
+    record_task_event(server, task, "held", "2025-10-14")
     rows = {row.kind: row for row in plugin.read_back()}
     dismissed = plugin.officer_action(rows[WriteKind.FLAG])
     done = plugin.officer_action(rows[WriteKind.TASK])
