@@ -96,6 +96,9 @@ NOTE_LIMIT = 4000
 Row = Mapping[Any, Any]
 """A row of the notices tables as SQLAlchemy returns it."""
 ContactSource = Callable[[Iterable[str]], Iterable[GuardianContact]]
+PlanSource = Callable[[Iterable[str], date], set[str]]
+"""The plugin's ``health_plans``: students with a 504 plan or an IEP in force on a day."""
+PLAN_HOLD = "504/IEP plan on record: an officer reviews the case before any letter goes."
 
 
 def notice_id(student_id: str, school_year: str, notice_type: str) -> str:
@@ -125,12 +128,16 @@ class NoticeCycle:
         clock: Callable[[], datetime] = _now,
         log_table: bool = False,
         task_types: Mapping[str, str] | None = None,
+        health_plans: PlanSource | None = None,
     ) -> None:
         """``log_table``: the SIS has a table for notices (PowerSchool's U_TRUANCY_NOTICES), so each
         letter is logged as one NOTICE row; without one it is logged as notes (Ed-Fi).
         ``task_types``: the case pack's task id → type; a notice whose trigger is a referral task
-        announces a referral made, so it is due once the officer records the referral, not before."""
+        announces a referral made, so it is due once the officer records the referral, not before.
+        ``health_plans``: the SIS's 504/IEP status, where it records one; a letter for a student with
+        a plan in force is held for the officer, whatever ``approval`` says."""
         self.engine = engine
+        self.health_plans = health_plans
         self.log_table = log_table
         self.task_types = dict(task_types or {})
         self.in_sis: frozenset[str] = frozenset()
@@ -342,6 +349,8 @@ class NoticeCycle:
         if not wanted:
             return
         contacts = self._read_contacts({student for student, _ in wanted})
+        students = sorted({student for student, _ in wanted})
+        planned = self.health_plans(students, today) if self.health_plans is not None else set()
         for (student_id, notice_type), target in sorted(wanted.items()):
             self._generate(
                 self.pack.notice(notice_type),
@@ -350,6 +359,7 @@ class NoticeCycle:
                 contacts.get(student_id, []),
                 evaluation,
                 today,
+                has_plan=student_id in planned,
             )
 
     def _renderable(self, notice: Notice) -> bool:
@@ -404,6 +414,8 @@ class NoticeCycle:
         contacts: list[GuardianContact],
         evaluation: Evaluation,
         today: date,
+        *,
+        has_plan: bool = False,
     ) -> None:
         recipients = [c for c in contacts if c.may_receive]
         wanted_language = recipients[0].language if recipients else SOURCE_LANGUAGE
@@ -423,6 +435,8 @@ class NoticeCycle:
         note = None
         if not recipients:
             status, note = "held", "No guardian on file may receive mail: deliver by another means."
+        elif has_plan:
+            status, note = "held", PLAN_HOLD
         elif self._mostly_illness(student_id, evaluation.as_of, evaluation.school_year):
             status, note = (
                 "held",

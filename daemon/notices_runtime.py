@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from truancy.daemon.notices import ContactSource, NoticeCycle
+from truancy.daemon.notices import ContactSource, NoticeCycle, PlanSource
 from truancy.daemon.runtime import Runtime
 from truancy.mappings.notices import load_notices, notice_states
 from truancy.mappings.policy import Policy
@@ -18,6 +18,7 @@ def notice_cycle(rt: Runtime, *, secrets_dir: Path | None = None) -> NoticeCycle
     if not settings.enabled or state not in notice_states():
         return None
     contacts: ContactSource | None = getattr(rt.plugin, "guardian_contacts", None)
+    plans: PlanSource | None = getattr(rt.plugin, "health_plans", None)
     return NoticeCycle(
         rt.engine,
         load_notices(state),
@@ -29,6 +30,7 @@ def notice_cycle(rt: Runtime, *, secrets_dir: Path | None = None) -> NoticeCycle
         secrets_dir=secrets_dir,
         log_table=bool(getattr(rt.plugin, "logs_notices", False)),
         task_types=task_types(rt.policy),
+        health_plans=plans,
     )
 
 

@@ -28,6 +28,13 @@ What a new plugin writes (the members of :class:`SisPlugin` and :class:`PluginFa
   a :class:`~truancy.mappings.notices_contacts.GuardianContact` per guardian of the students asked
   for (only those: the daemon asks for students with a notice or a meeting due), never logged;
   without it a notice finds no guardian to go to and no meeting invitation is sent;
+- optionally, health plans (:class:`HealthPlanSource`): ``health_plans(student_ids, on)`` returns the
+  students asked for who have a Section 504 plan or an IEP in force on that day (Ed-Fi: special
+  education and Section 504 program associations); a letter due for one of them is held for the
+  officer instead of sent automatically. Only the yes/no leaves the plugin, never the plan. Without
+  it only the illness share of the absences holds a letter: PowerSchool documents no core 504/IEP
+  field (its special programs write state extension tables such as ``S_WA_STU_SPED_X``) and
+  OneRoster 1.2 has none;
 - optionally, district figures (:class:`truancy.plugins.figures.FigureTarget`): read, create, update
   and delete the outcomes report's published figures, rows that belong to no student; without it
   ``truancy report outcomes --to-sis`` says the plugin cannot hold them;
@@ -319,6 +326,14 @@ class GuardianSource(Protocol):
 
     def guardian_contacts(self, student_ids: Iterable[str]) -> Iterable[GuardianContact]:
         """The guardians of each student in ``student_ids`` (canonical student ids)."""
+        ...
+
+
+class HealthPlanSource(Protocol):
+    """A plugin that can tell whether a student has a 504 plan or an IEP in force (Ed-Fi)."""
+
+    def health_plans(self, student_ids: Iterable[str], on: date) -> set[str]:
+        """The students of ``student_ids`` (canonical ids) with a plan in force on ``on``."""
         ...
 
 

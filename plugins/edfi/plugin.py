@@ -46,6 +46,7 @@ from truancy.plugins.base import (
 from truancy.plugins.edfi.config import EdFiConfig
 from truancy.plugins.edfi.fieldmap import load_edfi_field_map
 from truancy.plugins.edfi.guardians import contact_resources, guardian_contacts
+from truancy.plugins.edfi.health_plans import health_plans
 from truancy.plugins.edfi.keys import enrollment_key, enrollment_tombstone_key, event_key, tombstone_key
 from truancy.plugins.edfi.writeback import OWNERSHIP, EdFiWriteBack
 
@@ -144,6 +145,10 @@ class EdFiPlugin:
     def guardian_contacts(self, student_ids: Iterable[str]) -> Iterator[GuardianContact]:
         """Guardians of the given students: DS 5 contacts (DS 4 parents), read live, never logged."""
         return guardian_contacts(self.client.live(), student_ids, self._contact_resources)
+
+    def health_plans(self, student_ids: Iterable[str], on: date) -> set[str]:
+        """Students with a 504 plan or an IEP in force on ``on`` (DS 4 and DS 5 alike), read live."""
+        return health_plans(self.client.live(), student_ids, on)
 
     # -- change windows ------------------------------------------------------------------------
 

@@ -69,6 +69,7 @@ _LOAD_ORDER = {
     "calendarDates": 4, "studentSchoolAssociations": 4, "studentInterventionAssociations": 4,
     "studentSchoolAttendanceEvents": 5, "studentInterventionAttendanceEvents": 5,
     "contacts": 2, "studentContactAssociations": 3,
+    "studentProgramAssociations": 4, "studentSpecialEducationProgramAssociations": 4,
 }  # fmt: skip
 
 

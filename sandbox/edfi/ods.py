@@ -24,6 +24,7 @@ from typing import Any
 from truancy.sandbox.edfi import problems, views
 from truancy.sandbox.edfi.collections import ChangeClock, Collection, KeyValues, Record, Stored
 from truancy.sandbox.edfi.contacts import contact_records
+from truancy.sandbox.edfi.programs import program_records
 from truancy.sandbox.model import AttendanceRow, District
 
 
@@ -55,6 +56,12 @@ _STUDENT = ("studentReference", "studentUniqueId")
 _INTERVENTION = (
     ("interventionReference", "educationOrganizationId"),
     ("interventionReference", "interventionIdentificationCode"),
+)
+_PROGRAM = (
+    ("educationOrganizationReference", "educationOrganizationId"),
+    ("programReference", "educationOrganizationId"),
+    ("programReference", "programName"),
+    ("programReference", "programTypeDescriptor"),
 )
 NATURAL_KEYS: dict[str, Callable[[Record], KeyValues]] = {
     "schools": _keys((None, "schoolId")),
@@ -93,6 +100,8 @@ NATURAL_KEYS: dict[str, Callable[[Record], KeyValues]] = {
     ),
     "contacts": _keys((None, "contactUniqueId")),
     "studentContactAssociations": _keys(("contactReference", "contactUniqueId"), _STUDENT),
+    "studentProgramAssociations": _keys((None, "beginDate"), *_PROGRAM, _STUDENT),
+    "studentSpecialEducationProgramAssociations": _keys((None, "beginDate"), *_PROGRAM, _STUDENT),
     "attendanceEventCategoryDescriptors": _keys((None, "namespace"), (None, "codeValue")),
     "calendarEventDescriptors": _keys((None, "namespace"), (None, "codeValue")),
     "gradeLevelDescriptors": _keys((None, "namespace"), (None, "codeValue")),
@@ -152,6 +161,11 @@ class EdFiOds:
             self._load("contacts", contact)
         for association in associations:
             self._load("studentContactAssociations", association)
+        section_504, special_education = program_records(district)
+        for record in section_504:
+            self._load("studentProgramAssociations", record)
+        for record in special_education:
+            self._load("studentSpecialEducationProgramAssociations", record)
         self._events = self.collections["studentSchoolAttendanceEvents"]
         self._tracked: dict[int, _Tracked] = {}
         rows = district.attendance()

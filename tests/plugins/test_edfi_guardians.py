@@ -10,19 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import jsonschema
 import pytest
-import requests
-import yaml
 
+from tests.plugins.edfi_support import edfi_plugin, served_records_validate
 from tests.sandbox_year import PINNED_AS_OF
 from truancy.daemon.runtime import runtime
 from truancy.daemon.settings import load_settings
 from truancy.mappings.notices_contacts import GuardianContact
-from truancy.plugins.base import ConnectionOptions, GuardianSource
-from truancy.plugins.edfi import EdFiPlugin
+from truancy.plugins.base import GuardianSource
 from truancy.plugins.edfi.guardians import DS4, DS5, contact_resources
 from truancy.sandbox.server import SandboxServer, write_daemon_config
 
@@ -35,21 +31,6 @@ STUDENTS = 60
 def server() -> Iterator[SandboxServer]:
     with SandboxServer(students=STUDENTS, seed=6, as_of=PINNED_AS_OF) as running:
         yield running
-
-
-def _edfi(url: str, config_dir: Path) -> EdFiPlugin:
-    settings: dict[str, Any] = {
-        "plugin": "edfi",
-        "code_map": str(REPO / "plugins" / "edfi" / "codes.yaml"),
-        "edfi": {
-            "base_url": f"{url}/edfi/",
-            "client_id": "sandbox",
-            "client_secret": "sandbox",
-            "school_year": 2026,
-            "education_organization_id": LEA,
-        },
-    }
-    return EdFiPlugin(settings, options=ConnectionOptions(max_attempts=2), config_dir=config_dir)
 
 
 def _comparable(contact: GuardianContact) -> tuple[object, ...]:
@@ -75,7 +56,7 @@ def test_edfi_guardians_are_the_ones_oneroster_serves(server: SandboxServer, tmp
     write_daemon_config(config, server.url)
     with runtime(load_settings(config)) as rt:
         oneroster = list(rt.plugin.guardian_contacts([s.sourced_id for s in students]))  # type: ignore[attr-defined]
-    plugin = _edfi(server.url, tmp_path)
+    plugin = edfi_plugin(server.url, tmp_path)
     source: GuardianSource = plugin  # the contract's guardian member, checked by mypy
     try:
         edfi = list(source.guardian_contacts([s.student_number for s in students]))
@@ -97,7 +78,7 @@ def test_edfi_guardians_are_the_ones_oneroster_serves(server: SandboxServer, tmp
 
 
 def test_an_unknown_student_has_no_guardians(server: SandboxServer, tmp_path: Path) -> None:
-    plugin = _edfi(server.url, tmp_path)
+    plugin = edfi_plugin(server.url, tmp_path)
     try:
         assert list(plugin.guardian_contacts(["no-such-student"])) == []
     finally:
@@ -114,30 +95,8 @@ def test_the_data_standard_names_the_resources() -> None:
 
 @pytest.mark.spec
 def test_served_contacts_validate_against_ds5(server: SandboxServer, specs_dir: Path) -> None:
-    token = requests.post(
-        f"{server.url}/edfi/oauth/token",
-        auth=("sandbox", "sandbox"),
-        data={"grant_type": "client_credentials"},
-        timeout=10,
-    ).json()["access_token"]
-    document = yaml.safe_load(
-        (specs_dir / "edfi" / "openapi" / "resources-ds-5.0.yaml").read_text(encoding="utf-8")
-    )
-    for resource, schema_name in (
-        ("contacts", "edFi_contact"),
-        ("studentContactAssociations", "edFi_studentContactAssociation"),
-    ):
-        response = requests.get(
-            f"{server.url}/edfi/data/v3/ed-fi/{resource}",
-            params={"limit": "100"},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
-        assert response.status_code == 200
-        records = response.json()
-        assert len(records) >= STUDENTS
-        schema = {"$ref": f"#/components/schemas/{schema_name}", "components": document["components"]}
-        validator = jsonschema.Draft4Validator(schema)
-        for record in records:
-            errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(record)]
-            assert errors == [], resource
+    resources = {
+        "contacts": "edFi_contact",
+        "studentContactAssociations": "edFi_studentContactAssociation",
+    }
+    served_records_validate(server.url, specs_dir, resources, STUDENTS)
