@@ -358,6 +358,7 @@ def test_purge_end_to_end(tmp_path: Path) -> None:
         assert {k["kind"]: k["records"] for k in figures["kinds"]} == {
             "closed_cases": 0,
             "notices": 0,
+            "family_notices": 0,
             "packets": 0,
             "contacts": 0,
             "write_journal": 0,
