@@ -19,7 +19,9 @@ What a new plugin writes (the members of :class:`SisPlugin` and :class:`PluginFa
 - a write target: ``ownership`` (an :class:`Ownership` per kind, as data: the fields the daemon
   owns and keeps in step, the fields the officer owns and the daemon never overwrites, and when
   a row no longer wanted may be retracted); ``read_back()`` yielding :class:`RemoteRow` in
-  canonical fields (SIS column names stay in the plugin); ``stored_fields(write)``, a write as
+  canonical fields (SIS column names stay in the plugin); ``read_back_pages(cursor)``, the same
+  rows as a ``readback`` stream: those changed after ``cursor`` as :class:`ReadBackPage`, ending
+  with an ``end`` page (None reads them all); ``stored_fields(write)``, a write as
   ``read_back`` will show it; ``officer_action`` (what an officer's edit means for the case);
   ``writer_of``; and ``create``/``update``/``delete``, where ``update`` writes only what the
   daemon owns. The daemon does the diff (what to create, update, retract, and what the officer
@@ -308,6 +310,26 @@ def _problems_of(kind: WriteKind, declared: Ownership) -> Iterator[OwnershipProb
         )
 
 
+@dataclass(slots=True)
+class ReadBackPage:
+    """One page of the SIS's truancy rows, changed after the cursor the read started from.
+
+    ``records`` maps each source record read whole (a PowerSchool table row, an Ed-Fi association)
+    to the truancy rows it holds now: the daemon's mirror replaces what it held for that record (an
+    empty list: none any more). ``deleted`` names records the SIS reports deleted. A SIS that cannot
+    report deletions (PowerSchool) leaves them to a full read (cursor None), whose end retires
+    every record it did not see. ``cursor`` and ``end`` as for :class:`RosterPage`.
+
+    Store only what the diff and the officer's work need: an officer's own free text (a note not
+    written by the daemon) is left out of ``columns``, except what ``officer_action`` reads.
+    """
+
+    records: dict[str, list[RemoteRow]] = field(default_factory=dict)
+    deleted: list[str] = field(default_factory=list)
+    cursor: str | None = None
+    end: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class MappingSource:
     """One admin-edited file a plugin loaded (``kind``: code_map, field_map), recorded per cycle."""
@@ -342,7 +364,8 @@ class SisPlugin(Protocol):
 
     name: str
     streams: Mapping[str, StreamSpec]
-    """The source streams by the name their cursors are stored under (``roster``, ``attendance``)."""
+    """The source streams by the name their cursors are stored under (``roster``, ``attendance``,
+    ``readback``)."""
 
     @property
     def mapping_sources(self) -> tuple[MappingSource, ...]: ...
@@ -380,6 +403,10 @@ class SisPlugin(Protocol):
 
     def read_back(self) -> Iterator[RemoteRow]:
         """Every truancy row in the SIS, in canonical fields (see :class:`RemoteRow`)."""
+        ...
+
+    def read_back_pages(self, cursor: str | None) -> Iterator[ReadBackPage]:
+        """Truancy rows changed after ``cursor`` (None: every row), ending with an ``end`` page."""
         ...
 
     def stored_fields(self, write: DesiredWrite) -> Mapping[str, str]:

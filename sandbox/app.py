@@ -157,6 +157,14 @@ def _control_routes(
             return JSONResponse({"message": f"cannot add attendance: {error}"}, 400)
         return JSONResponse({"dcid": row.dcid, "whenmodified": row.whenmodified.isoformat()}, 201)
 
+    @app.get(CONTROL_PREFIX + "/attendance/{studentsdcid}")
+    def attendance_of(studentsdcid: int) -> Response:
+        """One student's daily rows (dcid, date, code): what a test or benchmark corrects."""
+        rows = district.attendance_of(studentsdcid)
+        return JSONResponse(
+            [{"dcid": r.dcid, "att_date": r.att_date.isoformat(), "att_code": r.att_code} for r in rows]
+        )
+
     @app.delete(CONTROL_PREFIX + "/attendance/{dcid}")
     def delete(dcid: int) -> Response:
         try:

@@ -36,6 +36,7 @@ from truancy.plugins.base import (
     MappingSource,
     OfficerRowError,
     Ownership,
+    ReadBackPage,
     Rejected,
     RemoteRow,
     RosterPage,
@@ -81,6 +82,7 @@ class EdFiPlugin:
     streams: Mapping[str, StreamSpec] = {
         "roster": StreamSpec("Enrollments (Ed-Fi)"),
         "attendance": StreamSpec("Attendance events (Ed-Fi)"),
+        "readback": StreamSpec("Indicators and interventions (Ed-Fi)"),
     }
 
     def __init__(self, config: Mapping[str, Any], *, options: ConnectionOptions, config_dir: Path) -> None:
@@ -331,6 +333,10 @@ class EdFiPlugin:
 
     def read_back(self) -> Iterator[RemoteRow]:
         return self.writes.read_back()
+
+    def read_back_pages(self, cursor: str | None) -> Iterator[ReadBackPage]:
+        """Our rows changed after the cursor's change version, read live (see ``EdFiWriteBack``)."""
+        return self.writes.read_back_pages(cursor)
 
     def officer_action(self, remote: RemoteRow) -> OfficerAction | None:
         if not is_sync_key(remote.sync_key):

@@ -20,15 +20,15 @@ close it, as on the PowerSchool page.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
-from datetime import date
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
-from truancy.connector.edfi import EdFiClient, StaleEtagError
+from truancy.connector.edfi import ChangeWindow, EdFiClient, StaleEtagError
 from truancy.connector.errors import HttpStatusError
 from truancy.mappings.task_outcomes import KEEPS_OPEN, PETITIONS, TASK_OUTCOMES
 from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind
-from truancy.plugins.base import Ownership, RemoteRow
+from truancy.plugins.base import Cursor, Ownership, ReadBackPage, RemoteRow
 from truancy.plugins.edfi.fieldmap import EdFiFieldMap
 
 SEOA = "ed-fi/studentEducationOrganizationAssociations"
@@ -39,6 +39,9 @@ MERGE_ATTEMPTS = 3
 KEY_DIGITS_IN_CODE = 20
 """80 bits of the sync key in an intervention's code: unique among a district's tasks, within DS 5.0's
 60 characters whatever the prefix (at most 20) and task type (clipped)."""
+TASK_LOOKUPS = 50
+"""Changed tasks read one by one (their association and its attendance events) up to this many;
+beyond it, one paged read of both resources costs fewer requests."""
 _KEY_IN_STATEMENT = re.compile(r"^\[truancy-sync ([0-9a-f]{40})(?: w:([0-9a-f]+))?\] ")
 _TASK_IN_STATEMENT = re.compile(r"^(?P<title>.*), due (?P<due_date>\S*)\.(?: (?P<detail>.*))?$", re.DOTALL)
 _WRITER_IN_DESIGNATED_BY = re.compile(r" w:([0-9a-f]+)$")
@@ -147,18 +150,78 @@ class EdFiWriteBack:
     # -- reading back --------------------------------------------------------------------------
 
     def read_back(self) -> Iterator[RemoteRow]:
-        for page in self.client.pages(SEOA, {"educationOrganizationId": str(self.org_id)}):
-            for association in page:
-                yield from self._indicator_rows(association)
-        done = self._done_events()
+        for page in self._all_pages():
+            for rows in page.records.values():
+                yield from rows
+
+    def read_back_pages(self, cursor: str | None) -> Iterator[ReadBackPage]:
+        """Our rows changed after the cursor's change version (None: all of them).
+
+        The newest change version is taken first, so a change made mid-read lands in the next
+        window. Flags and notes live in studentEducationOrganizationAssociations, read whole when
+        changed; a task is its studentInterventionAssociation with the latest of its
+        studentInterventionAttendanceEvents, so a changed or deleted event re-reads its task.
+        ``/deletes`` gives the records gone (Ed-Fi "Changed Record Queries": ``minChangeVersion``,
+        ``maxChangeVersion``, ``/{resource}/deletes``; ODS/API 7.3 DeletesController.cs).
+        """
+        read_at = datetime.now(UTC)
+        newest = self.client.available_change_versions().max_version
+        since = Cursor.loads(cursor)
+        if since is None:
+            yield from self._all_pages()
+            yield ReadBackPage(cursor=Cursor(newest, read_at).dumps(), end=True)
+            return
+        done = int(since.position)
+        if done < newest:
+            yield from self._changed_pages(ChangeWindow(done + 1, newest))
+        yield ReadBackPage(cursor=Cursor(max(newest, done), read_at).dumps(), end=True)
+
+    def _org(self) -> dict[str, str]:
+        return {"educationOrganizationId": str(self.org_id)}
+
+    def _all_pages(self) -> Iterator[ReadBackPage]:
+        for page in self.client.pages(SEOA, self._org()):
+            yield ReadBackPage(records={f"seoa:{a['id']}": list(self._indicator_rows(a)) for a in page})
+        done = self._done_events(self.client.pages(SIAE, self._org()))
+        for page in self.client.pages(SIA, self._org()):
+            yield self._task_page(page, done)
+
+    def _changed_pages(self, window: ChangeWindow) -> Iterator[ReadBackPage]:
+        for page in self.client.pages(SEOA, self._org(), window=window):
+            yield ReadBackPage(records={f"seoa:{a['id']}": list(self._indicator_rows(a)) for a in page})
+        for tombstones in self.client.deletes(SEOA, window):
+            yield ReadBackPage(deleted=[f"seoa:{entry['id']}" for entry in tombstones])
+        changed: set[tuple[str, str]] = set()
+        for page in self.client.pages(SIA, self._org(), window=window):
+            changed.update(_pair(a) for a in page)
+        for page in self.client.pages(SIAE, self._org(), window=window):
+            changed.update(_pair(event) for event in page)
+        for tombstones in self.client.deletes(SIAE, window):
+            changed.update(_pair_of_key(entry.get("keyValues") or {}) for entry in tombstones)
         prefix = self.field_map.task.intervention_code_prefix
-        for page in self.client.pages(SIA, {"educationOrganizationId": str(self.org_id)}):
-            for association in page:
-                code = str(
-                    association.get("interventionReference", {}).get("interventionIdentificationCode", "")
-                )
-                if code.startswith(prefix):
-                    yield self._task_row(association, code, done)
+        ours = sorted(pair for pair in changed if pair[0].startswith(prefix))
+        if len(ours) > TASK_LOOKUPS:
+            done = self._done_events(self.client.pages(SIAE, self._org()))
+            for page in self.client.pages(SIA, self._org()):
+                yield self._task_page(page, done)
+        else:
+            for code, student in ours:
+                key = {**self._org(), "interventionIdentificationCode": code, "studentUniqueId": student}
+                done = self._done_events([self.client.find(SIAE, key)])
+                yield self._task_page(self.client.find(SIA, key), done)
+        for tombstones in self.client.deletes(SIA, window):
+            yield ReadBackPage(deleted=[f"sia:{entry['id']}" for entry in tombstones])
+
+    def _task_page(
+        self, associations: Iterable[Mapping[str, Any]], done: Mapping[tuple[str, str], Mapping[str, Any]]
+    ) -> ReadBackPage:
+        prefix = self.field_map.task.intervention_code_prefix
+        page = ReadBackPage()
+        for association in associations:
+            code = _pair(association)[0]
+            if code.startswith(prefix):
+                page.records[f"sia:{association['id']}"] = [self._task_row(association, code, done)]
+        return page
 
     def _indicator_rows(self, association: Mapping[str, Any]) -> Iterator[RemoteRow]:
         student = str(association.get("studentReference", {}).get("studentUniqueId", ""))
@@ -174,16 +237,18 @@ class EdFiWriteBack:
                         columns=_indicator_columns(kind, indicator),
                     )
 
-    def _done_events(self) -> dict[tuple[str, str], Mapping[str, Any]]:
+    @staticmethod
+    def _done_events(
+        pages: Iterable[Iterable[Mapping[str, Any]]],
+    ) -> dict[tuple[str, str], Mapping[str, Any]]:
         """The latest intervention attendance event per (intervention code, student)."""
         latest: dict[tuple[str, str], Mapping[str, Any]] = {}
-        for page in self.client.pages(SIAE, {"educationOrganizationId": str(self.org_id)}):
+        for page in pages:
             for event in page:
-                code = str(event.get("interventionReference", {}).get("interventionIdentificationCode", ""))
-                student = str(event.get("studentReference", {}).get("studentUniqueId", ""))
-                known = latest.get((code, student))
+                pair = _pair(event)
+                known = latest.get(pair)
                 if known is None or str(event.get("eventDate", "")) > str(known.get("eventDate", "")):
-                    latest[(code, student)] = event
+                    latest[pair] = event
         return latest
 
     def _task_row(
@@ -317,6 +382,19 @@ class EdFiWriteBack:
             except HttpStatusError as refused:
                 if refused.status != 409:
                     raise
+
+
+def _pair(record: Mapping[str, Any]) -> tuple[str, str]:
+    """(intervention code, student) of an association or one of its attendance events."""
+    code = str(record.get("interventionReference", {}).get("interventionIdentificationCode", ""))
+    return code, str(record.get("studentReference", {}).get("studentUniqueId", ""))
+
+
+def _pair_of_key(key_values: Mapping[str, Any]) -> tuple[str, str]:
+    """(intervention code, student) of a deleted attendance event, from its tombstone's natural key."""
+    return str(key_values.get("interventionIdentificationCode", "")), str(
+        key_values.get("studentUniqueId", "")
+    )
 
 
 def _outcome(event: Mapping[str, Any]) -> str:

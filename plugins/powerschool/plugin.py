@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from truancy.plugins.base import (
     OfficerRowError,
     Ownership,
     PluginConfigError,
+    ReadBackPage,
     Rejected,
     RemoteRow,
     RosterPage,
@@ -66,6 +68,8 @@ OUTCOME_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 else is kept as ``other``. A task the page left open (a conference rescheduled) is no action."""
 CODES_QUERY = "com.truancysync.attendance.codes.table"
 SECOND = timedelta(seconds=1)
+SEEN_AT_WATERMARK = 2000
+"""Rows of the watermark's second a read-back cursor remembers (see ``read_back_pages``)."""
 
 
 class PowerSchoolPlugin(PowerSchoolFigures):
@@ -77,6 +81,7 @@ class PowerSchoolPlugin(PowerSchoolFigures):
     streams: Mapping[str, StreamSpec] = {
         "roster": StreamSpec("Rosters (OneRoster)"),
         "attendance": StreamSpec("Attendance (PowerQuery)", sorted=True),
+        "readback": StreamSpec("Truancy tables (U_TRUANCY_*)"),
     }
 
     def __init__(self, config: Mapping[str, Any], *, options: ConnectionOptions, config_dir: Path) -> None:
@@ -285,16 +290,50 @@ class PowerSchoolPlugin(PowerSchoolFigures):
         for kind, table_map in self._tables.items():
             for rows in self.powerschool.iter_table(table_map.table):
                 for row in rows:
-                    yield RemoteRow(
-                        kind=kind,
-                        remote_id=row["id"],
-                        sync_key=row.get(table_map.sync_key_column) or None,
-                        sis_ref=row.get(table_map.student_column, ""),
-                        columns={
-                            name: row[column] for name, column in table_map.columns.items() if column in row
-                        },
-                        saved_on=_day(row.get("whenmodified", "")),
-                    )
+                    yield _remote_row(kind, table_map, row)
+
+    def read_back_pages(self, cursor: str | None) -> Iterator[ReadBackPage]:
+        """The truancy rows saved since the cursor (None: all of them), one page per table page.
+
+        Every database-extension table carries the tracking columns ``whencreated``/``whenmodified``
+        (PowerSchool "Database Extensions Advanced User Guide", PowerSource article 70667; PSUG SoCal,
+        "Database Extensions, Page Fragments and Plugins", 2014: "All tables get some tracking fields:
+        whocreated, whencreated, whomodified, whenmodified"), and ``/ws/schema/table`` filters rows with
+        the API's FIQL ``q`` (``=ge=``; support.powerschool.com/developer, "Query parameters"), so an
+        incremental read asks for ``whenmodified=ge=`` its watermark. A deleted row leaves no trace to
+        ask for: the daemon's full read on the reconcile schedule retires it.
+
+        ``whenmodified`` has one-second resolution: the read starts at the watermark's second (a row
+        saved in it after the last read is not skipped) and passes over the rows of that second it
+        already has, which the cursor names. Of a note an officer wrote (no daemon sync key) only
+        its student and date are kept: its text is the officer's, and nothing the daemon needs.
+        """
+        started = datetime.now(UTC)
+        since = Cursor.loads(cursor)
+        mark = _naive(since.position) if since is not None else None
+        seen = set(since.state.get("seen", ())) if since is not None else set()
+        q = f"whenmodified=ge={mark.isoformat(timespec='seconds')}" if mark is not None else None
+        newest, at_newest = mark, set(seen)
+        for kind, table_map in self._tables.items():
+            for rows in self.powerschool.iter_table(table_map.table, q=q):
+                page = ReadBackPage()
+                for row in rows:
+                    record = f"{table_map.table}:{row['id']}"
+                    modified = _timestamp(row.get("whenmodified"))
+                    if modified is not None and modified == mark and record in seen:
+                        continue
+                    if modified is not None and (newest is None or modified > newest):
+                        newest, at_newest = modified, set()
+                    if modified is not None and modified == newest:
+                        at_newest.add(record)
+                    page.records[record] = [_minimised(_remote_row(kind, table_map, row))]
+                yield page
+        if newest is None:
+            yield ReadBackPage(end=True)
+            return
+        state = {"seen": sorted(at_newest)} if len(at_newest) <= SEEN_AT_WATERMARK else {}
+        aware = newest if newest.tzinfo is not None else newest.replace(tzinfo=UTC)
+        yield ReadBackPage(cursor=Cursor(aware.timestamp(), started, state).dumps(), end=True)
 
     def stored_fields(self, write: DesiredWrite) -> Mapping[str, str]:
         """The fields the map places, as written: PowerSchool keeps the text it is given."""
@@ -349,6 +388,26 @@ def _shipped_figure_map() -> FigureTableMap:
     if shipped is None:
         raise PluginConfigError(f"{DEFAULT_FIELD_MAP.name} has no figure table")
     return shipped
+
+
+def _remote_row(kind: WriteKind, table_map: TableMap, row: Mapping[str, str]) -> RemoteRow:
+    """A table row in canonical fields (SIS column names stay here)."""
+    return RemoteRow(
+        kind=kind,
+        remote_id=row["id"],
+        sync_key=row.get(table_map.sync_key_column) or None,
+        sis_ref=row.get(table_map.student_column, ""),
+        columns={name: row[column] for name, column in table_map.columns.items() if column in row},
+        saved_on=_day(row.get("whenmodified", "")),
+    )
+
+
+def _minimised(remote: RemoteRow) -> RemoteRow:
+    """An officer's own note as the daemon keeps it: its date, not its text."""
+    if remote.kind is not WriteKind.NOTE or is_sync_key(remote.sync_key):
+        return remote
+    kept = {name: value for name, value in remote.columns.items() if name == "note_date"}
+    return replace(remote, columns=kept)
 
 
 def _sandbox_settings(facts: SandboxFacts) -> dict[str, Any]:
