@@ -48,13 +48,18 @@ def with_caseloads(
     desired: Mapping[str, Target], engine: Engine, caseloads: CaseloadSettings, policy: CasePolicy | None
 ) -> dict[str, Target]:
     """Every desired write with its student's officer, from the school and grade the store holds."""
+    wanted = sorted({target.write.student_id for target in desired.values()})
+    placed: dict[str, tuple[str | None, str | None]] = {}
     with engine.connect() as connection:
-        placed = {
-            student_id: (school_id, canonical_grade(grade))
-            for student_id, school_id, grade in connection.execute(
-                select(students.c.student_id, students.c.school_id, students.c.grade)
+        for start in range(0, len(wanted), 500):
+            placed.update(
+                (student_id, (school_id, canonical_grade(grade)))
+                for student_id, school_id, grade in connection.execute(
+                    select(students.c.student_id, students.c.school_id, students.c.grade).where(
+                        students.c.student_id.in_(wanted[start : start + 500])
+                    )
+                )
             )
-        }
     kinds = task_kinds(policy) if policy is not None else dict(NOTICE_TASK_KINDS)
     officers: dict[str, str] = {}
     assigned: dict[str, Target] = {}

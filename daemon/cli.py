@@ -160,7 +160,9 @@ def _upgraded_store(settings: Settings) -> Iterator[Engine]:
 def sync(
     config: ConfigOption = None,
     once: Annotated[bool, typer.Option("--once", help="run one cycle and exit")] = False,
-    full: Annotated[bool, typer.Option("--full", help="ignore bookmarks: re-read every stream")] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="ignore bookmarks: re-read every stream, evaluate every student")
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="plan the writes, send none")] = False,
     allow_retractions: Annotated[
         bool,

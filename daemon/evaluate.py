@@ -1,7 +1,10 @@
 """Turn the store's facts into cases and desired writes, one student at a time.
 
 Students, their attendance and their case state are read as three streams ordered by student id
-and merged, so memory holds one student at a time whatever the district's size.
+and merged, so memory holds one student at a time whatever the district's size. The sync cycle
+evaluates in batches (``Evaluator.evaluate``: the students due, a batch at a time), and records for
+each student what it adds to the cycle's summary and the first day its case can change with no new
+data (``evaluations.wake_on``), so the next cycle evaluates only the students something happened to.
 
 Attendance is stored raw (the SIS's own codes) and normalised here with the code map in force, so a
 map change applies to the whole stored year at once. A student with records the map cannot count
@@ -15,19 +18,28 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, delete, func, select, true
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from truancy.daemon.casework import Gate
 from truancy.daemon.officer import OfficerWork
 from truancy.daemon.progress import Reporter
-from truancy.daemon.schema import attendance, calendar_days, cases, cases_pending, enrollments, students
+from truancy.daemon.schema import (
+    attendance,
+    calendar_days,
+    cases,
+    cases_pending,
+    enrollments,
+    evaluations,
+    evaluations_pending,
+    students,
+)
 from truancy.daemon.store import upsert
 from truancy.mappings.basis import Basis, Looking, change_cause, marks_digest
 from truancy.mappings.case import (
@@ -44,7 +56,8 @@ from truancy.mappings.case import (
     withdrawn,
 )
 from truancy.mappings.codemap import CodeLookup, Quarantined, RawMark, normalise
-from truancy.mappings.engine import evaluate
+from truancy.mappings.determination import Determination
+from truancy.mappings.engine import changes_as_days_pass, evaluate
 from truancy.mappings.facts import (
     AttendanceEvent,
     Category,
@@ -92,6 +105,24 @@ class Evaluation:
     amounts: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
     """(student id, designation) → (days in its evidence, its count): what a letter states, e.g.
     the days missed and the percent of enrolled days of a chronic-absence notice."""
+    students: list[str] | None = None
+    """The students this evaluation covered (None: every student in the store)."""
+    evaluated: int = 0
+    """The enrolled students among them, each evaluated."""
+    source_keys: set[str] = field(default_factory=set)
+    """The stored attendance rows of the students evaluated (the held rows are among them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Advanced:
+    """One student's evaluation: the case, the engine's determination, and what it means for the
+    summary and the next cycles."""
+
+    case: CaseState | None
+    determination: Determination | None = None
+    no_sis_ref: bool = False
+    withheld: bool = False
+    """The casework gate held back an escalation: its preconditions may be met by a date."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,19 +205,37 @@ class Evaluator:
         self.lookup = lookup
 
     def run(self, today: date) -> Evaluation:
+        """Every student in the store, in one evaluation."""
+        self.prepare(today)
+        return self.evaluate(None)
+
+    def prepare(self, today: date) -> Evaluation:
+        """Read the calendars and fix the evaluation date; an empty evaluation of that date."""
         self.today = today
-        calendars = load_calendars(self.engine)
-        as_of = evaluation_date(calendars, today)
-        result = Evaluation(as_of=as_of, school_year=school_year_of(as_of))
-        windows = enrollment_windows(self.engine)
-        with self.engine.connect() as connection:
-            total = connection.execute(
-                select(func.count()).select_from(students).where(~students.c.deleted)
-            ).scalar_one()
+        self.calendars = load_calendars(self.engine)
+        as_of = evaluation_date(self.calendars, today)
+        return Evaluation(as_of=as_of, school_year=school_year_of(as_of))
+
+    def evaluate(self, only: list[str] | None) -> Evaluation:
+        """The students ``only`` names (None: every student) evaluated as of the prepared date."""
+        calendars = self.calendars
+        as_of = evaluation_date(calendars, self.today)
+        result = Evaluation(as_of=as_of, school_year=school_year_of(as_of), students=only)
+        windows = enrollment_windows(self.engine, only)
+        if only is None:
+            with self.engine.connect() as connection:
+                total = connection.execute(
+                    select(func.count()).select_from(students).where(~students.c.deleted)
+                ).scalar_one()
+        else:
+            total = len(only)
         phase = self.reporter.phase("Evaluating policy", total=total)
         pending: list[dict[str, Any]] = []
-        for student_id, sis_ref, grade, rows, previous in self._merged_streams(result.school_year):
+        tallies: list[dict[str, Any]] = []
+        for student_id, sis_ref, grade, rows, previous in self._merged_streams(result.school_year, only):
             phase.advance()
+            result.evaluated += 1
+            result.source_keys.update(row.source_key for row in rows)
             student_windows = windows.get(student_id, [])
             days = enrolled_school_days(student_windows, calendars, as_of)
             calendar = calendars.get(_current_school(student_windows) or "", _empty_calendar())
@@ -194,7 +243,7 @@ class Evaluator:
             events, hold = self._count(rows, result)
             marks = [r.mark for r in rows if r.mark is not None]
             looking = self._looking(marks, days, student_windows, previous, result)
-            case = self._advance(
+            advanced = self._advance(
                 student_id,
                 sis_ref,
                 days,
@@ -208,12 +257,18 @@ class Evaluator:
                 exit_on=exit_on,
                 reentry=max((begin for _, begin, _ in student_windows), default=None),
             )
+            wake_on = self._wake_on(advanced, rows, student_windows, calendar, sis_ref, as_of)
+            case = advanced.case
             if case is None:
+                tallies.append(self._tally(student_id, result, None, wake_on))
                 continue
             case = _with_basis(case, previous, looking.now)
+            held_codes: tuple[str, ...] | None = None
             if hold is not None and case.status == "open":
                 result.held += 1
-                result.held_codes.update((*hold.unmapped, *hold.without_minutes))
+                held_codes = (*hold.unmapped, *hold.without_minutes)
+                result.held_codes.update(held_codes)
+            tallies.append(self._tally(student_id, result, advanced, wake_on, case, held_codes))
             _note_change(result, student_id, sis_ref, previous, case)
             if (
                 previous is not None
@@ -234,8 +289,78 @@ class Evaluator:
                     )
             if len(pending) >= CASE_BATCH:
                 self._save_cases(pending)
+            if len(tallies) >= CASE_BATCH:
+                self._save_tallies(tallies)
         self._save_cases(pending)
+        self._save_tallies(tallies)
         return result
+
+    def _wake_on(
+        self,
+        advanced: _Advanced,
+        rows: list[StoredRow],
+        windows: list[tuple[str, date, date | None]],
+        calendar: SchoolCalendar,
+        sis_ref: str | None,
+        as_of: date,
+    ) -> date | None:
+        """The first day this student's case can change with no new data (None: only new data).
+
+        A share of days at its threshold moves each school day, and a withheld escalation may be
+        allowed by a date: the next school day. A record dated ahead counts on its day, an
+        enrollment ending ahead closes the case the day after, an officer's action dated ahead
+        is applied on its date.
+        """
+        found: list[date] = []
+        determination = advanced.determination
+        if advanced.withheld or (
+            determination is not None and changes_as_days_pass(self.policy, determination)
+        ):
+            found.append(_next_school_day(calendar, as_of))
+        ahead = [day for day in map(_row_date, rows) if day is not None and day > as_of]
+        if ahead:
+            found.append(min(ahead))
+        ends = [end for _, _, end in windows]
+        if ends and None not in ends:
+            last = max(end for end in ends if end is not None)
+            if last >= as_of:
+                found.append(last + timedelta(days=1))
+        future = self.officer.future.get(sis_ref or "") if self.officer is not None else None
+        if future is not None:
+            found.append(future)
+        return min(found) if found else None
+
+    def _tally(
+        self,
+        student_id: str,
+        result: Evaluation,
+        advanced: _Advanced | None,
+        wake_on: date | None,
+        case: CaseState | None = None,
+        held_codes: tuple[str, ...] | None = None,
+    ) -> dict[str, Any]:
+        determination = advanced.determination if advanced is not None else None
+        counted = case is not None and determination is not None and not withdrawn(case)
+        return {
+            "student_id": student_id,
+            "school_year": result.school_year,
+            "designations": ",".join(d.id for d in determination.designations)
+            if counted and determination is not None
+            else "",
+            "open_case": case is not None and case.status == "open",
+            "held_codes": ",".join(held_codes) if held_codes is not None else None,
+            "no_sis_ref": advanced is not None and advanced.no_sis_ref,
+            "wake_on": wake_on,
+            "cycle_id": self.cycle_id,
+        }
+
+    def _save_tallies(self, pending: list[dict[str, Any]]) -> None:
+        if pending and self.persist:
+            with self.engine.begin() as connection:
+                upsert(
+                    connection, evaluations_pending if self.stage else evaluations, pending, ["student_id"]
+                )
+        pending.clear()
 
     def _advance(
         self,
@@ -252,12 +377,12 @@ class Evaluator:
         grade: str | None = None,
         exit_on: date | None = None,
         reentry: date | None = None,
-    ) -> CaseState | None:
+    ) -> _Advanced:
         """``exit_on``: the day the student's enrollment ended, with none after it; the case is then
         evaluated as of that day and closed. ``reentry``: the start of the latest enrollment, which
         reopens a case a withdrawal closed."""
         if not events and previous is None:
-            return None
+            return _Advanced(None)
         if previous is not None and exit_on is None and reentry is not None:
             previous = reopen_on_reenrollment(previous, reentry, self.case_policy)
         as_of = exit_on or result.as_of
@@ -284,7 +409,7 @@ class Evaluator:
             ),
         )
         if case is None:
-            return None
+            return _Advanced(None, determination)
         if exit_on is not None:
             case = end_enrollment(case, exit_on, self.case_policy)
         if not withdrawn(case):
@@ -295,16 +420,19 @@ class Evaluator:
         writes = desired_writes(
             case, determination, case_policy=self.case_policy, calendar=calendar, hold=hold
         )
+        withheld = False
         if self.gate is not None:
+            withheld_before = getattr(self.gate, "withheld", 0)
             writes = self.gate(case, sis_ref, writes, calendar)
+            withheld = getattr(self.gate, "withheld", 0) > withheld_before
         if self.officer is not None:
             case = record_overrides(case, self.officer.overrides(writes), on=result.as_of)
         if writes and sis_ref is None:
             result.missing_sis_ref += 1
-            return case
+            return _Advanced(case, determination, no_sis_ref=True, withheld=withheld)
         for write in writes:
             result.desired[write.sync_key] = Target(write, sis_ref or "")
-        return case
+        return _Advanced(case, determination, withheld=withheld)
 
     def _case_row(self, case: CaseState) -> dict[str, Any]:
         return {
@@ -374,9 +502,10 @@ class Evaluator:
         )
 
     def _merged_streams(
-        self, school_year: str
+        self, school_year: str, only: list[str] | None = None
     ) -> Iterator[tuple[str, str | None, str | None, list[StoredRow], CaseState | None]]:
-        """(student, SIS key, grade, stored rows, previous case) for every active student, in id order.
+        """(student, SIS key, grade, stored rows, previous case) for every active student (or those of
+        ``only``), in id order.
 
         The previous case is the student's latest up to ``school_year``: earlier years' cases are
         history, and a later year's (a store evaluated ahead, then pinned back) is not this year's.
@@ -384,7 +513,7 @@ class Evaluator:
         The cursors are closed explicitly: a half-read SQLite cursor kept alive by a traceback would
         otherwise hold its read lock past the connection's return to the pool and lock out the next cycle.
         """
-        by_id = _binary_order(self.engine)
+        by_id = id_order(self.engine)
         with (
             self.engine.connect() as s_conn,
             self.engine.connect() as a_conn,
@@ -393,7 +522,7 @@ class Evaluator:
         ):
             student_rows = s_conn.execution_options(yield_per=2000).execute(
                 select(students.c.student_id, students.c.sis_ref, students.c.grade)
-                .where(~students.c.deleted)
+                .where(~students.c.deleted, *_among(students.c.student_id, only))
                 .order_by(by_id(students.c.student_id))
             )
             event_rows = _PeekableRows(
@@ -406,14 +535,16 @@ class Evaluator:
                         attendance.c.code,
                         attendance.c.school_id,
                         attendance.c.source_key,
-                    ).order_by(by_id(attendance.c.student_id), attendance.c.day, attendance.c.source_key)
+                    )
+                    .where(*_among(attendance.c.student_id, only))
+                    .order_by(by_id(attendance.c.student_id), attendance.c.day, attendance.c.source_key)
                 )
             )
             case_rows = _PeekableRows(
                 c_conn.execution_options(yield_per=2000).execute(
-                    select(cases.c.student_id, cases.c.school_year, cases.c.state).order_by(
-                        by_id(cases.c.student_id), cases.c.school_year
-                    )
+                    select(cases.c.student_id, cases.c.school_year, cases.c.state)
+                    .where(*_among(cases.c.student_id, only))
+                    .order_by(by_id(cases.c.student_id), cases.c.school_year)
                 )
             )
             cursors.callback(student_rows.close)
@@ -445,6 +576,12 @@ def _stored_row(
     )
 
 
+def _row_date(row: StoredRow) -> date | None:
+    if row.mark is not None:
+        return row.mark.date
+    return row.legacy.date if row.legacy is not None else None
+
+
 def _with_basis(case: CaseState, previous: CaseState | None, now: Basis) -> CaseState:
     """The case with the basis it was decided on: kept from before while nothing else changed (so
     an unchanged case is not rewritten each day), else today's."""
@@ -466,13 +603,24 @@ def commit_cases(engine: Engine) -> int:
             updates = {name: statement.excluded[name] for name in columns if name not in CASE_KEY}
             connection.execute(statement.on_conflict_do_update(index_elements=CASE_KEY, set_=updates))
             connection.execute(delete(cases_pending))
+        _commit_tallies(connection)
     return int(staged)
+
+
+def _commit_tallies(connection: Connection) -> None:
+    columns = [c.name for c in evaluations_pending.columns]
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(evaluations).from_select(columns, select(*evaluations_pending.c).where(true()))
+    updates = {name: statement.excluded[name] for name in columns if name != "student_id"}
+    connection.execute(statement.on_conflict_do_update(index_elements=["student_id"], set_=updates))
+    connection.execute(delete(evaluations_pending))
 
 
 def discard_cases(engine: Engine) -> None:
     """Drop a staged evaluation (the guard held its writes, or the cycle died): cases stay as they were."""
     with engine.begin() as connection:
         connection.execute(delete(cases_pending))
+        connection.execute(delete(evaluations_pending))
 
 
 def _note_change(
@@ -492,7 +640,7 @@ def _in_force(case: CaseState) -> tuple[str, ...]:
     return tuple(sorted(d for d, held in case.designations.items() if held.active))
 
 
-def _binary_order(engine: Engine) -> Callable[[ColumnElement[str]], ColumnElement[str]]:
+def id_order(engine: Engine) -> Callable[[ColumnElement[str]], ColumnElement[str]]:
     """Order ids by code point in every database, as Python compares them in the merge."""
     if engine.dialect.name == "postgresql":
         return lambda column: column.collate("C")
@@ -524,7 +672,8 @@ Windows = dict[str, list[tuple[str, date, date | None]]]
 """Each student's enrollments as (school, first day, last day or None while enrolled)."""
 
 
-def enrollment_windows(engine: Engine) -> Windows:
+def enrollment_windows(engine: Engine, only: list[str] | None = None) -> Windows:
+    """Every student's enrollments (or those of the students ``only`` names)."""
     windows: Windows = defaultdict(list)
     with engine.connect() as connection:
         for student_id, school_id, begin, end in connection.execute(
@@ -533,10 +682,15 @@ def enrollment_windows(engine: Engine) -> Windows:
                 enrollments.c.school_id,
                 enrollments.c.begin_date,
                 enrollments.c.end_date,
-            )
+            ).where(*_among(enrollments.c.student_id, only))
         ).all():
             windows[student_id].append((school_id, begin, end))
     return windows
+
+
+def _among(column: ColumnElement[str], only: list[str] | None) -> tuple[ColumnElement[bool], ...]:
+    """No condition for every student; else the column among ``only`` (a batch: one IN list)."""
+    return () if only is None else (column.in_(only),)
 
 
 def enrolled_school_days(
@@ -574,3 +728,10 @@ def _current_school(windows: list[tuple[str, date, date | None]]) -> str | None:
 
 def _empty_calendar() -> SchoolCalendar:
     return SchoolCalendar("", ())
+
+
+def _next_school_day(calendar: SchoolCalendar, after: date) -> date:
+    """The school's next instructional day after ``after`` (the next day when the calendar is unknown
+    or over: never later than a day could matter)."""
+    index = bisect_right(calendar.days, after)
+    return calendar.days[index] if index < len(calendar.days) else after + timedelta(days=1)

@@ -65,12 +65,23 @@ class RetractionGuard:
             and OURS.match(row.sync_key)
             and may_retract(row, plugin)
         )
-        retracting = Counter(row.kind.value for row in plan.retractions if row.sis_ref not in expected)
-        total = sum(retracting.values())
+        return self.weigh(retracting(plan, expected), open_rows)
+
+    def weigh(self, retractions: Counter[str], open_rows: int) -> Held | None:
+        """Why a cycle withdrawing ``retractions`` (by kind) of ``open_rows`` must wait, or None.
+
+        The batched cycle sums each batch's :func:`retracting` and counts the open rows in the
+        store's mirror of the SIS, so the whole cycle is weighed before anything is written."""
+        total = sum(retractions.values())
         limit = self.limit(open_rows)
         if total <= limit or self.allow:
             return None
-        return Held(dict(sorted(retracting.items())), total, open_rows, limit)
+        return Held(dict(sorted(retractions.items())), total, open_rows, limit)
+
+
+def retracting(plan: Plan, expected: Collection[str] = frozenset()) -> Counter[str]:
+    """The plan's withdrawals of open rows by kind, less those of students in ``expected``."""
+    return Counter(row.kind.value for row in plan.retractions if row.sis_ref not in expected)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,18 +1,23 @@
 """What the code map cannot count, recorded each cycle for the status page and ``truancy status``.
 
-Attendance is normalised at evaluation, so the rows waiting for the map, and the unmapped codes,
-are whatever the last evaluation found: they leave the quarantine by themselves once the map
-counts them, and a code once mapped is no longer listed as unknown.
+Attendance is normalised at evaluation, so the rows waiting for the map are whatever the last
+evaluation of their student found (a cycle evaluates the students something happened to; a map
+change evaluates every one), and the unmapped codes are counted over the stored rows: they leave
+the quarantine by themselves once the map counts them, and a code once mapped is no longer listed
+as unknown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Collection, Mapping
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, func, select
 
-from truancy.daemon.schema import quarantine, unknown_codes
+from truancy.daemon.due import chunks
+from truancy.daemon.schema import attendance, quarantine, unknown_codes
 from truancy.daemon.store import upsert, utcnow
+from truancy.mappings.codemap import CodeLookup
 
 CODE_STREAM = "attendance codes"
 """The quarantine's stream for stored rows the code map cannot count yet."""
@@ -20,14 +25,19 @@ BATCH = 500
 
 
 def record_held_rows(
-    connection: Connection, held: Mapping[str, str], unmapped: Mapping[str, int], cycle_id: int
+    connection: Connection, held: Mapping[str, str], evaluated: Collection[str], cycle_id: int
 ) -> None:
-    """Make the quarantine's code rows and the unknown-code table what this evaluation found."""
-    stored = set(
-        connection.execute(
-            select(quarantine.c.source_key).where(quarantine.c.stream == CODE_STREAM)
-        ).scalars()
-    )
+    """Make the quarantine's code rows of the rows just evaluated (``evaluated``: their source keys)
+    what this evaluation found; rows of students not evaluated keep theirs."""
+    stored: set[str] = set()
+    for batch in chunks(sorted(evaluated)):
+        stored.update(
+            connection.execute(
+                select(quarantine.c.source_key).where(
+                    quarantine.c.stream == CODE_STREAM, quarantine.c.source_key.in_(batch)
+                )
+            ).scalars()
+        )
     stale = sorted(stored - held.keys())
     for start in range(0, len(stale), BATCH):
         connection.execute(
@@ -55,9 +65,34 @@ def record_held_rows(
             ["stream", "source_key"],
             keep=("first_seen",),
         )
+
+
+def settle_held(connection: Connection, lookup: CodeLookup) -> tuple[int, Counter[str]]:
+    """After a cycle's evaluations: drop code rows whose attendance row is gone, and make the
+    unknown-code table the stored rows per code the map does not list. Returns the rows held and
+    the unknown codes."""
+    connection.execute(
+        delete(quarantine).where(
+            quarantine.c.stream == CODE_STREAM,
+            quarantine.c.source_key.not_in(select(attendance.c.source_key)),
+        )
+    )
+    unknown: Counter[str] = Counter()
+    for code, count in connection.execute(
+        select(attendance.c.code, func.count())
+        .where(attendance.c.code.is_not(None))
+        .group_by(attendance.c.code)
+    ):
+        if lookup(code) is None:
+            unknown[code.strip()] += count
+    now = utcnow()
     connection.execute(delete(unknown_codes))
-    if unmapped:
+    if unknown:
         connection.execute(
             unknown_codes.insert(),
-            [{"code": code, "occurrences": n, "last_seen": now} for code, n in sorted(unmapped.items())],
+            [{"code": code, "occurrences": n, "last_seen": now} for code, n in sorted(unknown.items())],
         )
+    held = connection.execute(
+        select(func.count()).select_from(quarantine).where(quarantine.c.stream == CODE_STREAM)
+    ).scalar_one()
+    return int(held), unknown

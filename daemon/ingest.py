@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
+from truancy.daemon.due import chunks, mark_students
+from truancy.daemon.mirror import Mirror
 from truancy.daemon.progress import Reporter
 from truancy.daemon.schema import (
     attendance,
@@ -32,6 +34,7 @@ from truancy.daemon.store import read_bookmark, upsert, utcnow, write_bookmark
 from truancy.plugins.base import (
     AttendanceChange,
     AttendancePage,
+    ReadBackPage,
     Rejected,
     RosterPage,
     SisPlugin,
@@ -41,7 +44,8 @@ from truancy.plugins.base import (
 
 ROSTER_STREAM = "roster"
 ATTENDANCE_STREAM = "attendance"
-PageT = TypeVar("PageT", RosterPage, AttendancePage)
+READBACK_STREAM = "readback"
+PageT = TypeVar("PageT", RosterPage, AttendancePage, ReadBackPage)
 
 
 class StreamContractError(RuntimeError):
@@ -196,10 +200,16 @@ class Ingest:
 
     def _retire_unseen_roster(self, connection: Connection, since_cycle: int) -> None:
         unseen = students.c.seen_cycle < since_cycle
+        retired = connection.execute(select(students.c.student_id).where(unseen, ~students.c.deleted))
+        unenrolled = connection.execute(
+            select(enrollments.c.student_id).where(enrollments.c.seen_cycle < since_cycle)
+        )
+        mark_students(connection, [*retired.scalars(), *unenrolled.scalars()], self.cycle_id)
         connection.execute(update(students).where(unseen).values(deleted=True))
         connection.execute(delete(enrollments).where(enrollments.c.seen_cycle < since_cycle))
 
     def _apply_roster_page(self, connection: Connection, page: RosterPage) -> None:
+        mark_students(connection, _changed_roster(connection, page), self.cycle_id)
         upsert(
             connection,
             students,
@@ -274,8 +284,28 @@ class Ingest:
             )
             phase.advance(len(page.changes) + len(page.rejected))
 
+    def readback(self, mirror: Mirror, *, full: bool = False) -> None:
+        """The SIS's truancy rows changed since the last cycle (all of them on a full pass) into the
+        store's mirror; the end of a full pass retires the rows it did not see."""
+        read = self._begin(READBACK_STREAM, full=full)
+        phase = self.reporter.phase(self._spec(READBACK_STREAM).label)
+        for page in self._until_end(read, self.plugin.read_back_pages(read.cursor)):
+            self._commit_page(
+                read,
+                page.cursor,
+                end=page.end,
+                apply=partial(mirror.apply, page=page),
+                retire=mirror.retire_unseen,
+            )
+            phase.advance(sum(len(rows) for rows in page.records.values()))
+        self.counts.records["readback"] += mirror.rows_read
+
     def _retire_unseen_attendance(self, connection: Connection, since_cycle: int) -> None:
         """After a full pass: rows the SIS deleted (a day re-marked present) stop counting."""
+        unseen = connection.execute(
+            select(attendance.c.student_id).where(attendance.c.seen_cycle < since_cycle).distinct()
+        )
+        mark_students(connection, unseen.scalars(), self.cycle_id)
         connection.execute(delete(attendance).where(attendance.c.seen_cycle < since_cycle))
         connection.execute(
             delete(quarantine).where(
@@ -289,6 +319,10 @@ class Ingest:
         SIS deleted leaves the store."""
         deleted = [c.source_key for c in page.changes if c.mark is None and c.event is None]
         rows = [_attendance_row(c, self.cycle_id) for c in page.changes if c.mark is not None or c.event]
+        rejected_keys = [r.source_key for r in page.rejected]
+        mark_students(
+            connection, _changed_attendance(connection, rows, [*deleted, *rejected_keys]), self.cycle_id
+        )
         upsert(connection, attendance, rows, ["source_key"])
         if deleted:
             connection.execute(delete(attendance).where(attendance.c.source_key.in_(deleted)))
@@ -328,3 +362,65 @@ def _attendance_row(change: AttendanceChange, cycle_id: int) -> dict[str, Any]:
         "school_id": event.school_id,
         "seen_cycle": cycle_id,
     }
+
+
+_ATTENDANCE_FIELDS = ("student_id", "day", "category", "minutes_absent", "code", "school_id")
+
+
+def _changed_attendance(connection: Connection, rows: list[dict[str, Any]], gone: list[str]) -> set[str]:
+    """The students whose stored attendance this page changes: new or re-coded rows, rows leaving."""
+    keys = [row["source_key"] for row in rows] + gone
+    stored: dict[str, tuple[Any, ...]] = {}
+    for batch in chunks(keys):
+        for found in connection.execute(
+            select(attendance.c.source_key, *(attendance.c[name] for name in _ATTENDANCE_FIELDS)).where(
+                attendance.c.source_key.in_(batch)
+            )
+        ):
+            stored[found[0]] = tuple(found[1:])
+    changed: set[str] = {stored[key][0] for key in gone if key in stored}
+    for row in rows:
+        before = stored.get(row["source_key"])
+        if before != tuple(row[name] for name in _ATTENDANCE_FIELDS):
+            # a row that moved to another student changes the one it left too
+            changed.update({row["student_id"], *(before[:1] if before else ())})
+    return changed
+
+
+def _changed_roster(connection: Connection, page: RosterPage) -> set[str]:
+    """The students whose roster facts this page changes (placement, grade, an enrollment)."""
+    changed: set[str] = set(page.deleted_students)
+    placed = {s.student_id: (s.sis_ref, s.school_id, s.grade, False) for s in page.students}
+    for batch in chunks(placed):
+        stored = {
+            row[0]: tuple(row[1:])
+            for row in connection.execute(
+                select(
+                    students.c.student_id,
+                    students.c.sis_ref,
+                    students.c.school_id,
+                    students.c.grade,
+                    students.c.deleted,
+                ).where(students.c.student_id.in_(batch))
+            )
+        }
+        changed.update(student for student in batch if stored.get(student) != placed[student])
+    windows = {e.source_id: (e.student_id, e.school_id, e.begin, e.end) for e in page.enrollments}
+    keys = [*windows, *page.deleted_enrollments]
+    for batch in chunks(keys):
+        seen: set[str] = set()
+        for source_id, *stored_window in connection.execute(
+            select(
+                enrollments.c.source_id,
+                enrollments.c.student_id,
+                enrollments.c.school_id,
+                enrollments.c.begin_date,
+                enrollments.c.end_date,
+            ).where(enrollments.c.source_id.in_(batch))
+        ):
+            seen.add(source_id)
+            wanted = windows.get(source_id)
+            if wanted != tuple(stored_window):
+                changed.update({stored_window[0], *(wanted[:1] if wanted else ())})
+        changed.update(windows[key][0] for key in batch if key in windows and key not in seen)
+    return changed

@@ -25,7 +25,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -317,13 +317,14 @@ class NoticeCycle:
                 notice = self.pack.for_task(write.fields.get("task_type", ""))
                 if notice is not None and self._renderable(notice) and self._due(notice, write.fields):
                     due[(write.student_id, notice.id)] = target
+        evaluated = () if evaluation.students is None else (notices.c.student_id.in_(evaluation.students),)
         with self.engine.begin() as connection:
             existing = {
                 (row.student_id, row.notice_type): row
                 for row in connection.execute(
                     select(
                         notices.c.student_id, notices.c.notice_type, notices.c.status, notices.c.notice_id
-                    ).where(notices.c.school_year == evaluation.school_year)
+                    ).where(notices.c.school_year == evaluation.school_year, *evaluated)
                 )
             }
             for (student_id, notice_type), row in existing.items():
@@ -753,14 +754,18 @@ class NoticeCycle:
 
     # -- SIS rows ------------------------------------------------------------------------------
 
-    def writes(self) -> dict[str, Target]:
+    def writes(self, student_ids: Collection[str] | None = None) -> dict[str, Target]:
         """The SIS rows the notices call for: review tasks, translation tasks, and each notice's log
-        (its notices-table row, or notes when sent or cancelled)."""
+        (its notices-table row, or notes when sent or cancelled), of the students ``student_ids``
+        names (None: of every student)."""
         found: dict[str, Target] = {}
+        among = () if student_ids is None else (notices.c.student_id.in_(list(student_ids)),)
         with self.engine.connect() as connection:
-            rows = connection.execute(select(notices)).mappings().all()
+            rows = connection.execute(select(notices).where(*among)).mappings().all()
+            ids = [row["notice_id"] for row in rows]
             deliveries: dict[str, list[Row]] = {}
-            for delivery in connection.execute(select(notice_deliveries)).mappings():
+            of_these = () if student_ids is None else (notice_deliveries.c.notice_id.in_(ids),)
+            for delivery in connection.execute(select(notice_deliveries).where(*of_these)).mappings():
                 deliveries.setdefault(delivery["notice_id"], []).append(delivery)
         for row in rows:
             writes: list[DesiredWrite] = []

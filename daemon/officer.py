@@ -33,6 +33,9 @@ class OfficerWork:
     rows: dict[str, RemoteRow] = field(default_factory=dict)
     unreadable: int = 0
     future_dated: int = 0
+    future: dict[str, date] = field(default_factory=dict)
+    """The earliest date of an action not applied yet because it lies ahead, by SIS key: the case
+    is evaluated again that day."""
 
     @classmethod
     def from_rows(
@@ -53,6 +56,8 @@ class OfficerWork:
                 continue
             if today is not None and action.on > today:
                 work.future_dated += 1
+                known = work.future.get(row.sis_ref)
+                work.future[row.sis_ref] = action.on if known is None else min(known, action.on)
                 log.warning("officer row not applied", extra={"error": f"{row.kind.value} dated after today"})
                 continue
             work.actions[row.sis_ref].append(action)

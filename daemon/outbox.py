@@ -1,12 +1,15 @@
 """Apply the difference between desired and actual SIS state, through a durable journal.
 
-Every cycle reads the truancy rows back from the SIS and diffs them against the desired writes by
-``sync_key`` and the plugin's field ownership (``daemon/ownership.py``): missing rows are created,
-rows whose daemon-owned fields changed updated, rows no longer wanted retracted (while the
-declaration allows), duplicates removed. The journal records each planned write before it is sent
-and marks it done only after the SIS confirms. A crash anywhere leaves at worst some
-``pending`` entries; the next cycle supersedes them and its read-back diff repairs the SIS, so
-re-running never duplicates and never loses a write.
+Every cycle diffs the desired writes of a batch of students against their truancy rows (the
+store's mirror of the SIS, kept by the read-back stream) by ``sync_key`` and the plugin's field
+ownership (``daemon/ownership.py``): missing rows are created, rows whose daemon-owned fields
+changed updated, rows no longer wanted retracted (while the declaration allows), duplicates
+removed. Each batch's plan is journalled (``pending``, with what to send) before anything is sent,
+so the retraction guard weighs the whole cycle's plan first; then the journal is sent in order, a
+student's writes one after another, and each entry marked done only after the SIS confirms. A crash
+anywhere leaves at worst some ``pending`` entries; the next cycle supersedes them and evaluates
+their students again, so its diff repairs the SIS: re-running never duplicates and never loses a
+write.
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, update
+from sqlalchemy import Engine, bindparam, delete, func, select, update
 
 from truancy.connector.errors import FailureType, HttpStatusError, ProtocolError, RowError
 from truancy.connector.gate import RequestGate
 from truancy.connector.http import HttpSession
+from truancy.daemon.due import mark_sis_refs
 from truancy.daemon.evaluate import Target
+from truancy.daemon.journal import dumps_payload, loads_payload
+from truancy.daemon.mirror import forget
 from truancy.daemon.ownership import differs, may_retract, needs_update
 from truancy.daemon.progress import Reporter
 from truancy.daemon.schema import outbox
@@ -38,6 +44,10 @@ log = logging.getLogger("truancy.daemon.outbox")
 OURS = re.compile(r"^[0-9a-f]{40}$")
 """Sync keys the daemon writes; rows without one were written by an officer and are never touched."""
 JOURNAL_BATCH = 200
+SEND_CHUNK = 2000
+"""Planned entries read back from the journal and sent at a time (a student's entries never split)."""
+PLANNED = "pending"
+"""A journalled write not yet confirmed by the SIS (planned, or sent without an answer yet)."""
 NOTE_CONTENT = ("note_date", "category", "note_text")
 """What makes two notes the same note, whoever's key or writer id they carry."""
 
@@ -142,9 +152,7 @@ def _by_student(
     deletes): a student's writes go one after another, different students' side by side."""
     groups: dict[str, list[tuple[int, tuple[str, str, str, Any]]]] = {}
     for entry in entries:
-        op, payload = entry[1][0], entry[1][3]
-        student = payload[0].sis_ref if op == "update" else payload.sis_ref
-        groups.setdefault(student, []).append(entry)
+        groups.setdefault(_student_of(entry[1][0], entry[1][3]), []).append(entry)
     return list(groups.values())
 
 
@@ -160,6 +168,10 @@ class _Sent:
     outcome: str
     """created, updated, deleted or failed."""
     refusal: tuple[FailureType, str] | None = None
+    removed: tuple[str, str] | None = None
+    """(kind, remote id) of a row this write deleted from the SIS."""
+    refused_for: str | None = None
+    """The SIS key of the student whose write was refused: evaluated again next cycle."""
 
 
 class Outbox:
@@ -185,30 +197,73 @@ class Outbox:
         """The narrowest the write pool became this cycle (``concurrency`` when the SIS kept up)."""
 
     def supersede_stale(self) -> int:
-        """Entries left pending by an interrupted cycle: this cycle's read-back diff replaces them."""
+        """Entries an interrupted cycle left planned or pending: their students are evaluated again
+        this cycle, whose diff replaces them."""
+        stale = (outbox.c.status == PLANNED) & (outbox.c.cycle_id != self.cycle_id)
         with self.engine.begin() as connection:
+            refs = connection.execute(select(outbox.c.sis_ref).where(stale).distinct()).scalars()
+            mark_sis_refs(connection, [ref for ref in refs if ref is not None], self.cycle_id)
             result = connection.execute(
-                update(outbox)
-                .where(outbox.c.status == "pending", outbox.c.cycle_id != self.cycle_id)
-                .values(status="superseded", finished_at=utcnow())
+                update(outbox).where(stale).values(status="superseded", finished_at=utcnow(), payload=None)
             )
         return result.rowcount
 
     def apply(self, plan: Plan) -> WriteCounts:
-        counts = WriteCounts(unchanged=plan.unchanged)
+        """Journal ``plan`` and send it."""
+        self.journal(plan)
+        return self.send_planned(unchanged=plan.unchanged)
+
+    def journal(self, plan: Plan) -> int:
+        """Record a (batch's) plan as planned entries, each student's writes together in plan order."""
         ops: list[tuple[str, str, str, Any]] = [
             *(("create", t.write.sync_key, t.write.kind.value, t) for t in plan.creates),
             *(("update", t.write.sync_key, t.write.kind.value, (r, t)) for r, t in plan.updates),
             *(("delete", r.sync_key or "", r.kind.value, r) for r in plan.deletes),
         ]
-        if not ops:
+        ops.sort(key=lambda op: _student_of(op[0], op[3]))  # stable: plan order within a student
+        if ops:
+            self._journal(ops, PLANNED)
+        return len(ops)
+
+    def discard_planned(self) -> None:
+        """A plan the retraction guard held: nothing of it is sent."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                delete(outbox).where(outbox.c.cycle_id == self.cycle_id, outbox.c.status == PLANNED)
+            )
+
+    def planned_keys(self, sync_keys: Iterable[str]) -> set[str]:
+        """Those of ``sync_keys`` this cycle has already planned a write for."""
+        wanted = list(sync_keys)
+        found: set[str] = set()
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 500):
+                found.update(
+                    connection.execute(
+                        select(outbox.c.sync_key).where(
+                            outbox.c.cycle_id == self.cycle_id,
+                            outbox.c.sync_key.in_(wanted[start : start + 500]),
+                        )
+                    ).scalars()
+                )
+        return found
+
+    def send_planned(self, *, unchanged: int = 0) -> WriteCounts:
+        """Send this cycle's planned entries, a chunk of the journal at a time."""
+        counts = WriteCounts(unchanged=unchanged)
+        with self.engine.connect() as connection:
+            total = connection.execute(
+                select(func.count())
+                .select_from(outbox)
+                .where(outbox.c.cycle_id == self.cycle_id, outbox.c.status == PLANNED)
+            ).scalar_one()
+        if not total:
             return counts
-        ids = self._journal(ops)
-        phase = self.reporter.phase("Writing to the SIS", total=len(ops))
-        finished: list[dict[str, Any]] = []
+        phase = self.reporter.phase("Writing to the SIS", total=total)
+        finished: list[_Sent] = []
 
         def record(sent: _Sent) -> None:
-            finished.append(sent.entry)
+            finished.append(sent)
             setattr(counts, sent.outcome, getattr(counts, sent.outcome) + 1)
             if sent.refusal is not None:
                 self.errors[sent.refusal] += 1
@@ -221,7 +276,11 @@ class Outbox:
         for session in sessions:
             session.gate = gate
         try:
-            run_groups(_by_student(zip(ids, ops, strict=True)), self._send, record, self.concurrency)
+            after = 0
+            while chunk := self._planned_chunk(after):
+                after = chunk[-1][0]
+                run_groups(_by_student(chunk), self._send, record, self.concurrency)
+                self._finish(finished)
         finally:
             for session in sessions:
                 session.gate = None
@@ -234,10 +293,39 @@ class Outbox:
             )
         return counts
 
+    def _planned_chunk(self, after: int) -> list[tuple[int, tuple[str, str, str, Any]]]:
+        """The next planned entries after id ``after``, through the last student's final entry."""
+        planned = (outbox.c.cycle_id == self.cycle_id) & (outbox.c.status == PLANNED) & (outbox.c.id > after)
+        columns = (
+            outbox.c.id,
+            outbox.c.op,
+            outbox.c.sync_key,
+            outbox.c.kind,
+            outbox.c.sis_ref,
+            outbox.c.payload,
+        )
+        with self.engine.connect() as connection:
+            rows = list(
+                connection.execute(select(*columns).where(planned).order_by(outbox.c.id).limit(SEND_CHUNK))
+            )
+            if len(rows) == SEND_CHUNK:
+                last = rows[-1]
+                rows.extend(
+                    connection.execute(
+                        select(*columns)
+                        .where(planned, outbox.c.id > last.id, outbox.c.sis_ref == last.sis_ref)
+                        .order_by(outbox.c.id)
+                    )
+                )
+        return [
+            (row.id, (row.op, row.sync_key, row.kind, loads_payload(row.op, row.payload))) for row in rows
+        ]
+
     def _send(self, item: tuple[int, tuple[str, str, str, Any]]) -> _Sent:
         """Send one write (on a pool worker): touches the SIS only, never the journal or counters."""
         journal_id, (op, _key, _kind, payload) = item
         remote_id: str | None = None
+        removed: tuple[str, str] | None = None
         try:
             if op == "create":
                 remote_id = self.plugin.create(payload.write, payload.sis_ref)
@@ -249,16 +337,18 @@ class Outbox:
             else:
                 self.plugin.delete(payload)
                 remote_id, outcome = payload.remote_id, "deleted"
+                removed = (payload.kind.value, payload.remote_id)
         except (RowError, HttpStatusError, ProtocolError) as exc:
             # One row the SIS refuses (a bad value, a student outside the API key's schools, a record
             # that kept changing while it was merged) must not stop the others.
             log.warning("write refused by the SIS", extra={"op": op, "error": str(exc)})
             reason = exc.reason if isinstance(exc, RowError) else type(exc).__name__
             entry = {"id": journal_id, "status": "failed", "remote_id": None, "error": str(exc)}
-            return _Sent(entry, "failed", (exc.failure, reason))
-        return _Sent({"id": journal_id, "status": "done", "remote_id": remote_id, "error": None}, outcome)
+            return _Sent(entry, "failed", (exc.failure, reason), refused_for=_student_of(op, payload))
+        entry = {"id": journal_id, "status": "done", "remote_id": remote_id, "error": None}
+        return _Sent(entry, outcome, removed=removed)
 
-    def _journal(self, ops: list[tuple[str, str, str, Any]]) -> list[int]:
+    def _journal(self, ops: list[tuple[str, str, str, Any]], status: str) -> list[int]:
         now = utcnow()
         with self.engine.begin() as connection:
             rows = [
@@ -267,41 +357,53 @@ class Outbox:
                     "sync_key": key,
                     "kind": kind,
                     "op": op,
-                    "status": "pending",
+                    "status": status,
                     "created_at": now,
+                    "sis_ref": _student_of(op, payload),
+                    "payload": dumps_payload(op, payload),
                 }
-                for op, key, kind, _ in ops
+                for op, key, kind, payload in ops
             ]
             ids = connection.execute(
                 outbox.insert().returning(outbox.c.id, sort_by_parameter_order=True), rows
             ).scalars()
             return list(ids)
 
-    def _finish(self, finished: list[dict[str, Any]]) -> None:
+    def _finish(self, finished: list[_Sent]) -> None:
         if not finished:
             return
         now = utcnow()
-        statement = (
-            update(outbox)
-            .where(outbox.c.id == bindparam("entry_id"))
-            .values(
-                status=bindparam("new_status"),
-                remote_id=bindparam("new_remote_id"),
-                error=bindparam("new_error"),
-                finished_at=now,
-            )
-        )
+        values = {
+            "status": bindparam("new_status"),
+            "remote_id": bindparam("new_remote_id"),
+            "error": bindparam("new_error"),
+            "finished_at": now,
+        }
+        entry = outbox.c.id == bindparam("entry_id")
+        created = [sent for sent in finished if sent.outcome == "created"]
+        others = [sent for sent in finished if sent.outcome != "created"]
         with self.engine.begin() as connection:
-            connection.execute(
-                statement,
-                [
-                    {
-                        "entry_id": e["id"],
-                        "new_status": e["status"],
-                        "new_remote_id": e["remote_id"],
-                        "new_error": e["error"],
-                    }
-                    for e in finished
-                ],
-            )
+            # a created row's write stays until the read-back compares the row with it
+            for group, statement in (
+                (created, update(outbox).where(entry).values(**values)),
+                (others, update(outbox).where(entry).values(**values, payload=None)),
+            ):
+                if group:
+                    connection.execute(statement, [_bound(sent) for sent in group])
+            forget(connection, [sent.removed for sent in finished if sent.removed is not None])
+            refused = [sent.refused_for for sent in finished if sent.refused_for is not None]
+            mark_sis_refs(connection, refused, self.cycle_id)  # after this cycle cleared its marks: stays
         finished.clear()
+
+
+def _bound(sent: _Sent) -> dict[str, Any]:
+    return {
+        "entry_id": sent.entry["id"],
+        "new_status": sent.entry["status"],
+        "new_remote_id": sent.entry["remote_id"],
+        "new_error": sent.entry["error"],
+    }
+
+
+def _student_of(op: str, payload: Any) -> str:
+    return str(payload[0].sis_ref if op == "update" else payload.sis_ref)

@@ -10,6 +10,8 @@ birth dates.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -143,6 +145,11 @@ outbox = Table(
     Column("error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
+    # a journalled write (``pending``): the student's SIS key, and what to send (the write, the row
+    # it changes); cleared once the entry is failed, superseded or done, except a done create's
+    # write, kept until the read-back sees the row (an officer may have changed it before that)
+    Column("sis_ref", String(128)),
+    Column("payload", JSON(none_as_null=True)),
 )
 
 cycles = Table(
@@ -187,3 +194,52 @@ adopted_instances = Table(
     Column("instance_id", String(32), primary_key=True),
     Column("adopted_at", DateTime(timezone=True), nullable=False),
 )
+
+sis_rows = Table(
+    "sis_rows",
+    metadata,
+    # the mirror of the SIS's truancy rows, kept by the read-back stream: what each cycle diffs against
+    Column("kind", String(8), primary_key=True),
+    Column("remote_id", String(255), primary_key=True),
+    # the SIS record the row was read from (a table row, an Ed-Fi association): read whole, replaced whole
+    Column("record", String(255), nullable=False, index=True),
+    Column("sync_key", String(64), index=True),
+    Column("sis_ref", String(128), nullable=False, index=True),
+    # only what the diff and the officer's work read (the plugin leaves an officer's own text out)
+    Column("columns", JSON, nullable=False),
+    Column("saved_on", Date),
+    # what the row holds and what an officer recorded in it: a change re-evaluates the student
+    Column("action", Text, nullable=False),
+    # an open daemon row the retraction guard weighs
+    Column("retractable", Boolean, nullable=False),
+    Column("seen_cycle", Integer, nullable=False),
+)
+
+evaluation_due = Table(
+    "evaluation_due",
+    metadata,
+    # students whose records changed since their last evaluation stood: the next cycle evaluates them
+    Column("student_id", String(128), primary_key=True),
+    Column("cycle_id", Integer, nullable=False),
+)
+
+
+def _evaluation_columns() -> list[Column[Any]]:
+    return [
+        Column("student_id", String(128), primary_key=True),
+        Column("school_year", String(16), nullable=False),
+        # what the student adds to a cycle's summary: designations in force (comma-separated ids),
+        # an open case, the codes holding it (None: not held), writes without a SIS key
+        Column("designations", Text, nullable=False),
+        Column("open_case", Boolean, nullable=False),
+        Column("held_codes", Text),
+        Column("no_sis_ref", Boolean, nullable=False),
+        # the first day the case can change with no new data (a share of days passing its
+        # threshold, a record dated ahead, an enrollment ending); None: only new data changes it
+        Column("wake_on", Date, index=True),
+        Column("cycle_id", Integer, nullable=False),
+    ]
+
+
+evaluations = Table("evaluations", metadata, *_evaluation_columns())
+evaluations_pending = Table("evaluations_pending", metadata, *_evaluation_columns())

@@ -561,3 +561,19 @@ def _compiled(policy: Policy) -> tuple[_Compiled, ...]:
         key = f"{rule_id}.{rule.unit}"
         compiled.append(_Compiled(rule_id, rule, evaluator, key, descriptions, requirements))
     return tuple(compiled)
+
+
+def changes_as_days_pass(policy: Policy, determination: Determination) -> bool:
+    """Whether ``determination`` can change on a later school day with no new records.
+
+    Counts of days, occasions and hours are crossings of dated records: with no new record a
+    crossing stays where it is, whatever the window. A share of enrolled (or recent) days is not:
+    each school day without an absence lowers it, so a share at or over its threshold may end (or,
+    under a minimum of enrolled days, begin) and its value changes. A share under its threshold only
+    falls further, so it is not.
+    """
+    for compiled in _compiled(policy):
+        rule = compiled.rule
+        if rule.is_percent and determination.counts.get(compiled.count_key, 0.0) + 0.01 >= rule.threshold:
+            return True
+    return False
