@@ -53,6 +53,10 @@ class SisUnderTest:
     """Mark a task done as an officer does in that SIS."""
     edit_flag: Callable[[SandboxServer, RemoteRow, Mapping[str, str]], None]
     """Change a flag's canonical fields where that SIS shows them, as an officer editing it does."""
+    delete_task: Callable[[SandboxServer, RemoteRow], None]
+    """Delete a task inside the SIS, as an administrator might."""
+    readback_paths: tuple[str, ...]
+    """The sandbox paths the plugin reads its truancy rows back from (request counts are kept per path)."""
 
 
 class Kit:
@@ -65,11 +69,18 @@ class Kit:
         write_daemon_config(self.config, server.url, section)
         self.settings: Settings = load_settings(self.config)
 
-    def sync(self, *, allow_retractions: bool = False) -> CycleSummary:
+    def sync(self, *, allow_retractions: bool = False, full: bool = False) -> CycleSummary:
         with runtime(self.settings) as rt:
             guard = RetractionGuard(allow=allow_retractions)
             pipeline = SyncPipeline(rt.engine, rt.plugin, rt.policy, guard=guard)
-            return pipeline.run_cycle(today=self.server.as_of)
+            return pipeline.run_cycle(today=self.server.as_of, full=full)
+
+    def readback_requests(self) -> int:
+        """Requests the plugin made for its truancy rows since the sandbox's counts were reset."""
+        response = requests.get(f"{self.server.url}/_sandbox/stats", timeout=10)
+        response.raise_for_status()
+        counts: dict[str, int] = response.json()["requests"]
+        return sum(n for path, n in counts.items() if path.lower().startswith(self.sis.readback_paths))
 
     def cursors(self) -> dict[str, float]:
         """Each source stream's stored position."""
@@ -141,6 +152,11 @@ def _edit_powerschool_flag(server: SandboxServer, row: RemoteRow, changes: Mappi
         PowerSchoolClient(session).update_row("U_TRUANCY_FLAGS", row.remote_id, changes)
 
 
+def _delete_powerschool_task(server: SandboxServer, row: RemoteRow) -> None:
+    with HttpSession(server.url, auth=powerschool_auth(server.url, "sandbox", "sandbox")) as session:
+        PowerSchoolClient(session).delete_row("U_TRUANCY_TASKS", row.remote_id)
+
+
 def _edfi_headers(server: SandboxServer) -> dict[str, str]:
     token = requests.post(
         f"{server.url}/edfi/oauth/token",
@@ -165,6 +181,11 @@ def _edit_edfi_flag(server: SandboxServer, row: RemoteRow, changes: Mapping[str,
             indicator[{"label": "indicatorGroup", "status": "indicator"}[field]] = value
     body = {key: value for key, value in association.items() if key not in ("id", "_etag")}
     requests.put(url, json=body, headers=headers, timeout=10).raise_for_status()
+
+
+def _delete_edfi_task(server: SandboxServer, row: RemoteRow) -> None:
+    url = f"{server.url}/edfi/data/v3/ed-fi/studentInterventionAssociations/{row.remote_id}"
+    requests.delete(url, headers=_edfi_headers(server), timeout=10).raise_for_status()
 
 
 def _close_edfi_task(server: SandboxServer, row: RemoteRow, on: date) -> None:
@@ -199,6 +220,12 @@ PLUGINS = (
         dcid_of=lambda _district, dcid: int(dcid),
         close_task=_close_powerschool_task,
         edit_flag=_edit_powerschool_flag,
+        delete_task=_delete_powerschool_task,
+        readback_paths=(
+            "/ws/schema/table/u_truancy_flags",
+            "/ws/schema/table/u_truancy_notes",
+            "/ws/schema/table/u_truancy_tasks",
+        ),
     ),
     SisUnderTest(
         name="edfi",
@@ -206,6 +233,15 @@ PLUGINS = (
         dcid_of=_edfi_dcid,
         close_task=_close_edfi_task,
         edit_flag=_edit_edfi_flag,
+        delete_task=_delete_edfi_task,
+        readback_paths=tuple(
+            f"/edfi/data/v3/ed-fi/{resource}"
+            for resource in (
+                "studentEducationOrganizationAssociations",
+                "studentInterventionAssociations",
+                "studentInterventionAttendanceEvents",
+            )
+        ),
     ),
 )
 

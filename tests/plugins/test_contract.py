@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.daemon.test_crash_kill9 import kill_after
-from tests.plugins.contract import PLUGINS, UNEXCUSED, SisUnderTest, kit, open_flags
+from tests.plugins.contract import PLUGINS, UNEXCUSED, Kit, SisUnderTest, kit, open_flags
 from tests.sandbox_year import PINNED_AS_OF
 from truancy.mappings.writes import WriteKind
-from truancy.plugins.base import PluginConfigError, check_contract
+from truancy.plugins.base import PluginConfigError, RemoteRow, check_contract
 from truancy.plugins.edfi import EdFiPlugin
 
 KILL_POINTS = (15, 60, 150)
@@ -110,6 +110,65 @@ def test_an_officer_owned_field_is_never_overwritten_and_a_row_the_officer_worke
 
 @pytest.mark.slow
 @each_plugin
+def test_a_no_change_cycle_reads_back_only_changed_rows_and_evaluates_no_one(
+    sis: SisUnderTest, tmp_path: Path
+) -> None:
+    with kit(sis, tmp_path) as k:
+        first = k.sync()
+        assert first.evaluated == first.students > 0
+        k.sync()  # reads back the rows the first cycle wrote
+        k.control("DELETE", "stats")
+        quiet = k.sync()
+        assert quiet.ok, quiet.errors
+        assert (quiet.writes.created, quiet.writes.updated, quiet.writes.deleted) == (0, 0, 0)
+        assert quiet.pulled.get("readback", 0) == 0
+        assert quiet.evaluated == 0
+        # at most a page (and a deletes query) per resource, however many rows the SIS holds
+        assert k.readback_requests() <= 2 * len(sis.readback_paths)
+        assert quiet.cases == first.cases
+        assert quiet.open_cases == first.open_cases
+
+
+@pytest.mark.slow
+@each_plugin
+def test_an_officers_edit_between_cycles_is_seen_by_an_incremental_cycle(
+    sis: SisUnderTest, tmp_path: Path
+) -> None:
+    with kit(sis, tmp_path) as k:
+        task = _settled_open_task(k)
+        sis.close_task(k.server, task, PINNED_AS_OF)
+        seen = k.sync()
+        assert seen.ok, seen.errors
+        assert seen.officer_actions >= 1
+        assert seen.evaluated == 1  # only the student whose task the officer closed
+        assert k.sync().evaluated == 0
+        kept = next(row for row in k.rows() if row.sync_key == task.sync_key)
+        assert k.officer_done(kept)
+
+
+@pytest.mark.slow
+@each_plugin
+def test_a_row_deleted_in_the_sis_is_restored_by_the_next_full_reconcile(
+    sis: SisUnderTest, tmp_path: Path
+) -> None:
+    with kit(sis, tmp_path) as k:
+        task = _settled_open_task(k)
+        sis.delete_task(k.server, task)
+        # a SIS that reports deletions (Ed-Fi /deletes) restores it at once; one that cannot
+        # (PowerSchool) at the full read on the reconcile schedule
+        incremental = k.sync()
+        assert incremental.ok, incremental.errors
+        assert incremental.writes.created <= 1
+        reconciled = k.sync(full=True)
+        assert reconciled.ok, reconciled.errors
+        assert incremental.writes.created + reconciled.writes.created == 1
+        assert reconciled.evaluated == reconciled.students
+        keys = Counter(row.sync_key for row in k.rows())
+        assert keys[task.sync_key] == 1
+
+
+@pytest.mark.slow
+@each_plugin
 def test_a_refused_row_is_counted_and_the_other_rows_are_written(sis: SisUnderTest, tmp_path: Path) -> None:
     with kit(sis, tmp_path) as k:
         k.control(
@@ -152,7 +211,15 @@ def test_a_code_map_change_re_evaluates_from_the_store(sis: SisUnderTest, tmp_pa
         assert remapped.ok, remapped.errors
         assert remapped.cases.get("truant", 0) < first.cases["truant"]
         assert remapped.pulled.get("attendance", 0) < first.pulled["attendance"]
+        assert remapped.evaluated == remapped.students  # every student, from the store
         assert remapped.writes.deleted > 0
+
+
+def _settled_open_task(k: Kit) -> RemoteRow:
+    """After a first sync and the cycle that reads its writes back: a task no officer has closed."""
+    assert k.sync().ok
+    k.sync()
+    return next(row for row in k.rows() if row.kind is WriteKind.TASK and not k.officer_done(row))
 
 
 def test_a_plugin_missing_a_member_is_refused_at_start_up_naming_it() -> None:
