@@ -232,21 +232,19 @@ class Outbox:
                 delete(outbox).where(outbox.c.cycle_id == self.cycle_id, outbox.c.status == PLANNED)
             )
 
-    def planned_keys(self, sync_keys: Iterable[str]) -> set[str]:
-        """Those of ``sync_keys`` this cycle has already planned a write for."""
+    def unplan(self, sync_keys: Iterable[str]) -> None:
+        """Drop this cycle's planned entries for ``sync_keys``: a delivery changed those writes, which
+        are planned again."""
         wanted = list(sync_keys)
-        found: set[str] = set()
-        with self.engine.connect() as connection:
+        with self.engine.begin() as connection:
             for start in range(0, len(wanted), 500):
-                found.update(
-                    connection.execute(
-                        select(outbox.c.sync_key).where(
-                            outbox.c.cycle_id == self.cycle_id,
-                            outbox.c.sync_key.in_(wanted[start : start + 500]),
-                        )
-                    ).scalars()
+                connection.execute(
+                    delete(outbox).where(
+                        outbox.c.cycle_id == self.cycle_id,
+                        outbox.c.status == PLANNED,
+                        outbox.c.sync_key.in_(wanted[start : start + 500]),
+                    )
                 )
-        return found
 
     def send_planned(self, *, unchanged: int = 0) -> WriteCounts:
         """Send this cycle's planned entries, a chunk of the journal at a time."""

@@ -569,13 +569,11 @@ class SyncPipeline:
     def _plan_additions(
         self, writes: dict[str, Target], outbox: Outbox, own: str, cycle: _CycleTotals
     ) -> None:
-        """Writes a cycle's deliveries added after its batches were planned: those not planned yet,
-        against their students' rows, and retracting nothing (the rest of each student's rows are
-        their batch's)."""
-        for key in outbox.planned_keys(writes):
-            writes.pop(key)
+        """Writes a cycle's deliveries added or changed after its batches were planned, against their
+        students' rows, retracting nothing (the rest of each student's rows are their batch's)."""
         if not writes:
             return
+        outbox.unplan(writes)  # what a batch planned for these rows is planned again, as it is now
         with self.engine.connect() as connection:
             rows = rows_of(connection, {target.sis_ref for target in writes.values()})
         kept = [row for row in rows if row.sync_key in writes or not may_retract(row, self.plugin)]
