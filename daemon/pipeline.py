@@ -393,8 +393,14 @@ class SyncPipeline:
             clear_marks(connection, summary.cycle_id)
             write_bookmark(connection, BASIS_KEY, basis)
         if self.notices is not None:
-            if self.notices.deliver(today):
-                self._plan_sent_notes(today, outbox, own, cycle)  # logged in the SIS this same cycle
+            with self.engine.connect() as connection:
+                approved = list(
+                    connection.execute(
+                        select(notices.c.student_id).where(notices.c.status == "approved")
+                    ).scalars()
+                )
+            if self.notices.deliver(today):  # sent, or held on an uncertain delivery
+                self._plan_sent_notes(approved, outbox, own, cycle)  # logged in the SIS this same cycle
             summary.errors.extend(self.notices.delivery_errors)
         if family is not None and family.deliver(today):
             self._plan_family_notes(family, today, outbox, own, cycle)
@@ -540,17 +546,13 @@ class SyncPipeline:
             outbox.journal(plan)
         return plan
 
-    def _plan_sent_notes(self, today: date, outbox: Outbox, own: str, cycle: _CycleTotals) -> None:
-        """The rows logging the letters just sent (their students may not be in this cycle's batches)."""
+    def _plan_sent_notes(self, students: list[str], outbox: Outbox, own: str, cycle: _CycleTotals) -> None:
+        """The rows logging the letters a delivery just changed, of the students whose letters were
+        approved (they may not be in this cycle's batches); the next cycle tells their cases."""
         assert self.notices is not None
         with self.engine.begin() as connection:
-            sent = list(
-                connection.execute(
-                    select(notices.c.student_id).where(notices.c.status == "sent", notices.c.sent_on == today)
-                ).scalars()
-            )
-            mark_students(connection, sent, cycle.cycle_id)  # the next cycle tells their cases
-        self._plan_additions(self._assigned(self.notices.writes(sent)), outbox, own, cycle)
+            mark_students(connection, students, cycle.cycle_id)
+        self._plan_additions(self._assigned(self.notices.writes(students)), outbox, own, cycle)
 
     def _plan_family_notes(
         self, family: FamilyNoticeCycle, today: date, outbox: Outbox, own: str, cycle: _CycleTotals
