@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from tests.daemon.sandbox_sync import District, sandbox_district
 from tests.daemon.service_support import SERVICE_TOML, VirtualClock
 from truancy.daemon import service as service_module
-from truancy.daemon.schema import attendance
+from truancy.daemon.schema import attendance, evaluation_due
 from truancy.daemon.sentry import init_sentry
 from truancy.daemon.service import Options, SyncService
 from truancy.daemon.settings import SentrySettings
@@ -77,10 +77,14 @@ def garble_one_attendance_row(service: SyncService) -> None:
     """A store row no ingest wrote (no raw code, a category no map has): evaluating it raises while
     that student's rows are in locals."""
     with service.runtime.engine.begin() as connection:
-        key = connection.execute(select(attendance.c.source_key).limit(1)).scalar_one()
+        key, student_id = connection.execute(
+            select(attendance.c.source_key, attendance.c.student_id).limit(1)
+        ).one()
         connection.execute(
             update(attendance).where(attendance.c.source_key == key).values(code=None, category="garbled")
         )
+        # as an ingest that changes a row marks its student, so the next cycle evaluates it
+        connection.execute(evaluation_due.insert().values(student_id=student_id, cycle_id=0))
 
 
 def student_values(district: District) -> set[str]:
