@@ -70,6 +70,8 @@ CODES_QUERY = "com.truancysync.attendance.codes.table"
 SECOND = timedelta(seconds=1)
 SEEN_AT_WATERMARK = 2000
 """Rows of the watermark's second a read-back cursor remembers (see ``read_back_pages``)."""
+SETTLED = timedelta(seconds=2)
+"""How long after the watermark's second a read must begin for that second's rows to be passed over."""
 
 
 class PowerSchoolPlugin(PowerSchoolFigures):
@@ -305,8 +307,10 @@ class PowerSchoolPlugin(PowerSchoolFigures):
 
         ``whenmodified`` has one-second resolution: the read starts at the watermark's second (a row
         saved in it after the last read is not skipped) and passes over the rows of that second it
-        already has, which the cursor names. Of a note an officer wrote (no daemon sync key) only
-        its student and date are kept: its text is the officer's, and nothing the daemon needs.
+        already has, which the cursor names, once that second had ended before the read began
+        (``SETTLED``): a row saved again in the second the read ran in is read again, not lost. Of a
+        note an officer wrote (no daemon sync key) only its student and date are kept: its text is
+        the officer's, and nothing the daemon needs.
         """
         started = datetime.now(UTC)
         since = Cursor.loads(cursor)
@@ -331,8 +335,13 @@ class PowerSchoolPlugin(PowerSchoolFigures):
         if newest is None:
             yield ReadBackPage(end=True)
             return
-        state = {"seen": sorted(at_newest)} if len(at_newest) <= SEEN_AT_WATERMARK else {}
         aware = newest if newest.tzinfo is not None else newest.replace(tzinfo=UTC)
+        # A row saved again within the watermark's second after this read has the same whenmodified as
+        # the row read: the second's rows are passed over next time only once it had ended well before
+        # this read began (SETTLED allows for the SIS's clock and ours to differ by a little).
+        settled = started - aware >= SETTLED
+        remember = settled and len(at_newest) <= SEEN_AT_WATERMARK
+        state = {"seen": sorted(at_newest)} if remember else {}
         yield ReadBackPage(cursor=Cursor(aware.timestamp(), started, state).dumps(), end=True)
 
     def stored_fields(self, write: DesiredWrite) -> Mapping[str, str]:
