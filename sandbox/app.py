@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from truancy.sandbox.auth import TokenStore
 from truancy.sandbox.control import Fault, FaultPlan, RequestStats
@@ -77,6 +77,37 @@ def _fault_response(path: str, fault: Fault) -> Response:
 def _too_many(path: str, retry_after: int) -> Response:
     """A 429 in the protocol's own error format, asking the client to wait ``retry_after`` seconds."""
     return _fault_response(path, Fault(path, 429, 1, retry_after))
+
+
+class _FrontDoor:
+    """What every request meets first: the control API answers loopback only; any other request is
+    counted, may meet an injected fault, and is answered at the SIS's pace (plain ASGI, see
+    :meth:`Pacing.serve`)."""
+
+    def __init__(self, app: ASGIApp, *, faults: FaultPlan, stats: RequestStats, pacing: Pacing) -> None:
+        self.app, self.faults, self.stats, self.pacing = app, faults, stats, pacing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith(CONTROL_PREFIX):
+            client = scope.get("client")
+            if client is None or client[0] not in _LOOPBACK:
+                refusal = JSONResponse({"message": "the control API answers loopback clients only"}, 403)
+                await refusal(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        self.stats.record(path)
+
+        async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+            fault = self.faults.take(path, scope["method"])
+            respond = self.app if fault is None else _fault_response(path, fault)
+            await respond(scope, receive, send)
+
+        await self.pacing.serve(answer, scope, receive, send, lambda wait: _too_many(path, wait))
 
 
 def _pacing_routes(app: FastAPI, pacing: Pacing) -> None:
@@ -227,22 +258,7 @@ def create_app(
     tables = ExtensionTables(district.has_student)
     faults, stats, paced = FaultPlan(), RequestStats(), Pacing(pacing)
 
-    @app.middleware("http")
-    async def faults_and_stats(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        path = request.url.path
-        if path.startswith(CONTROL_PREFIX):
-            if request.client is None or request.client.host not in _LOOPBACK:
-                return JSONResponse({"message": "the control API answers loopback clients only"}, 403)
-            return await call_next(request)
-        stats.record(path)
-
-        async def answer(request: Request) -> Response:
-            fault = faults.take(path, request.method)
-            return _fault_response(path, fault) if fault is not None else await call_next(request)
-
-        return await paced.serve(request, answer, lambda wait: _too_many(path, wait))
+    app.add_middleware(_FrontDoor, faults=faults, stats=stats, pacing=paced)
 
     app.include_router(oneroster_router(roster, roster_tokens, client_id, client_secret, quirks))
     verifier = OAuth1Verifier(client_id, client_secret)
