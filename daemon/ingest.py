@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, delete, select, update
 from truancy.daemon.due import chunks, mark_students
 from truancy.daemon.mirror import Mirror
 from truancy.daemon.progress import Reporter
+from truancy.daemon.read_ahead import read_ahead
 from truancy.daemon.schema import (
     attendance,
     bookmarks,
@@ -163,8 +164,9 @@ class Ingest:
         return StreamRead(stream, stored, None)
 
     def _until_end(self, read: StreamRead, pages: Iterator[PageT]) -> Iterator[PageT]:
-        """The plugin's pages; a stream that stops without its end page is a plugin fault, not an end."""
-        for page in pages:
+        """The plugin's pages, the next fetched while this one is stored; a stream that stops without
+        its end page is a plugin fault, not an end."""
+        for page in read_ahead(pages):
             yield page
             if page.end:
                 return

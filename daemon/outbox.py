@@ -18,7 +18,7 @@ import logging
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -274,11 +274,7 @@ class Outbox:
         for session in sessions:
             session.gate = gate
         try:
-            after = 0
-            while chunk := self._planned_chunk(after):
-                after = chunk[-1][0]
-                run_groups(_by_student(chunk), self._send, record, self.concurrency)
-                self._finish(finished)
+            run_groups(self._planned_groups(), self._send, record, self.concurrency)
         finally:
             for session in sessions:
                 session.gate = None
@@ -290,6 +286,14 @@ class Outbox:
                 extra={"narrowest": self.narrowest, "narrowed": gate.decreases},
             )
         return counts
+
+    def _planned_groups(self) -> Iterator[list[tuple[int, tuple[str, str, str, Any]]]]:
+        """This cycle's planned entries by student, read from the journal a chunk at a time as the
+        pool asks for them (no pause between chunks)."""
+        after = 0
+        while chunk := self._planned_chunk(after):
+            after = chunk[-1][0]
+            yield from _by_student(chunk)
 
     def _planned_chunk(self, after: int) -> list[tuple[int, tuple[str, str, str, Any]]]:
         """The next planned entries after id ``after``, through the last student's final entry."""

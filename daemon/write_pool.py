@@ -21,6 +21,9 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 DEFAULT_WRITE_CONCURRENCY = 8
+QUEUED_PER_WORKER = 2
+"""Groups handed to the pool per worker: a worker that finishes one takes the next at once, not
+after this thread has recorded the last results in the journal."""
 
 
 def run_groups(
@@ -32,8 +35,8 @@ def run_groups(
     """Run ``work`` on every item, each group's items in order on one worker, ``workers`` groups at
     once; ``on_result`` runs on this thread as items finish.
 
-    An exception from ``work`` (or ``on_result``) stops new groups from starting; those in flight
-    finish and the first exception is raised.
+    An exception from ``work`` (or ``on_result``) stops new groups from starting (queued ones are
+    cancelled); those in flight finish and the first exception is raised.
     """
     if workers < 1:
         raise ValueError("the write pool needs at least one worker")
@@ -59,7 +62,7 @@ def run_groups(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sis-write") as pool:
         exhausted = False
         while True:
-            while not exhausted and failure is None and len(pending) < workers:
+            while not exhausted and failure is None and len(pending) < workers * QUEUED_PER_WORKER:
                 group = next(queue, None)
                 if group is None:
                     exhausted = True
@@ -74,9 +77,12 @@ def run_groups(
                 except BaseException as exc:  # re-raised once the pool has drained
                     failure = exc
             for future in done:
-                error = future.exception()
+                error = None if future.cancelled() else future.exception()
                 if error is not None and failure is None:
                     failure = error
+            if failure is not None:  # groups queued but not started never start
+                for future in pending:
+                    future.cancel()
         if failure is None:
             deliver()
     if failure is not None:
