@@ -44,6 +44,12 @@ class RetractionGuard:
     def limit(self, open_rows: int) -> int:
         return max(self.rows, int(self.share * open_rows))
 
+    def cannot_hold(self, open_rows: int) -> bool:
+        """Whether no plan can be held while the SIS has ``open_rows`` open rows (a cycle withdraws
+        at most those): a first sync, a small district's quiet day, or ``allow``. Such a cycle may
+        send its writes while it is still planning."""
+        return self.allow or open_rows <= self.limit(open_rows)
+
     def check(
         self,
         plan: Plan,

@@ -18,8 +18,8 @@ import logging
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, func, select, update
@@ -27,15 +27,15 @@ from sqlalchemy import Engine, bindparam, delete, func, select, update
 from truancy.connector.errors import FailureType, HttpStatusError, ProtocolError, RowError
 from truancy.connector.gate import RequestGate
 from truancy.connector.http import HttpSession
-from truancy.daemon.due import mark_sis_refs
+from truancy.daemon.due import chunks, mark_sis_refs
 from truancy.daemon.evaluate import Target
-from truancy.daemon.journal import dumps_payload, loads_payload
+from truancy.daemon.journal import dumps_payload, loads_payload, written
 from truancy.daemon.mirror import forget
-from truancy.daemon.ownership import differs, may_retract, needs_update
-from truancy.daemon.progress import Reporter
+from truancy.daemon.ownership import differs, may_retract, needs_update, ownership_of
+from truancy.daemon.progress import Phase, Reporter
 from truancy.daemon.schema import outbox
 from truancy.daemon.store import utcnow
-from truancy.daemon.write_pool import DEFAULT_WRITE_CONCURRENCY, run_groups
+from truancy.daemon.write_pool import DEFAULT_WRITE_CONCURRENCY, WritePool
 from truancy.mappings.writes import WriteKind
 from truancy.plugins.base import RemoteRow, SisPlugin
 
@@ -195,6 +195,10 @@ class Outbox:
         """Refused writes by failure type and reason."""
         self.narrowest = concurrency
         """The narrowest the write pool became this cycle (``concurrency`` when the SIS kept up)."""
+        self.counts = WriteCounts()
+        self.refused: set[str] = set()
+        """SIS keys of the students a write was refused for this cycle (evaluated again next cycle)."""
+        self._sending: _Sending | None = None
 
     def supersede_stale(self) -> int:
         """Entries an interrupted cycle left planned or pending: their students are evaluated again
@@ -247,53 +251,135 @@ class Outbox:
                 )
 
     def send_planned(self, *, unchanged: int = 0) -> WriteCounts:
-        """Send this cycle's planned entries, a chunk of the journal at a time."""
-        counts = WriteCounts(unchanged=unchanged)
+        """Send this cycle's planned entries (those :meth:`start_sending` has not sent already), a
+        chunk of the journal at a time; the cycle's counts, both phases together."""
         with self.engine.connect() as connection:
             total = connection.execute(
                 select(func.count())
                 .select_from(outbox)
                 .where(outbox.c.cycle_id == self.cycle_id, outbox.c.status == PLANNED)
             ).scalar_one()
-        if not total:
-            return counts
-        phase = self.reporter.phase("Writing to the SIS", total=total)
-        finished: list[_Sent] = []
+        if total:
+            self.start_sending(total=total)
+            self.finish_sending()
+        self._forget_sent_updates()
+        self.counts.unchanged = unchanged
+        return self.counts
 
-        def record(sent: _Sent) -> None:
-            finished.append(sent)
-            setattr(counts, sent.outcome, getattr(counts, sent.outcome) + 1)
-            if sent.refusal is not None:
-                self.errors[sent.refusal] += 1
-            phase.advance()
-            if len(finished) >= JOURNAL_BATCH:
-                self._finish(finished)
+    def start_sending(self, *, total: int | None = None) -> None:
+        """Open the write pool: :meth:`send_journalled` hands it what the journal holds as it comes.
 
-        gate = RequestGate(self.concurrency)
-        sessions = [s for s in getattr(self.plugin, "sessions", ()) if isinstance(s, HttpSession)]
-        for session in sessions:
-            session.gate = gate
+        A cycle the retraction guard cannot hold (the SIS has too few open rows to withdraw) opens it
+        before planning, so its writes go out while later batches are evaluated."""
+        self._sending = _Sending(self, total)
+
+    def send_journalled(self, *, ahead: int = SEND_CHUNK) -> None:
+        """Hand the pool the entries journalled since the last call; this thread waits while more
+        than ``ahead`` are unsent, so memory stays flat however far planning runs ahead."""
+        sending = self._sending
+        if sending is None:
+            raise RuntimeError("send_journalled before start_sending")
+        while True:
+            sending.pool.collect()
+            while sending.unsent > ahead and sending.pool.failure is None:
+                sending.pool.collect(block=True)
+            if sending.pool.failure is not None:
+                sending.pool.drain()  # raises the failure
+            chunk = self._planned_chunk(sending.after)
+            if not chunk:
+                return
+            sending.after = chunk[-1][0]
+            sending.handed += len(chunk)
+            for group in _by_student(chunk):
+                sending.pool.add(group)
+
+    def finish_sending(self) -> None:
+        """Send what is left of the journal, wait for every write, and close the pool."""
+        sending = self._sending
+        if sending is None:
+            return
         try:
-            run_groups(self._planned_groups(), self._send, record, self.concurrency)
+            self.send_journalled()
+            sending.pool.drain()
         finally:
-            for session in sessions:
-                session.gate = None
-            self.narrowest = math.floor(gate.lowest)
-            self._finish(finished)
-        if gate.decreases:
+            self.stop_sending()
+
+    def stop_sending(self) -> None:
+        """Close the pool (queued writes are not sent; those in flight finish) and journal what the
+        SIS confirmed, on an interrupted or failed cycle too."""
+        sending, self._sending = self._sending, None
+        if sending is None:
+            return
+        sending.pool.close()
+        for session in sending.sessions:
+            session.gate = None
+        self.narrowest = min(self.narrowest, math.floor(sending.gate.lowest))
+        self._finish(sending.finished)
+        if sending.gate.decreases:
             log.info(
                 "the SIS pushed back on writes; the write pool narrowed",
-                extra={"narrowest": self.narrowest, "narrowed": gate.decreases},
+                extra={"narrowest": self.narrowest, "narrowed": sending.gate.decreases},
             )
-        return counts
 
-    def _planned_groups(self) -> Iterator[list[tuple[int, tuple[str, str, str, Any]]]]:
-        """This cycle's planned entries by student, read from the journal a chunk at a time as the
-        pool asks for them (no pause between chunks)."""
-        after = 0
-        while chunk := self._planned_chunk(after):
-            after = chunk[-1][0]
-            yield from _by_student(chunk)
+    def _record(self, sent: _Sent) -> None:
+        """One write's outcome, on the cycle's thread: counted, and journalled a batch at a time."""
+        sending = self._sending
+        assert sending is not None  # results arrive only while the pool is open
+        sending.finished.append(sent)
+        sending.recorded += 1
+        setattr(self.counts, sent.outcome, getattr(self.counts, sent.outcome) + 1)
+        if sent.refusal is not None:
+            self.errors[sent.refusal] += 1
+        if sent.refused_for is not None:
+            self.refused.add(sent.refused_for)
+        sending.phase.advance()
+        if len(sending.finished) >= JOURNAL_BATCH:
+            self._finish(sending.finished)
+
+    def as_sent(self, rows: list[RemoteRow], sis_refs: Collection[str]) -> list[RemoteRow]:
+        """These students' ``rows`` (the mirror's, read before this cycle) as the SIS holds them
+        now: with the rows this cycle created and the values it updated. A delivery re-plans some
+        writes after the cycle began sending, and must neither create a row again nor miss a change."""
+        mine = (outbox.c.cycle_id == self.cycle_id) & (outbox.c.status == "done")
+        mine &= outbox.c.op.in_(("create", "update")) & outbox.c.payload.is_not(None)
+        created: list[RemoteRow] = []
+        updated: dict[tuple[str, str | None], dict[str, str]] = {}
+        with self.engine.connect() as connection:
+            for batch in chunks(sorted(set(sis_refs))):
+                found = connection.execute(
+                    select(outbox.c.op, outbox.c.remote_id, outbox.c.payload).where(
+                        mine, outbox.c.sis_ref.in_(batch)
+                    )
+                )
+                for op, remote_id, payload in found:
+                    target = written(payload["write"])
+                    write, stored = target.write, dict(self.plugin.stored_fields(target.write))
+                    if op == "create":
+                        created.append(
+                            RemoteRow(write.kind, remote_id, write.sync_key, target.sis_ref, stored)
+                        )
+                    else:
+                        owned = ownership_of(self.plugin, write).daemon
+                        updated[(write.kind.value, remote_id)] = {
+                            name: value for name, value in stored.items() if name in owned
+                        }
+        now = [
+            replace(row, columns={**row.columns, **updated.get((row.kind.value, row.remote_id), {})})
+            for row in rows
+        ]
+        return [*now, *created]
+
+    def _forget_sent_updates(self) -> None:
+        """A sent update's write is kept only while the cycle may re-plan it (:meth:`as_sent`); one a
+        crash left behind leaves with the journal (``truancy purge``)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(outbox)
+                .where(
+                    outbox.c.cycle_id == self.cycle_id, outbox.c.op == "update", outbox.c.payload.is_not(None)
+                )
+                .values(payload=None)
+            )
 
     def _planned_chunk(self, after: int) -> list[tuple[int, tuple[str, str, str, Any]]]:
         """The next planned entries after id ``after``, through the last student's final entry."""
@@ -382,12 +468,13 @@ class Outbox:
             "finished_at": now,
         }
         entry = outbox.c.id == bindparam("entry_id")
-        created = [sent for sent in finished if sent.outcome == "created"]
-        others = [sent for sent in finished if sent.outcome != "created"]
+        kept = [sent for sent in finished if sent.outcome in ("created", "updated")]
+        others = [sent for sent in finished if sent.outcome not in ("created", "updated")]
         with self.engine.begin() as connection:
-            # a created row's write stays until the read-back compares the row with it
+            # a created row's write stays until the read-back compares the row with it, an updated
+            # row's until the cycle ends (see as_sent)
             for group, statement in (
-                (created, update(outbox).where(entry).values(**values)),
+                (kept, update(outbox).where(entry).values(**values)),
                 (others, update(outbox).where(entry).values(**values, payload=None)),
             ):
                 if group:
@@ -396,6 +483,30 @@ class Outbox:
             refused = [sent.refused_for for sent in finished if sent.refused_for is not None]
             mark_sis_refs(connection, refused, self.cycle_id)  # after this cycle cleared its marks: stays
         finished.clear()
+
+
+class _Sending:
+    """An open write pool and what it has been handed and has handed back."""
+
+    def __init__(self, outbox: Outbox, total: int | None) -> None:
+        self.gate = RequestGate(outbox.concurrency)
+        self.sessions = [s for s in getattr(outbox.plugin, "sessions", ()) if isinstance(s, HttpSession)]
+        for session in self.sessions:
+            session.gate = self.gate
+        self.phase: Phase = outbox.reporter.phase("Writing to the SIS", total=total)
+        self.pool: WritePool[tuple[int, tuple[str, str, str, Any]], _Sent] = WritePool(
+            outbox._send, outbox._record, outbox.concurrency
+        )
+        self.after = 0
+        """The last journal entry handed to the pool."""
+        self.handed = 0
+        self.recorded = 0
+        self.finished: list[_Sent] = []
+        """Outcomes not yet journalled."""
+
+    @property
+    def unsent(self) -> int:
+        return self.handed - self.recorded
 
 
 def _bound(sent: _Sent) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from truancy.daemon.casework import CaseworkGate, casework_gate
 from truancy.daemon.casework_invitations import InvitationCycle
 from truancy.daemon.casework_progress import PlanProgressCycle
 from truancy.daemon.dry_run import plan_by_student
-from truancy.daemon.due import clear_marks, due_students, mark_students, students_of
+from truancy.daemon.due import clear_marks, due_students, mark_sis_refs, mark_students, students_of
 from truancy.daemon.evaluate import (
     Evaluation,
     Evaluator,
@@ -357,13 +357,23 @@ class SyncPipeline:
         everyone = self.dry_run or full_readback or basis != self._stored_basis()
         cycle = _CycleTotals(summary.cycle_id, OfficerWork(self.plugin))
         extra = _Extra(officer_before, family, invited)
-        for batch, refs in self._batches(everyone, prepared.as_of, gate):
-            self._evaluate_batch(batch, refs, evaluator, extra, gate, outbox, own, cycle, today)
-        if everyone:
-            for orphans in self._orphans():  # rows of students the store no longer knows: not wanted
-                with self.engine.connect() as connection:
-                    rows = rows_of(connection, orphans)
-                self._plan({}, rows, outbox, cycle, frozenset())
+        with self.engine.connect() as connection:
+            early = not self.dry_run and self.guard.cannot_hold(mirror_open_rows(connection))
+        if early:  # nothing the guard could hold back: the writes go out as batches are planned
+            outbox.start_sending()
+        try:
+            for batch, refs in self._batches(everyone, prepared.as_of, gate):
+                self._evaluate_batch(batch, refs, evaluator, extra, gate, outbox, own, cycle, today)
+                if early:
+                    outbox.send_journalled()
+            if everyone:
+                for orphans in self._orphans():  # rows of students the store no longer knows: not wanted
+                    with self.engine.connect() as connection:
+                        rows = rows_of(connection, orphans)
+                    self._plan({}, rows, outbox, cycle, frozenset())
+            outbox.finish_sending()  # before any delivery re-plans a write
+        finally:
+            outbox.stop_sending()
         summary.evaluated = cycle.evaluated
         summary.officer_actions = cycle.officer_actions
         summary.errors.extend(cycle.officer.errors())
@@ -391,6 +401,7 @@ class SyncPipeline:
         commit_cases(self.engine)
         with self.engine.begin() as connection:
             clear_marks(connection, summary.cycle_id)
+            mark_sis_refs(connection, outbox.refused, summary.cycle_id)  # refused while planning: stays
             write_bookmark(connection, BASIS_KEY, basis)
         if self.notices is not None:
             with self.engine.connect() as connection:
@@ -576,8 +587,9 @@ class SyncPipeline:
         if not writes:
             return
         outbox.unplan(writes)  # what a batch planned for these rows is planned again, as it is now
+        refs = {target.sis_ref for target in writes.values()}
         with self.engine.connect() as connection:
-            rows = rows_of(connection, {target.sis_ref for target in writes.values()})
+            rows = outbox.as_sent(rows_of(connection, refs), refs)  # with what this cycle sent already
         kept = [row for row in rows if row.sync_key in writes or not may_retract(row, self.plugin)]
         self._plan(stamped(writes, own), kept, outbox, cycle, ())
 

@@ -14,7 +14,7 @@ from tests.daemon.service_support import comparable
 from truancy.daemon.pipeline import SyncPipeline
 from truancy.daemon.runtime import runtime
 from truancy.daemon.settings import SettingsError, load_settings
-from truancy.daemon.write_pool import run_groups
+from truancy.daemon.write_pool import WritePool
 
 
 def test_each_group_runs_in_order_on_one_worker_and_results_arrive_on_the_caller() -> None:
@@ -33,7 +33,10 @@ def test_each_group_runs_in_order_on_one_worker_and_results_arrive_on_the_caller
         threads.add(threading.get_ident())
         seen.append(item)
 
-    run_groups(groups, work, deliver, 4)
+    pool = WritePool(work, deliver, 4)
+    for group in groups:
+        pool.add(group)
+    pool.drain()
 
     assert sorted(seen) == sorted(item for group in groups for item in group)
     for g in range(20):
@@ -50,8 +53,12 @@ def test_a_failing_write_stops_new_groups_delivers_finished_ones_and_is_raised()
             raise RuntimeError("the SIS went away")
         return item
 
+    pool = WritePool(work, delivered.append, 2)
+    for n in range(200):
+        pool.add([n])
+        pool.collect(block=pool.queued >= 4)
     with pytest.raises(RuntimeError, match="went away"):
-        run_groups([[n] for n in range(200)], work, delivered.append, 2)
+        pool.drain()
 
     assert 3 not in delivered
     assert set(delivered) >= {0, 1, 2}
