@@ -46,6 +46,7 @@ from truancy.plugins.base import (
 ROSTER_STREAM = "roster"
 ATTENDANCE_STREAM = "attendance"
 READBACK_STREAM = "readback"
+CALENDAR_STREAM = "calendars"
 PageT = TypeVar("PageT", RosterPage, AttendancePage, ReadBackPage)
 
 
@@ -264,6 +265,7 @@ class Ingest:
             rows = [{"school_id": c.school_id, "day": day} for c in calendars for day in c.days]
             for start in range(0, len(rows), 5000):
                 connection.execute(calendar_days.insert(), rows[start : start + 5000])
+            mark_reconciled(connection, CALENDAR_STREAM)
         self.counts.records["calendar_days"] += len(rows)
         phase.advance(len(rows))
 

@@ -34,7 +34,14 @@ from truancy.daemon.family_notices_schema import family_notice_students, family_
 from truancy.daemon.guard import RetractionGuard, retracting
 from truancy.daemon.held import record_held_rows, settle_held
 from truancy.daemon.holdout import OutcomesSettings, holdable_tasks, without_holdout
-from truancy.daemon.ingest import ATTENDANCE_STREAM, READBACK_STREAM, ROSTER_STREAM, Ingest, reconcile_due
+from truancy.daemon.ingest import (
+    ATTENDANCE_STREAM,
+    CALENDAR_STREAM,
+    READBACK_STREAM,
+    ROSTER_STREAM,
+    Ingest,
+    reconcile_due,
+)
 from truancy.daemon.instance import adopted, instance_id, stamped
 from truancy.daemon.mirror import Mirror, orphan_refs, rows_of
 from truancy.daemon.mirror import open_rows as mirror_open_rows
@@ -45,7 +52,15 @@ from truancy.daemon.outbox import Outbox, Plan, WriteCounts, plan_writes
 from truancy.daemon.ownership import may_retract
 from truancy.daemon.packets import PacketCycle
 from truancy.daemon.progress import Reporter, SilentReporter
-from truancy.daemon.schema import attendance, cycles, mapping_files, quarantine, students
+from truancy.daemon.schema import (
+    attendance,
+    calendar_days,
+    cycles,
+    enrollments,
+    mapping_files,
+    quarantine,
+    students,
+)
 from truancy.daemon.store import read_bookmark, upsert, utcnow, write_bookmark
 from truancy.daemon.tallies import Totals, evaluation_totals
 from truancy.daemon.write_pool import DEFAULT_WRITE_CONCURRENCY
@@ -166,7 +181,6 @@ class NoObserver:
         return None
 
 
-CALENDAR_STREAM = "calendars"
 EVALUATE_STREAM = "evaluate"
 WRITEBACK_STREAM = "writeback"
 STREAMS = (
@@ -309,7 +323,10 @@ class SyncPipeline:
         self._enter(ROSTER_STREAM)
         ingest.roster(full=full or self._reconcile_due(ROSTER_STREAM))
         self._enter(CALENDAR_STREAM)
-        ingest.calendars()
+        # Calendars are the size of the district and change a few times a year: read on the
+        # reconcile schedule, and at once when a student is enrolled in a school without one.
+        if full or self._reconcile_due(CALENDAR_STREAM) or self._school_without_calendar():
+            ingest.calendars()
         self._enter(ATTENDANCE_STREAM)
         # Newly rostered students can unlock rows quarantined for an unknown student: re-read them all.
         # (A changed code map needs no re-read: the store keeps every row's own code.)
@@ -656,6 +673,14 @@ class SyncPipeline:
     def _reconcile_due(self, stream: str) -> bool:
         with self.engine.connect() as connection:
             return reconcile_due(connection, stream, self.reconcile_every)
+
+    def _school_without_calendar(self) -> bool:
+        with self.engine.connect() as connection:
+            known = select(calendar_days.c.school_id).distinct()
+            found = connection.execute(
+                select(enrollments.c.school_id).where(enrollments.c.school_id.not_in(known)).limit(1)
+            ).first()
+        return found is not None
 
     def _has_quarantine(self) -> bool:
         with self.engine.connect() as connection:

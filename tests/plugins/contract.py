@@ -57,6 +57,8 @@ class SisUnderTest:
     """Delete a task inside the SIS, as an administrator might."""
     readback_paths: tuple[str, ...]
     """The sandbox paths the plugin reads its truancy rows back from (request counts are kept per path)."""
+    calendar_paths: tuple[str, ...]
+    """The sandbox paths the plugin reads the school calendars from."""
 
 
 class Kit:
@@ -75,12 +77,12 @@ class Kit:
             pipeline = SyncPipeline(rt.engine, rt.plugin, rt.policy, guard=guard)
             return pipeline.run_cycle(today=self.server.as_of, full=full)
 
-    def readback_requests(self) -> int:
-        """Requests the plugin made for its truancy rows since the sandbox's counts were reset."""
+    def requests_to(self, paths: tuple[str, ...]) -> int:
+        """Requests the plugin made to these paths since the sandbox's counts were reset."""
         response = requests.get(f"{self.server.url}/_sandbox/stats", timeout=10)
         response.raise_for_status()
         counts: dict[str, int] = response.json()["requests"]
-        return sum(n for path, n in counts.items() if path.lower().startswith(self.sis.readback_paths))
+        return sum(n for path, n in counts.items() if path.lower().startswith(paths))
 
     def cursors(self) -> dict[str, float]:
         """Each source stream's stored position."""
@@ -221,6 +223,7 @@ PLUGINS = (
         close_task=_close_powerschool_task,
         edit_flag=_edit_powerschool_flag,
         delete_task=_delete_powerschool_task,
+        calendar_paths=("/ws/schema/query/com.truancysync.calendar.days.insession",),
         readback_paths=(
             "/ws/schema/table/u_truancy_flags",
             "/ws/schema/table/u_truancy_notes",
@@ -234,6 +237,7 @@ PLUGINS = (
         close_task=_close_edfi_task,
         edit_flag=_edit_edfi_flag,
         delete_task=_delete_edfi_task,
+        calendar_paths=("/edfi/data/v3/ed-fi/calendardates",),
         readback_paths=tuple(
             f"/edfi/data/v3/ed-fi/{resource}"
             for resource in (

@@ -118,6 +118,7 @@ def test_a_no_change_cycle_reads_back_only_changed_rows_and_evaluates_no_one(
     with kit(sis, tmp_path) as k:
         first = k.sync()
         assert first.evaluated == first.students > 0
+        assert k.requests_to(sis.calendar_paths) > 0
         k.sync()  # reads back the rows the first cycle wrote
         # A change marker of one-second resolution cannot tell a row saved again in the second a read
         # ran in: the last second's rows are read again until a read begins well after it.
@@ -130,7 +131,8 @@ def test_a_no_change_cycle_reads_back_only_changed_rows_and_evaluates_no_one(
         assert quiet.pulled.get("readback", 0) == 0
         assert quiet.evaluated == 0
         # at most a page (and a deletes query) per resource, however many rows the SIS holds
-        assert k.readback_requests() <= 2 * len(sis.readback_paths)
+        assert k.requests_to(sis.readback_paths) <= 2 * len(sis.readback_paths)
+        assert k.requests_to(sis.calendar_paths) == 0  # district-sized: read on the reconcile schedule
         assert quiet.cases == first.cases
         assert quiet.open_cases == first.open_cases
 
