@@ -20,10 +20,9 @@ A student with a case this school year gets a note in the SIS once the letter ha
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from truancy.daemon.files import private_dir, write_private
 from truancy.daemon.notices import NoticeCycle
 from truancy.daemon.notices_settings import NoticeSettings
 from truancy.daemon.schema import enrollments, students
+from truancy.daemon.store import utcnow
 from truancy.documents.catalogs import Catalog
 from truancy.documents.letters import (
     SOURCE_LANGUAGE,
@@ -49,7 +49,7 @@ from truancy.documents.letters import (
 from truancy.mappings.families import Family, families
 from truancy.mappings.notices import Notice
 from truancy.mappings.notices_contacts import GuardianContact
-from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind
+from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind, stable_key
 
 log = logging.getLogger("truancy.daemon.family_notices")
 
@@ -65,12 +65,8 @@ INSERT_CHUNK = 500
 
 
 def family_notice_id(family_key: str, school_year: str, notice_type: str) -> str:
-    payload = "\x1f".join(("family-notice", family_key, school_year, notice_type))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:40]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+    """One letter per family, school year and notice type, whoever's store makes it."""
+    return stable_key("family-notice", family_key, school_year, notice_type)
 
 
 class FamilyNoticeCycle:
@@ -87,7 +83,7 @@ class FamilyNoticeCycle:
         template_dirs: Sequence[Path],
         output_dir: Path,
         contacts: ContactSource | None,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine = engine
         self.notices = tuple(notices)

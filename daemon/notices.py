@@ -21,13 +21,12 @@ again, even by a store rebuilt from nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import asdict, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -44,6 +43,7 @@ from truancy.daemon.notices_settings import NoticeSettings
 from truancy.daemon.officer import OfficerWork
 from truancy.daemon.print_batch import rebuild_print_batch
 from truancy.daemon.schema import attendance, students
+from truancy.daemon.store import utcnow
 from truancy.daemon.translation_tasks import translation_task
 from truancy.documents.catalogs import Catalog, load_catalogs
 from truancy.documents.letters import (
@@ -63,7 +63,7 @@ from truancy.mappings.codemap import CodeEntry
 from truancy.mappings.notices import Notice, NoticePack
 from truancy.mappings.notices_contacts import GuardianContact
 from truancy.mappings.task_outcomes import outcome_of
-from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind, sync_key
+from truancy.mappings.writes import AUTHOR, DesiredWrite, WriteKind, stable_key, sync_key
 
 log = logging.getLogger("truancy.daemon.notices")
 
@@ -103,12 +103,7 @@ PLAN_HOLD = "504/IEP plan on record: an officer reviews the case before any lett
 
 def notice_id(student_id: str, school_year: str, notice_type: str) -> str:
     """One notice per student, school year and notice type: a crash or a restore cannot make two."""
-    payload = "\x1f".join(("notice", student_id, school_year, notice_type))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:40]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+    return stable_key("notice", student_id, school_year, notice_type)
 
 
 class NoticeCycle:
@@ -125,7 +120,7 @@ class NoticeCycle:
         contacts: ContactSource | None,
         categorize: Callable[[str], CodeEntry | None],
         secrets_dir: Path | None = None,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utcnow,
         log_table: bool = False,
         task_types: Mapping[str, str] | None = None,
         health_plans: PlanSource | None = None,

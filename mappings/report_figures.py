@@ -12,7 +12,6 @@ replaces its rows instead of adding more.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -20,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from truancy.mappings.writes import stable_key
 
 FIGURE_KIND = "figure"
 GROUP_MEASURES = (
@@ -75,8 +76,7 @@ class FigureWrite:
 
 def figure_key(school_year: str, section: str, subject: str, detail: str, measure: str) -> str:
     """40 hex characters naming one figure of one school year (parts joined by a separator no key holds)."""
-    payload = "\x1f".join((FIGURE_KIND, school_year, section, subject, detail, measure))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:40]
+    return stable_key(FIGURE_KIND, school_year, section, subject, detail, measure)
 
 
 def figure_text(value: Any) -> str:

@@ -36,8 +36,13 @@ def sync_key(kind: WriteKind, student_id: str, school_year: str, logical_id: str
 
     The parts are joined with a separator no id contains, so ("a:b", "c") and ("a", "b:c") differ.
     """
-    payload = "\x1f".join((kind.value, student_id, school_year, logical_id))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:SYNC_KEY_LENGTH]
+    return stable_key(kind.value, student_id, school_year, logical_id)
+
+
+def stable_key(*parts: str) -> str:
+    """40 hex characters of a SHA-256 of ``parts`` joined by a separator no part holds: the same
+    identity however often, and by whichever store, it is made (writes, notices, figures)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:SYNC_KEY_LENGTH]
 
 
 @dataclass(frozen=True, slots=True)
