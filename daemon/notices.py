@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, insert, select, update
 
 from truancy.connector.smtp import SmtpError, SmtpServer
+from truancy.daemon.due import chunks
 from truancy.daemon.evaluate import Evaluation, Target, school_year_of
 from truancy.daemon.files import private_dir, write_private
 from truancy.daemon.notice_languages import kept_shares, measure, record
@@ -42,7 +43,7 @@ from truancy.daemon.notices_schema import guardian_contacts, notice_deliveries, 
 from truancy.daemon.notices_settings import NoticeSettings
 from truancy.daemon.officer import OfficerWork
 from truancy.daemon.print_batch import rebuild_print_batch
-from truancy.daemon.schema import attendance, students
+from truancy.daemon.schema import attendance, sis_rows, students
 from truancy.daemon.store import utcnow
 from truancy.daemon.translation_tasks import translation_task
 from truancy.documents.catalogs import Catalog, load_catalogs
@@ -135,7 +136,6 @@ class NoticeCycle:
         self.health_plans = health_plans
         self.log_table = log_table
         self.task_types = dict(task_types or {})
-        self.in_sis: frozenset[str] = frozenset()
         self.pack = pack
         self.settings = settings
         self.config_dir = config_dir
@@ -166,7 +166,6 @@ class NoticeCycle:
     def before_evaluation(self, officer: OfficerWork, today: date) -> None:
         """Read the officer's decisions back, settle interrupted deliveries, and report sent
         letters to the case as their task done."""
-        self.in_sis = frozenset(officer.rows)
         self._settle_interrupted()
         with self.engine.begin() as connection:
             rows = connection.execute(select(notices)).mappings().all()
@@ -335,13 +334,13 @@ class NoticeCycle:
                             f"pupil is no longer {notice.trigger.designation.replace('_', ' ')}.",
                         )
                     )
-        wanted = {
-            key: target
-            for key, target in due.items()
-            if key not in existing
-            and (key[0], self.pack.notice(key[1]).trigger.designation) in basis
-            and not self._logged_in_sis(key[0], evaluation.school_year, key[1])
-        }
+        candidates = [
+            key
+            for key in due
+            if key not in existing and (key[0], self.pack.notice(key[1]).trigger.designation) in basis
+        ]
+        logged = self._logged_in_sis(candidates, evaluation.school_year)
+        wanted = {key: due[key] for key in candidates if key not in logged}
         if not wanted:
             return
         contacts = self._read_contacts({student for student, _ in wanted})
@@ -373,15 +372,27 @@ class NoticeCycle:
         made = outcome_of("referral", task.get("outcome") or None)
         return task.get("status") == "done" and (made is None or made.fulfils)
 
-    def _logged_in_sis(self, student_id: str, school_year: str, notice_type: str) -> bool:
-        """The SIS logs this notice already (a store lost or restored from an older backup): it is
-        never generated, hence never sent, a second time."""
-        key = notice_id(student_id, school_year, notice_type)
-        logs = (
-            sync_key(WriteKind.NOTICE, student_id, school_year, f"notice:{key}"),
-            sync_key(WriteKind.NOTE, student_id, school_year, f"notice-sent:{key}"),
-        )
-        return any(log_key in self.in_sis for log_key in logs)
+    def _logged_in_sis(self, keys: Iterable[tuple[str, str]], school_year: str) -> set[tuple[str, str]]:
+        """Of these (student, notice type), those the SIS logs already, by the store's mirror of its
+        rows (a store lost, or restored from an older backup, reads them back first): never
+        generated, hence never sent, a second time."""
+        by_log: dict[str, tuple[str, str]] = {}
+        for student_id, notice_type in keys:
+            key = notice_id(student_id, school_year, notice_type)
+            by_log[sync_key(WriteKind.NOTICE, student_id, school_year, f"notice:{key}")] = (
+                student_id,
+                notice_type,
+            )
+            by_log[sync_key(WriteKind.NOTE, student_id, school_year, f"notice-sent:{key}")] = (
+                student_id,
+                notice_type,
+            )
+        found: set[tuple[str, str]] = set()
+        with self.engine.connect() as connection:
+            for batch in chunks(sorted(by_log)):
+                logs = connection.execute(select(sis_rows.c.sync_key).where(sis_rows.c.sync_key.in_(batch)))
+                found.update(by_log[log_key] for log_key in logs.scalars())
+        return found
 
     def _read_contacts(self, student_ids: set[str]) -> dict[str, list[GuardianContact]]:
         found: dict[str, list[GuardianContact]] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -355,3 +356,31 @@ def test_a_mail_server_that_cannot_be_reached_leaves_the_letter_approved_for_the
         assert {row["notice_id"]: row for row in _notices(district)}[chosen["notice_id"]]["status"] == "sent"
         addresses = [r["email"] for r in chosen["facts"]["recipients"] if r["email"]]
         assert [len(mailbox.to(address)) for address in addresses] == [1] * len(addresses)
+
+
+def test_a_store_rebuilt_from_nothing_generates_no_letter_the_sis_logs(tmp_path: Path) -> None:
+    """The SIS is the letters' log: a store lost and rebuilt reads it back before any letter is due,
+    so a family that was sent one is not written to again."""
+    with smtp_server(tmp_path) as (mailbox, port, ca), sandbox_district(tmp_path) as district:
+        settings = notice_settings(tmp_path, port, ca)
+        assert notice_cycle(district, settings).ok
+        sent = _pick(_notices(district), language="en", exclude=set())
+        _decide(district, sent["sis_ref"], "approve")
+        assert notice_cycle(district, settings).ok
+        assert {row["notice_id"]: row["status"] for row in _notices(district)}[sent["notice_id"]] == "sent"
+        emails = len(mailbox.messages)
+        assert emails > 0
+
+        store = next(district.config.parent.rglob("*.db"))
+        with sqlite3.connect(store) as db:
+            tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            for table in tables:
+                if table not in {"alembic_version", "store_instance"}:
+                    db.execute(f'DELETE FROM "{table}"')  # noqa: S608 - table names from the store itself
+        rebuilt = notice_cycle(district, settings)
+        assert rebuilt.ok, rebuilt.errors
+
+        assert rebuilt.evaluated > 0
+        again = {row["notice_id"] for row in _notices(district)}
+        assert sent["notice_id"] not in again  # the SIS logs it sent: never generated again
+        assert len(mailbox.messages) == emails
