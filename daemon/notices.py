@@ -373,25 +373,29 @@ class NoticeCycle:
         return task.get("status") == "done" and (made is None or made.fulfils)
 
     def _logged_in_sis(self, keys: Iterable[tuple[str, str]], school_year: str) -> set[tuple[str, str]]:
-        """Of these (student, notice type), those the SIS logs already, by the store's mirror of its
-        rows (a store lost, or restored from an older backup, reads them back first): never
-        generated, hence never sent, a second time."""
+        """Of these (student, notice type), those the SIS logs as sent or as on their way (a
+        delivery on record, one that may have been accepted included), by the store's mirror of
+        its rows (a store lost, or restored from an older backup, reads them back first): never
+        generated, hence never sent, a second time. A letter logged with no delivery never reached
+        the family and is generated again, with the same review task."""
         by_log: dict[str, tuple[str, str]] = {}
-        for student_id, notice_type in keys:
-            key = notice_id(student_id, school_year, notice_type)
-            by_log[sync_key(WriteKind.NOTICE, student_id, school_year, f"notice:{key}")] = (
-                student_id,
-                notice_type,
-            )
-            by_log[sync_key(WriteKind.NOTE, student_id, school_year, f"notice-sent:{key}")] = (
-                student_id,
-                notice_type,
-            )
+        for wanted in keys:
+            key = notice_id(wanted[0], school_year, wanted[1])
+            by_log[sync_key(WriteKind.NOTICE, wanted[0], school_year, f"notice:{key}")] = wanted
+            by_log[sync_key(WriteKind.NOTE, wanted[0], school_year, f"notice-sent:{key}")] = wanted
         found: set[tuple[str, str]] = set()
         with self.engine.connect() as connection:
             for batch in chunks(sorted(by_log)):
-                logs = connection.execute(select(sis_rows.c.sync_key).where(sis_rows.c.sync_key.in_(batch)))
-                found.update(by_log[log_key] for log_key in logs.scalars())
+                logs = connection.execute(
+                    select(sis_rows.c.sync_key, sis_rows.c.kind, sis_rows.c.columns).where(
+                        sis_rows.c.sync_key.in_(batch)
+                    )
+                )
+                found.update(
+                    by_log[log_key]
+                    for log_key, kind, columns in logs
+                    if kind == WriteKind.NOTE.value or _reached(columns or {})
+                )
         return found
 
     def _read_contacts(self, student_ids: set[str]) -> dict[str, list[GuardianContact]]:
@@ -896,6 +900,12 @@ class NoticeCycle:
             return self.pack.notice(notice_type)
         except KeyError:
             return None
+
+
+def _reached(log: Mapping[str, Any]) -> bool:
+    """Whether a notice's SIS log says it was sent, or a delivery went out (its channel is logged
+    for a delivery sent or left unknown)."""
+    return log.get("status") == "sent" or bool(log.get("channel"))
 
 
 def _evidence(deliveries: Iterable[Row], states: tuple[str, ...]) -> list[str]:

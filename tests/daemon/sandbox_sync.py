@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,6 +74,16 @@ class District:
         """Every row of U_TRUANCY_NOTICES (the family letters' log), through the SIS's own API."""
         with self.powerschool() as client:
             return [row for page in client.iter_table("U_TRUANCY_NOTICES") for row in page]
+
+    def lose_store(self) -> None:
+        """Delete everything the store holds but its identity, as a disk lost with no backup would
+        leave a district that kept its instance file."""
+        store = next(self.config.parent.rglob("*.db"))
+        with sqlite3.connect(store) as db:
+            tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            for table in tables:
+                if table not in {"alembic_version", "store_instance"}:
+                    db.execute(f'DELETE FROM "{table}"')  # noqa: S608 - table names from the store itself
 
     def case_of(self, studentsdcid: str) -> CaseState:
         """The daemon's stored case for the student with this PowerSchool DCID (the latest year's)."""

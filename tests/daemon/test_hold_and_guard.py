@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -184,12 +183,7 @@ def test_a_store_lost_and_rebuilt_writes_no_note_twice(tmp_path: Path) -> None:
         code, _ = sync(district)
         assert code == 0
         before = district.sis_rows()
-        store = next(district.config.parent.rglob("*.db"))
-        with sqlite3.connect(store) as db:
-            tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-            for table in tables:
-                if table not in {"alembic_version", "store_instance"}:
-                    db.execute(f'DELETE FROM "{table}"')  # noqa: S608 - table names from the store itself
+        district.lose_store()
         code, rebuilt = sync(district, "--full")
         assert code == 0, rebuilt
         assert rebuilt["planned"].get("created", {}).get("note", 0) == 0
