@@ -307,10 +307,14 @@ class Outbox:
     def stop_sending(self) -> None:
         """Close the pool (queued writes are not sent; those in flight finish) and journal what the
         SIS confirmed, on an interrupted or failed cycle too."""
-        sending, self._sending = self._sending, None
+        sending = self._sending
         if sending is None:
             return
-        sending.pool.close()
+        try:
+            sending.pool.close()
+            sending.pool.collect()  # the writes that were in flight are journalled as the SIS answered
+        finally:
+            self._sending = None
         for session in sending.sessions:
             session.gate = None
         self.narrowest = min(self.narrowest, math.floor(sending.gate.lowest))

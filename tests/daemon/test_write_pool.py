@@ -105,3 +105,26 @@ def test_write_concurrency_is_a_sync_setting_of_at_least_one(tmp_path: Path) -> 
         district.config.write_text(text, encoding="utf-8")
         with pytest.raises(SettingsError, match="write_concurrency"):
             load_settings(district.config)
+
+
+def test_a_closed_pool_finishes_the_write_in_flight_hands_it_on_and_never_starts_the_queued() -> None:
+    started, release = threading.Event(), threading.Event()
+    ran: list[int] = []
+
+    def work(item: int) -> int:
+        ran.append(item)
+        if item == 0:
+            started.set()
+            release.wait(10)
+        return item
+
+    delivered: list[int] = []
+    pool = WritePool(work, delivered.append, 1)
+    pool.add([0])
+    pool.add([1])
+    assert started.wait(10)
+    threading.Timer(0.2, release.set).start()
+    pool.close()  # a cycle interrupted while sending: the SIS has the write in flight
+    pool.collect()
+    assert delivered == [0]
+    assert ran == [0]
