@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -54,6 +55,19 @@ def new_tab(browser: Any, *, width: int | None = None, height: int = 844) -> Any
     tab = browser.new_page(viewport={"width": width, "height": height}) if width else browser.new_page()
     tab.set_default_timeout(WAIT_MS)
     return tab
+
+
+def tab_on(browser: Any, day: date, *, width: int | None = None) -> Any:
+    """A tab whose clock reads ``day`` (10:00 local time): the officer's today."""
+    tab = new_tab(browser, width=width)
+    tab.clock.set_fixed_time(datetime(day.year, day.month, day.day, 10, 0))
+    return tab
+
+
+def student_page(tab: Any, sis_url: str, dcid: str, *, panel: str = "truancy-sync-case") -> None:
+    """The SIS's student page with the plugin's ``panel`` loaded."""
+    tab.goto(f"{sis_url}/admin/students/home.html?frn=001{dcid}")
+    tab.locator(f"#{panel} .truancy-sync-status").wait_for(state="hidden")
 
 
 def screenshot(page: Any, name: str) -> Path:

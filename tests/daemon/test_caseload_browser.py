@@ -9,13 +9,13 @@ grade, as the sandbox generated them) and its own table rows, with the rules app
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.daemon.browser import chromium, new_tab, require_playwright, screenshot
+from tests.daemon.browser import chromium, require_playwright, screenshot, tab_on
 from tests.daemon.sandbox_sync import District, sandbox_district
 from truancy.daemon.notices_runtime import notice_cycle
 from truancy.daemon.pipeline import SyncPipeline
@@ -140,12 +140,6 @@ def open_caseload(tab: Any, district: District) -> Any:
 
 def section_count(box: Any, name: str) -> int:
     return int(box.locator(f'section[data-section="{name}"]').get_attribute("data-count"))
-
-
-def tab_on(browser: Any, day: date, width: int | None = None) -> Any:
-    tab = new_tab(browser, width=width)
-    tab.clock.set_fixed_time(datetime(day.year, day.month, day.day, 10, 0))
-    return tab
 
 
 def test_the_start_page_shows_exactly_the_officers_caseload(district: District, browser: Any) -> None:

@@ -6,13 +6,13 @@ and asks for a packet, and the next cycle builds it and the page names the file.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.daemon.browser import chromium, new_tab, require_playwright, screenshot
+from tests.daemon.browser import chromium, require_playwright, screenshot, student_page, tab_on
 from tests.daemon.notice_support import notice_settings, smtp_server
 from tests.daemon.sandbox_sync import District, sandbox_district
 from tests.daemon.test_casework_invitations import _cycle, _families, _pick
@@ -31,10 +31,8 @@ def district(tmp_path: Path) -> Iterator[District]:
 
 
 def _page(browser: Any, district: District, dcid: str) -> Any:
-    tab = new_tab(browser)
-    tab.clock.set_fixed_time(datetime(2026, 6, 5, 10, 0))
-    tab.goto(f"{district.server.url}/admin/students/home.html?frn=001{dcid}")
-    tab.locator("#truancy-sync-casework .truancy-sync-status").wait_for(state="hidden")
+    tab = tab_on(browser, date(2026, 6, 5))
+    student_page(tab, district.server.url, dcid, panel="truancy-sync-casework")
     return tab
 
 

@@ -6,13 +6,12 @@ message ids and the letter's text behind a disclosure."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.daemon.browser import chromium, new_tab, require_playwright, screenshot
+from tests.daemon.browser import chromium, new_tab, require_playwright, screenshot, student_page, tab_on
 from tests.daemon.notice_support import notice_cycle, notice_settings, smtp_server
 from tests.daemon.sandbox_sync import District, sandbox_district
 
@@ -28,11 +27,8 @@ def district(tmp_path: Path) -> Iterator[District]:
 
 def _letters(browser: Any, district: District, dcid: str) -> Any:
     assert district.today is not None
-    tab = new_tab(browser)
-    day = district.today
-    tab.clock.set_fixed_time(datetime(day.year, day.month, day.day, 10, 0))
-    tab.goto(f"{district.server.url}/admin/students/home.html?frn=001{dcid}")
-    tab.locator("#truancy-sync-case .truancy-sync-status").wait_for(state="hidden")
+    tab = tab_on(browser, district.today)
+    student_page(tab, district.server.url, dcid)
     tab.get_by_role("tab", name="Letters").click()
     return tab
 

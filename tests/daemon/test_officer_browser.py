@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.daemon.browser import chromium, new_tab, require_playwright, screenshot
+from tests.daemon.browser import chromium, new_tab, require_playwright, screenshot, student_page, tab_on
 from tests.daemon.officer_cases import conference_pending
 from tests.daemon.sandbox_sync import District, sandbox_district
 from tests.sandbox_year import PINNED_AS_OF
@@ -46,18 +46,6 @@ def browser() -> Iterator[Any]:
         yield launched
 
 
-def tab_on(browser: Any, day: date, *, width: int | None = None) -> Any:
-    """A tab whose clock reads ``day`` (10:00 local time): the officer's today."""
-    tab = new_tab(browser, width=width)
-    tab.clock.set_fixed_time(datetime(day.year, day.month, day.day, 10, 0))
-    return tab
-
-
-def student_page(tab: Any, district: District, dcid: str) -> None:
-    tab.goto(f"{district.server.url}/admin/students/home.html?frn=001{dcid}")
-    tab.locator("#truancy-sync-case .truancy-sync-status").wait_for(state="hidden")
-
-
 def task_line(tab: Any, title: str) -> Any:
     tab.get_by_role("tab", name="Tasks").click()
     return tab.locator("tr.truancy-sync-task", has_text=title)
@@ -80,7 +68,7 @@ def test_an_officer_works_the_case_in_the_student_page(district: District, brows
     first = json.loads(task["outcome_options"])[0]
     page = tab_on(browser, PINNED_AS_OF)
 
-    student_page(page, district, dcid)
+    student_page(page, district.server.url, dcid)
     banner = page.locator("#truancy-sync-banner")
     banner.wait_for(state="visible")
     assert flag["label"] in banner.inner_text()
@@ -136,7 +124,7 @@ def test_a_conference_held_in_june_counts_in_the_cycle_that_reads_it(
     task, _ = conference_pending(district)
     dcid = task["studentsdcid"]
     page = tab_on(browser, JUNE_TODAY)
-    student_page(page, district, dcid)
+    student_page(page, district.server.url, dcid)
     line = task_line(page, task["title"])
 
     outcome = line.locator("select[name=outcome]")
@@ -208,7 +196,7 @@ def test_what_an_officer_records_carries_the_signed_in_user(district: District, 
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Signed in as Kim, Daniel").wait_for()
 
-    student_page(page, district, dcid)
+    student_page(page, district.server.url, dcid)
     line = task_line(page, notice["title"])
     assert line.locator("select[name=outcome]").input_value() == ""
     assert line.locator("select[name=outcome] option:not([disabled])").all_inner_texts() == labels("notice")
@@ -292,7 +280,7 @@ def test_the_banner_is_an_alert_and_the_pages_fit_a_phone(district: District, br
     dcid = next(r for r in district.sis_rows()["U_TRUANCY_FLAGS"] if r["status"] == "active")["studentsdcid"]
     phone = tab_on(browser, MIDYEAR_TODAY, width=390)
 
-    student_page(phone, district, dcid)
+    student_page(phone, district.server.url, dcid)
     banner = phone.get_by_role("alert", name="Truancy case")
     banner.wait_for(state="visible")
     style = banner.evaluate(
