@@ -16,16 +16,19 @@ REPO = Path(__file__).resolve().parents[2]
 LEA = 255901
 
 
-def edfi_plugin(url: str, config_dir: Path) -> EdFiPlugin:
+def edfi_plugin(url: str, config_dir: Path, *, code_map: Path | None = None, **edfi: Any) -> EdFiPlugin:
+    """The plugin against the sandbox at ``url`` (the shipped code map unless one is given; ``edfi``:
+    more ``[sis.edfi]`` settings)."""
     settings: dict[str, Any] = {
         "plugin": "edfi",
-        "code_map": str(REPO / "plugins" / "edfi" / "codes.yaml"),
+        "code_map": str(code_map or REPO / "plugins" / "edfi" / "codes.yaml"),
         "edfi": {
             "base_url": f"{url}/edfi/",
             "client_id": "sandbox",
             "client_secret": "sandbox",
             "school_year": 2026,
             "education_organization_id": LEA,
+            **edfi,
         },
     }
     return EdFiPlugin(settings, options=ConnectionOptions(max_attempts=2), config_dir=config_dir)

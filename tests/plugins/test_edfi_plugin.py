@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.plugins.edfi_support import LEA, edfi_plugin
 from tests.sandbox_year import PINNED_AS_OF
 from truancy.connector.errors import FailureType, RowError
 from truancy.daemon.ownership import may_retract, needs_update, overridden
@@ -31,7 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 POWERSCHOOL_CODES = REPO / "plugins" / "powerschool" / "codes.yaml"
 EDFI_CODES = REPO / "plugins" / "edfi" / "codes.yaml"
 SUSPENSION = "uri://sandbox.k12.example.org/AttendanceEventCategoryDescriptor#Out-of-School Suspension"
-LEA = 255901
+
 IN_ATTENDANCE = "uri://ed-fi.org/AttendanceEventCategoryDescriptor#In Attendance"
 Canonical = set[tuple[str, date, Category, int | None]]
 
@@ -52,20 +53,7 @@ def code_map(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_plugin(url: str, code_map: Path, **overrides: Any) -> EdFiPlugin:
-    settings: dict[str, Any] = {
-        "plugin": "edfi",
-        "code_map": str(code_map),
-        "edfi": {
-            "base_url": f"{url}/edfi/",
-            "client_id": "sandbox",
-            "client_secret": "sandbox",
-            "school_year": 2026,
-            "education_organization_id": LEA,
-            "page_size": 200,
-            **overrides,
-        },
-    }
-    return EdFiPlugin(settings, options=ConnectionOptions(max_attempts=2), config_dir=code_map.parent)
+    return edfi_plugin(url, code_map.parent, code_map=code_map, page_size=200, **overrides)
 
 
 def truth(district: District) -> Canonical:

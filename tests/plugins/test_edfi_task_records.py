@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import requests
 
+from tests.plugins.edfi_support import LEA
 from tests.plugins.test_edfi_plugin import (
     EDFI_CODES,
-    LEA,
     make_plugin,
     record_task_event,
     task_intervention,
