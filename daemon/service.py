@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -46,7 +46,7 @@ from truancy.daemon.schedule import Schedule, SchoolDayTest, weekday_test
 from truancy.daemon.schema import calendar_days
 from truancy.daemon.sentry import init_sentry
 from truancy.daemon.settings import Settings, SettingsError, load_settings
-from truancy.daemon.store import StoreError
+from truancy.daemon.store import StoreError, utcnow
 from truancy.daemon.systemd import Notifier, watchdog_interval
 from truancy.daemon.web import HealthApp, HealthServer, LiveState
 
@@ -59,10 +59,6 @@ STALL_SECONDS = 900.0
 
 Clock = Callable[[], datetime]
 Wait = Callable[[float], object]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -97,7 +93,7 @@ class _StopAwarePhase:
 
 
 class SyncService:
-    def __init__(self, options: Options, *, clock: Clock = _utc_now, wait: Wait | None = None) -> None:
+    def __init__(self, options: Options, *, clock: Clock = utcnow, wait: Wait | None = None) -> None:
         self.options = options
         self.settings = load_settings(options.config, secrets_dir=options.secrets_dir)
         self.metrics = SyncMetrics(self.settings.district.id)
