@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, select, update
@@ -133,16 +132,13 @@ class Ingest:
     def roster(self, *, full: bool = False) -> None:
         """Students and enrollments; a full pass also retires what the SIS no longer has."""
         read = self._begin(ROSTER_STREAM, full=full)
-        phase = self.reporter.phase(self._spec(ROSTER_STREAM).label)
-        for page in self._until_end(read, self.plugin.roster_pages(read.cursor)):
-            self._commit_page(
-                read,
-                page.cursor,
-                end=page.end,
-                apply=partial(self._apply_roster_page, page=page),
-                retire=self._retire_unseen_roster,
-            )
-            phase.advance(len(page.students) + len(page.enrollments))
+        self._store(
+            read,
+            self.plugin.roster_pages(read.cursor),
+            self._apply_roster_page,
+            self._retire_unseen_roster,
+            lambda page: len(page.students) + len(page.enrollments),
+        )
 
     def _spec(self, stream: str) -> StreamSpec:
         spec = self.plugin.streams.get(stream)
@@ -164,6 +160,21 @@ class Ingest:
                 return StreamRead(stream, None, self.cycle_id)
         return StreamRead(stream, stored, None)
 
+    def _store(
+        self,
+        read: StreamRead,
+        pages: Iterator[PageT],
+        apply: Callable[[Connection, PageT], None],
+        retire: Callable[[Connection, int], None],
+        size: Callable[[PageT], int],
+    ) -> None:
+        """A stream's pages into the store, each in its own transaction (see :meth:`_commit_page`),
+        counted on the stream's progress line."""
+        phase = self.reporter.phase(self._spec(read.stream).label)
+        for page in self._until_end(read, pages):
+            self._commit_page(read, page, apply=apply, retire=retire)
+            phase.advance(size(page))
+
     def _until_end(self, read: StreamRead, pages: Iterator[PageT]) -> Iterator[PageT]:
         """The plugin's pages, the next fetched while this one is stored; a stream that stops without
         its end page is a plugin fault, not an end."""
@@ -178,17 +189,17 @@ class Ingest:
     def _commit_page(
         self,
         read: StreamRead,
-        cursor: str | None,
+        page: PageT,
         *,
-        end: bool,
-        apply: Callable[[Connection], None],
+        apply: Callable[[Connection, PageT], None],
         retire: Callable[[Connection, int], None],
     ) -> None:
         """One page in one transaction, with its cursor (a sorted stream's checkpoint, or the end's);
         the end of a full pass retires what the pass did not see."""
-        checkpoint = cursor if end or self._spec(read.stream).sorted else None
+        end = page.end
+        checkpoint = page.cursor if end or self._spec(read.stream).sorted else None
         with self.engine.begin() as connection:
-            apply(connection)
+            apply(connection, page)
             if read.pass_cycle is None or end:
                 _advance(connection, read.stream, checkpoint)
             elif checkpoint is not None:
@@ -277,31 +288,25 @@ class Ingest:
                     select(students.c.sis_ref, students.c.student_id).where(students.c.sis_ref.is_not(None))
                 ).all()
             )
-        phase = self.reporter.phase(self._spec(ATTENDANCE_STREAM).label)
-        for page in self._until_end(read, self.plugin.attendance_pages(read.cursor, refs.get)):
-            self._commit_page(
-                read,
-                page.cursor,
-                end=page.end,
-                apply=partial(self._apply_attendance_page, page=page),
-                retire=self._retire_unseen_attendance,
-            )
-            phase.advance(len(page.changes) + len(page.rejected))
+        self._store(
+            read,
+            self.plugin.attendance_pages(read.cursor, refs.get),
+            self._apply_attendance_page,
+            self._retire_unseen_attendance,
+            lambda page: len(page.changes) + len(page.rejected),
+        )
 
     def readback(self, mirror: Mirror, *, full: bool = False) -> None:
         """The SIS's truancy rows changed since the last cycle (all of them on a full pass) into the
         store's mirror; the end of a full pass retires the rows it did not see."""
         read = self._begin(READBACK_STREAM, full=full)
-        phase = self.reporter.phase(self._spec(READBACK_STREAM).label)
-        for page in self._until_end(read, self.plugin.read_back_pages(read.cursor)):
-            self._commit_page(
-                read,
-                page.cursor,
-                end=page.end,
-                apply=partial(mirror.apply, page=page),
-                retire=mirror.retire_unseen,
-            )
-            phase.advance(sum(len(rows) for rows in page.records.values()))
+        self._store(
+            read,
+            self.plugin.read_back_pages(read.cursor),
+            mirror.apply,
+            mirror.retire_unseen,
+            lambda page: sum(len(rows) for rows in page.records.values()),
+        )
         self.counts.records["readback"] += mirror.rows_read
 
     def _retire_unseen_attendance(self, connection: Connection, since_cycle: int) -> None:
